@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from watcher.config import load_settings, parse_settings
+from watcher.errors import ConfigError
+
+REPO = Path(__file__).resolve().parent.parent
+
+MINIMAL = """
+[[accounts]]
+name = "work"
+host = "imap.example.com"
+addresses = ["Me@Example.com"]
+"""
+
+
+def test_example_config_loads() -> None:
+    settings = load_settings(REPO / "config.example.toml")
+    account = settings.account("work")
+    assert account.host == "imap.example.com"
+    assert account.port == 993
+    assert settings.timezone == "Europe/Berlin"
+    assert settings.lookback_days == 90
+
+
+def test_defaults_and_normalisation() -> None:
+    settings = parse_settings(MINIMAL)
+    account = settings.accounts[0]
+    assert account.addresses == ("me@example.com",)
+    assert account.username == "me@example.com"
+    assert account.security == "ssl"
+    assert account.include_folders == ("*",)
+    assert settings.lookback_days == 90
+
+
+def test_starttls_defaults_to_port_143() -> None:
+    settings = parse_settings(MINIMAL + 'security = "starttls"\n')
+    assert settings.accounts[0].port == 143
+
+
+def _error(text: str) -> str:
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(text, Path("/etc/config.toml"))
+    return str(caught.value)
+
+
+def test_bad_value_names_line_key_and_fix() -> None:
+    message = _error(MINIMAL + "port = 0\n")
+    assert message == "config.toml line 6: accounts[1].port must be a whole number from 1 to 65535"
+
+
+def test_unknown_key_is_an_error_with_its_line() -> None:
+    message = _error("lookback_days = 5\nlookbak = 3\n" + MINIMAL)
+    assert message.startswith("config.toml line 2: lookbak is not a known setting")
+
+
+def test_password_in_config_is_refused() -> None:
+    message = _error(MINIMAL + 'password = "hunter2"\n')
+    assert "accounts[1].password is not a known setting" in message
+    assert "hunter2" not in message
+
+
+def test_wrong_type_says_what_is_wanted() -> None:
+    assert "must be a whole number" in _error('lookback_days = "ninety"\n' + MINIMAL)
+    assert "must be a whole number" in _error(MINIMAL + "port = true\n")
+
+
+def test_bad_timezone_and_security() -> None:
+    assert "not an IANA time zone" in _error('timezone = "Mars/Olympus"\n' + MINIMAL)
+    assert '"ssl" (port 993)' in _error(MINIMAL + 'security = "tls"\n')
+
+
+def test_invalid_toml_is_one_line() -> None:
+    message = _error("[[accounts]\nname=")
+    assert message.startswith("config.toml: not valid TOML:")
+    assert "\n" not in message
+
+
+def test_second_account_errors_point_at_it() -> None:
+    text = MINIMAL + '\n[[accounts]]\nname = "home"\nhost = "h"\naddresses = ["x"]\n'
+    assert _error(text) == (
+        "config.toml line 10: accounts[2].addresses has 'x', which is not an email address"
+    )
+
+
+def test_duplicate_account_names() -> None:
+    assert "'work' is used twice" in _error(MINIMAL + MINIMAL)
+
+
+def test_maildir_account() -> None:
+    settings = parse_settings('[[accounts]]\nname = "l"\nmaildir = "~/Mail"\naddresses = ["a@b.c"]')
+    assert settings.accounts[0].is_maildir
+    assert "does not apply to a maildir" in _error(
+        '[[accounts]]\nname = "l"\nmaildir = "~/Mail"\naddresses = ["a@b.c"]\nport = 1'
+    )
+
+
+def test_no_accounts() -> None:
+    assert "no [[accounts]] table" in _error("lookback_days = 3\n")
+
+
+def test_missing_file_names_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="copy config.example.toml"):
+        load_settings(tmp_path / "nope.toml")
+
+
+def test_ca_file_must_exist(tmp_path: Path) -> None:
+    assert "not a readable file" in _error(MINIMAL + f'ca_file = "{tmp_path}/missing.pem"\n')

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from watcher.errors import StoreError
+from watcher.mail.facts import Attachment, MessageFacts
+from watcher.store import MIGRATIONS, FolderState, Store
+
+
+@pytest.fixture
+def fresh_store(tmp_path: Path) -> Store:
+    store = Store.open(tmp_path / "state" / "watcher.sqlite3")
+    yield store  # type: ignore[misc]
+    store.close()
+
+
+FACTS = MessageFacts(
+    key="1:5",
+    uid=5,
+    message_id="<a@b>",
+    references=("<x@y>", "<z@w>"),
+    from_=(("Zoë", "zoe@x.example"),),
+    to=(("", "me@y.example"),),
+    date=1_700_000_000,
+    subject="Angebot für Sie",
+    flags=("\\Seen", "followup-10d"),
+    attachments=(Attachment("Angebot.pdf", "application/pdf", 1234),),
+    is_from_me=True,
+    body_text="Hallo",
+    parse_problems=("Date header odd",),
+)
+
+
+def test_round_trip(fresh_store: Store) -> None:
+    with fresh_store.transaction():
+        fresh_store.put_messages("acc", "INBOX", [FACTS])
+    assert list(fresh_store.messages("acc")) == [FACTS]
+
+
+def test_upsert_never_duplicates(fresh_store: Store) -> None:
+    with fresh_store.transaction():
+        fresh_store.put_messages("acc", "INBOX", [FACTS, FACTS])
+    with fresh_store.transaction():
+        fresh_store.put_messages("acc", "INBOX", [FACTS])
+    assert fresh_store.count_messages() == 1
+
+
+def test_failed_transaction_writes_nothing(fresh_store: Store) -> None:
+    with pytest.raises(RuntimeError), fresh_store.transaction():
+        fresh_store.put_messages("acc", "INBOX", [FACTS])
+        fresh_store.save_folder_state(FolderState("acc", "INBOX", last_uid=5))
+        raise RuntimeError("cut")
+    assert fresh_store.count_messages() == 0
+    assert fresh_store.folder_states("acc") == {}
+
+
+def test_folder_state_and_forget(fresh_store: Store) -> None:
+    state = FolderState("acc", "Sent", "\\Sent", 7, 40, 99, 12, True, 1_700_000_000)
+    with fresh_store.transaction():
+        fresh_store.save_folder_state(state)
+        fresh_store.put_messages("acc", "Sent", [FACTS])
+    assert fresh_store.folder_states("acc") == {"Sent": state}
+    with fresh_store.transaction():
+        assert fresh_store.forget_folder("acc", "Sent") == 1
+    assert fresh_store.folder_states("acc") == {}
+
+
+def test_flags_and_deletes(fresh_store: Store) -> None:
+    with fresh_store.transaction():
+        fresh_store.put_messages("acc", "INBOX", [FACTS])
+        fresh_store.update_flags("acc", "INBOX", [("1:5", ("\\Flagged",), 12)])
+    (stored,) = fresh_store.messages()
+    assert stored.flags == ("\\Flagged",)
+    assert stored.modseq == 12
+    with fresh_store.transaction():
+        fresh_store.delete_messages("acc", "INBOX", ["1:5"])
+    assert fresh_store.count_messages() == 0
+
+
+def test_migrations_recorded_and_safe_twice(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    Store.open(path).close()
+    with Store.open(path) as store:
+        assert store.applied_migrations() == [name for name, _ in MIGRATIONS]
+        assert store.integrity_ok()
+
+
+def test_files_are_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "new-dir" / "s.sqlite3"
+    Store.open(path).close()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+
+
+def test_unusable_path_is_a_store_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StoreError, match="cannot create the store"):
+        Store.open(blocker / "s.sqlite3")

@@ -1,0 +1,190 @@
+"""The `watcher` command: a thin shell that parses, calls the modules, and prints.
+
+Library errors become one-line messages here, at the edge: a user error never shows a
+traceback. Exit codes: 0 fine, 1 an account or operation failed, 2 the config is unusable.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from types import TracebackType
+from typing import NoReturn
+
+import click
+
+from watcher import __version__
+from watcher.config import Account, Settings, default_config_path, load_settings
+from watcher.errors import ConfigError, WatcherError
+from watcher.logsetup import configure_logging, redact
+from watcher.store import Store
+from watcher.sync import AccountOutcome, sync_accounts
+
+DEMO_ADDRESS = "maya@lindqvist-studio.example"
+DEMO_ALIASES = ("maya.lindqvist@gmail.example",)
+
+
+class _Context:
+    def __init__(self, config_path: Path | None, verbosity: int) -> None:
+        self.config_path = config_path
+        self.verbosity = verbosity
+
+    def settings(self) -> Settings:
+        return load_settings(self.config_path or default_config_path())
+
+
+def _fail(exc: WatcherError) -> NoReturn:
+    click.echo(f"error: {redact(str(exc))}", err=True)
+    sys.exit(2 if isinstance(exc, ConfigError) else 1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The config file (default: $WATCHER_CONFIG, else ~/.config/followup-watcher/config.toml).",
+)
+@click.option("-v", "--verbose", count=True, help="More detail in the log (-vv: IMAP traffic too).")
+@click.version_option(__version__, prog_name="watcher")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
+    """followup-watcher: find the proposals you sent that got no reply."""
+    configure_logging(verbose)
+    ctx.obj = _Context(config_path, verbose)
+
+
+class _ProgressBar:
+    """A progress bar on a terminal for a first sync; nothing when output is not a terminal."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self._bar: click._termui_impl.ProgressBar[int] | None = None
+
+    def start(self, total: int) -> None:
+        self._bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+        self._bar.__enter__()
+
+    def advance(self, count: int) -> None:
+        if self._bar is not None:
+            self._bar.update(count)
+
+    def close(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc: BaseException | None = None,
+        tb: TracebackType | None = None,
+    ) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(exc_type, exc, tb)
+            self._bar = None
+
+
+@contextmanager
+def _progress_bars() -> Iterator[dict[str, _ProgressBar]]:
+    bars: dict[str, _ProgressBar] = {}
+    try:
+        yield bars
+    finally:
+        for bar in bars.values():
+            bar.close()
+
+
+def _run_sync(settings: Settings, accounts: tuple[Account, ...] | None) -> list[AccountOutcome]:
+    with Store.open(settings.store_path) as store, _progress_bars() as bars:
+        interactive = sys.stderr.isatty()
+
+        def progress_for(account: Account) -> _ProgressBar | None:
+            if not interactive:
+                return None
+            bars[account.name] = _ProgressBar(f"Reading {account.name}")
+            return bars[account.name]
+
+        outcomes = sync_accounts(settings, store, accounts, progress_for=progress_for)
+        for bar in bars.values():
+            bar.close()
+        _print_summary(store, outcomes)
+    return outcomes
+
+
+def _print_summary(store: Store, outcomes: list[AccountOutcome]) -> None:
+    summaries = store.summary()
+    for outcome in outcomes:
+        if outcome.error is not None:
+            click.echo(f"{outcome.account}: not synced: {redact(str(outcome.error))}")
+            continue
+        report = outcome.report
+        assert report is not None
+        rows = [s for s in summaries if s.account == outcome.account]
+        total = sum(r.messages for r in rows)
+        mine = sum(r.from_me or 0 for r in rows)
+        click.echo(
+            f"{outcome.account}: {report.new} new messages this run; the store holds {total} "
+            f"messages in {len(rows)} folders, {mine} of them sent by you "
+            f"({report.seconds:.1f} s)"
+        )
+        width = max((len(r.folder) for r in rows), default=6)
+        click.echo(f"  {'folder':<{width}}  {'messages':>8}  {'by you':>6}  {'unreadable':>10}")
+        for row in rows:
+            click.echo(
+                f"  {row.folder:<{width}}  {row.messages:>8}  {row.from_me or 0:>6}"
+                f"  {row.with_problems or 0:>10}"
+            )
+
+
+@cli.command()
+@click.option(
+    "--account", "account_names", multiple=True, help="Sync only this account (repeatable)."
+)
+@click.pass_obj
+def sync(obj: _Context, account_names: tuple[str, ...]) -> None:
+    """Read new and changed mail from every account into the local store (read-only)."""
+    try:
+        settings = obj.settings()
+        accounts = tuple(settings.account(n) for n in account_names) or None
+        outcomes = _run_sync(settings, accounts)
+    except WatcherError as exc:
+        _fail(exc)
+    if any(o.error is not None for o in outcomes):
+        sys.exit(1)
+
+
+@cli.command()
+@click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Keep the demo's store here (default: a new temporary directory).",
+)
+def demo(state_dir: Path | None) -> None:
+    """Run the pipeline on the bundled sample mailbox: no account needed."""
+    mailbox = resources.files("watcher") / "demo_mailbox"
+    with resources.as_file(mailbox) as mailbox_path:
+        state = state_dir or Path(tempfile.mkdtemp(prefix="watcher-demo-"))
+        settings = Settings(
+            path=None,
+            state_dir=state,
+            timezone="Europe/Stockholm",
+            lookback_days=0,
+            accounts=(
+                Account(
+                    name="demo",
+                    addresses=(DEMO_ADDRESS,),
+                    aliases=DEMO_ALIASES,
+                    maildir=mailbox_path,
+                ),
+            ),
+        )
+        click.echo(f"Demo mailbox of {DEMO_ADDRESS}: {mailbox_path}")
+        try:
+            _run_sync(settings, None)
+        except WatcherError as exc:
+            _fail(exc)
+        click.echo(f"Store: {settings.store_path}")
+
+
+def main() -> None:
+    cli(prog_name="watcher")

@@ -1,0 +1,385 @@
+"""Load `config.toml` once into frozen, typed settings.
+
+Every error names the file, the line where it can be found, the key with its table path, and
+the fix, e.g. `config.toml line 12: accounts[1].port must be an integer from 1 to 65535`.
+Unknown keys are errors too: a typo must not silently fall back to a default.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from watcher.errors import ConfigError
+
+Security = Literal["ssl", "starttls", "none"]
+SECURITY_CHOICES: tuple[Security, ...] = ("ssl", "starttls", "none")
+DEFAULT_PORTS: dict[str, int] = {"ssl": 993, "starttls": 143, "none": 143}
+_ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """One mailbox to read: an IMAP server, or a local Maildir."""
+
+    name: str
+    addresses: tuple[str, ...]  # the user's own addresses, lower-case; the first is the main one
+    aliases: tuple[str, ...] = ()
+    host: str = ""
+    port: int = 993
+    security: Security = "ssl"
+    username: str = ""
+    maildir: Path | None = None
+    include_folders: tuple[str, ...] = ("*",)
+    exclude_folders: tuple[str, ...] = ()
+    ca_file: Path | None = None
+    timeout_seconds: float = 60.0
+    password_command: str = ""
+    password_env: str = ""
+    credential: str = ""  # name of a systemd credential holding the password
+
+    @property
+    def is_maildir(self) -> bool:
+        return self.maildir is not None
+
+    @property
+    def own_addresses(self) -> tuple[str, ...]:
+        return self.addresses + self.aliases
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The whole configuration, as read from one file."""
+
+    path: Path | None
+    state_dir: Path
+    timezone: str
+    lookback_days: int
+    accounts: tuple[Account, ...] = field(default=())
+
+    @property
+    def store_path(self) -> Path:
+        return self.state_dir / "watcher.sqlite3"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def account(self, name: str) -> Account:
+        for account in self.accounts:
+            if account.name == name:
+                return account
+        known = ", ".join(a.name for a in self.accounts) or "none"
+        raise ConfigError(f"no account named {name!r} in the config (accounts: {known})")
+
+
+def default_config_path() -> Path:
+    """`$WATCHER_CONFIG`, else `$XDG_CONFIG_HOME/followup-watcher/config.toml`."""
+    explicit = os.environ.get("WATCHER_CONFIG")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "followup-watcher" / "config.toml"
+
+
+def default_state_dir() -> Path:
+    """Under systemd `$STATE_DIRECTORY`, else `$XDG_STATE_HOME/followup-watcher`."""
+    systemd_state = os.environ.get("STATE_DIRECTORY")
+    if systemd_state:
+        return Path(systemd_state.split(":")[0])
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "followup-watcher"
+
+
+def load_settings(path: Path) -> Settings:
+    """Read and check the config file; raise `ConfigError` naming the line and the fix."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: no config file here; copy config.example.toml there, "
+            "or pass --config PATH (or set WATCHER_CONFIG)"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc}") from None
+    return parse_settings(text, path)
+
+
+def parse_settings(text: str, path: Path | None = None) -> Settings:
+    """Check TOML text and build `Settings`; `path` is only used in messages."""
+    label = path.name if path else "config"
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{label}: not valid TOML: {exc}") from None
+    reader = _Reader(data, _LineFinder(text), label)
+    return reader.settings(path)
+
+
+T = TypeVar("T")
+
+
+class _Reader:
+    """Takes values out of the parsed TOML, checking each and naming it in every error."""
+
+    def __init__(self, data: dict[str, Any], lines: _LineFinder, label: str) -> None:
+        self.data = data
+        self.lines = lines
+        self.label = label
+
+    def fail(self, where: str, message: str) -> ConfigError:
+        line = self.lines.find(where)
+        prefix = f"{self.label} line {line}" if line else self.label
+        return ConfigError(f"{prefix}: {where} {message}")
+
+    def check_keys(self, table: Mapping[str, Any], allowed: set[str], where: str) -> None:
+        for key in table:
+            if key not in allowed:
+                path = f"{where}.{key}" if where else key
+                known = ", ".join(sorted(allowed))
+                raise self.fail(path, f"is not a known setting (known here: {known})")
+
+    def get(
+        self,
+        table: Mapping[str, Any],
+        key: str,
+        where: str,
+        kind: type[T],
+        default: T,
+        check: Callable[[T], str | None] | None = None,
+    ) -> T:
+        path = f"{where}.{key}" if where else key
+        if key not in table:
+            return default
+        value = table[key]
+        # bool is an int in Python, but `port = true` is a mistake, not port 1.
+        wrong_bool = isinstance(value, bool) and kind is not bool
+        if wrong_bool or not isinstance(value, kind):
+            if kind is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            else:
+                raise self.fail(path, f"must be {_KIND_NAMES.get(kind, kind.__name__)}")
+        if check is not None:
+            problem = check(value)
+            if problem:
+                raise self.fail(path, problem)
+        return value  # type: ignore[no-any-return]
+
+    def strings(self, table: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+        path = f"{where}.{key}" if where else key
+        value = table.get(key, [])
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(path, 'must be a list of strings, e.g. ["a", "b"]')
+        return tuple(value)
+
+    def settings(self, path: Path | None) -> Settings:
+        data = self.data
+        self.check_keys(data, {"state_dir", "timezone", "lookback_days", "accounts"}, "")
+        state_dir_text = self.get(data, "state_dir", "", str, "")
+        state_dir = Path(state_dir_text).expanduser() if state_dir_text else default_state_dir()
+        timezone = self.get(data, "timezone", "", str, "UTC", _check_timezone)
+        lookback = self.get(data, "lookback_days", "", int, 90, _check_non_negative)
+        raw_accounts = data.get("accounts", [])
+        if not isinstance(raw_accounts, list) or not all(isinstance(a, dict) for a in raw_accounts):
+            raise self.fail("accounts", "must be written as [[accounts]] tables")
+        if not raw_accounts:
+            raise ConfigError(
+                f"{self.label}: no [[accounts]] table; add one (see config.example.toml)"
+            )
+        accounts = tuple(self.account(a, i + 1) for i, a in enumerate(raw_accounts))
+        names = [a.name for a in accounts]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise self.fail(f"accounts[{i + 1}].name", f"{name!r} is used twice")
+        return Settings(
+            path=path,
+            state_dir=state_dir,
+            timezone=timezone,
+            lookback_days=lookback,
+            accounts=accounts,
+        )
+
+    def account(self, table: dict[str, Any], index: int) -> Account:
+        where = f"accounts[{index}]"
+        self.check_keys(table, _ACCOUNT_KEYS, where)
+        for secret_key in ("password", "pass", "secret", "token"):
+            if secret_key in table:  # pragma: no cover - check_keys already refuses them
+                raise self.fail(f"{where}.{secret_key}", "passwords do not go in the config")
+        name = self.get(table, "name", where, str, "", _check_account_name)
+        if not name:
+            raise self.fail(
+                f"{where}.name", 'is missing; give each account a short name, e.g. "work"'
+            )
+        addresses = tuple(a.strip().lower() for a in self.strings(table, "addresses", where))
+        aliases = tuple(a.strip().lower() for a in self.strings(table, "aliases", where))
+        for key, values in (("addresses", addresses), ("aliases", aliases)):
+            for value in values:
+                if not _ADDRESS.match(value):
+                    raise self.fail(
+                        f"{where}.{key}", f"has {value!r}, which is not an email address"
+                    )
+        maildir_text = self.get(table, "maildir", where, str, "")
+        host = self.get(table, "host", where, str, "")
+        if maildir_text and host:
+            raise self.fail(
+                f"{where}.maildir", "and host are both set; an account reads one or the other"
+            )
+        username = self.get(table, "username", where, str, "")
+        if not addresses:
+            if _ADDRESS.match(username):
+                addresses = (username.lower(),)
+            else:
+                raise self.fail(
+                    f"{where}.addresses",
+                    'is missing; list your own email addresses, e.g. ["me@example.com"]',
+                )
+        include = self.strings(table, "include_folders", where) or ("*",)
+        exclude = self.strings(table, "exclude_folders", where)
+        if maildir_text:
+            for key in ("port", "security", "username", "ca_file", "password_command"):
+                if key in table:
+                    raise self.fail(
+                        f"{where}.{key}", "does not apply to a maildir account; remove it"
+                    )
+            return Account(
+                name=name,
+                addresses=addresses,
+                aliases=aliases,
+                maildir=Path(maildir_text).expanduser(),
+                include_folders=include,
+                exclude_folders=exclude,
+            )
+        if not host:
+            raise self.fail(
+                f"{where}.host", 'is missing; set host = "imap.example.com" (or maildir = "PATH")'
+            )
+        security = self.get(table, "security", where, str, "ssl", _check_security)
+        port = self.get(table, "port", where, int, DEFAULT_PORTS[security], _check_port)
+        if not username:
+            username = addresses[0]
+        ca_text = self.get(table, "ca_file", where, str, "")
+        ca_file = Path(ca_text).expanduser() if ca_text else None
+        if ca_file is not None and not ca_file.is_file():
+            raise self.fail(f"{where}.ca_file", f"names {ca_text!r}, which is not a readable file")
+        timeout = self.get(table, "timeout_seconds", where, float, 60.0, _check_positive)
+        return Account(
+            name=name,
+            addresses=addresses,
+            aliases=aliases,
+            host=host,
+            port=port,
+            security=security,  # type: ignore[arg-type]  # checked by _check_security
+            username=username,
+            include_folders=include,
+            exclude_folders=exclude,
+            ca_file=ca_file,
+            timeout_seconds=timeout,
+            password_command=self.get(table, "password_command", where, str, ""),
+            password_env=self.get(table, "password_env", where, str, ""),
+            credential=self.get(table, "credential", where, str, ""),
+        )
+
+
+_ACCOUNT_KEYS = {
+    "name",
+    "host",
+    "port",
+    "security",
+    "username",
+    "addresses",
+    "aliases",
+    "maildir",
+    "include_folders",
+    "exclude_folders",
+    "ca_file",
+    "timeout_seconds",
+    "password_command",
+    "password_env",
+    "credential",
+}
+
+_KIND_NAMES = {
+    str: 'a string in quotes, e.g. "value"',
+    int: "a whole number",
+    float: "a number",
+    bool: "true or false",
+}
+
+
+def _check_timezone(value: str) -> str | None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f'is {value!r}, not an IANA time zone name such as "Europe/Berlin"'
+    return None
+
+
+def _check_non_negative(value: int) -> str | None:
+    return None if value >= 0 else "must be 0 (read everything) or a positive number of days"
+
+
+def _check_positive(value: float) -> str | None:
+    return None if value > 0 else "must be a positive number"
+
+
+def _check_port(value: int) -> str | None:
+    return None if 1 <= value <= 65535 else "must be a whole number from 1 to 65535"
+
+
+def _check_security(value: str) -> str | None:
+    if value in SECURITY_CHOICES:
+        return None
+    return f'is {value!r}; use "ssl" (port 993), "starttls" (port 143) or "none"'
+
+
+def _check_account_name(value: str) -> str | None:
+    if _ACCOUNT_NAME.match(value):
+        return None
+    return "must be a short name of letters, digits, '.', '_' or '-' (e.g. \"work\")"
+
+
+class _LineFinder:
+    """Finds the line a dotted key path like `accounts[2].port` was written on.
+
+    tomllib keeps no positions, so this re-reads the text: enough to point a person at the
+    right line, which is all an error message needs.
+    """
+
+    _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
+    _KEY = re.compile(r"^\s*([A-Za-z0-9_.\-\"']+)\s*=")
+
+    def __init__(self, text: str) -> None:
+        self.entries: list[tuple[str, int]] = []
+        table = ""
+        counts: dict[str, int] = {}
+        for number, line in enumerate(text.splitlines(), start=1):
+            header = self._HEADER.match(line)
+            if header:
+                name = header.group(2).replace('"', "").replace("'", "")
+                if header.group(1) == "[[":
+                    counts[name] = counts.get(name, 0) + 1
+                    table = f"{name}[{counts[name]}]"
+                else:
+                    table = name
+                self.entries.append((table, number))
+                continue
+            key = self._KEY.match(line)
+            if key:
+                name = key.group(1).replace('"', "").replace("'", "")
+                self.entries.append((f"{table}.{name}" if table else name, number))
+
+    def find(self, path: str) -> int | None:
+        for candidate in (path, path.rsplit(".", 1)[0]):
+            for entry, number in self.entries:
+                if entry == candidate:
+                    return number
+        return None

@@ -1,0 +1,152 @@
+"""Find an account's password without it ever touching the config, the store or the logs.
+
+Sources, tried in this order:
+1. `password_command` (like mbsync's PassCmd): its first output line is the password;
+2. a systemd credential, `$CREDENTIALS_DIRECTORY/<credential or account name>`;
+3. the OS keyring, service "followup-watcher", user = the account's username;
+4. an environment variable: `password_env`, else `WATCHER_PASSWORD_<ACCOUNT>`.
+keyring's exceptions are translated here; nothing here logs the secret.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shlex
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from watcher.config import Account
+from watcher.errors import CredentialError
+from watcher.logsetup import register_secret
+
+logger = logging.getLogger(__name__)
+
+KEYRING_SERVICE = "followup-watcher"
+PASSWORD_COMMAND_TIMEOUT = 60
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    """A password and where it came from. Its repr never shows the value."""
+
+    value: str
+    source: str
+
+    def __repr__(self) -> str:
+        return f"Secret(source={self.source!r}, value=<redacted>)"
+
+    __str__ = __repr__
+
+
+def default_env_name(account: Account) -> str:
+    return "WATCHER_PASSWORD_" + re.sub(r"[^A-Z0-9]", "_", account.name.upper())
+
+
+def find_password(account: Account) -> Secret:
+    """The account's password from the first source that has one, else `CredentialError`.
+
+    Whatever is found is registered with the log filter, so it can never be logged.
+    """
+    secret = _find_password(account)
+    register_secret(secret.value)
+    return secret
+
+
+def _find_password(account: Account) -> Secret:
+    if account.password_command:
+        return Secret(_run_password_command(account), "password_command")
+    credential = _systemd_credential(account)
+    if credential is not None:
+        return credential
+    stored = _from_keyring(account)
+    if stored is not None:
+        return stored
+    env_name = account.password_env or default_env_name(account)
+    value = os.environ.get(env_name)
+    if value:
+        return Secret(value, f"environment variable {env_name}")
+    raise CredentialError(
+        account.name,
+        "no password found; run `watcher init`, or store it with "
+        f"`keyring set {KEYRING_SERVICE} {account.username}`, or set password_command "
+        f'(e.g. password_command = "pass show mail/{account.name}"), '
+        f"or set the environment variable {env_name}",
+    )
+
+
+def _run_password_command(account: Account) -> str:
+    command = account.password_command
+    try:
+        result = subprocess.run(  # noqa: S602 - a command the user wrote in their own config
+            command,
+            shell=True,
+            capture_output=True,
+            timeout=PASSWORD_COMMAND_TIMEOUT,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+    except subprocess.TimeoutExpired:
+        raise CredentialError(
+            account.name,
+            f"password_command did not finish within {PASSWORD_COMMAND_TIMEOUT} s: {command}",
+        ) from None
+    if result.returncode != 0:
+        # Its stderr is the user's own tool talking (e.g. "gpg: decryption failed"); the first
+        # line helps and carries no secret, stdout might, so it is never shown.
+        reason = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        detail = f": {reason[0][:200]}" if reason else ""
+        raise CredentialError(
+            account.name,
+            f"password_command failed with exit code {result.returncode}{detail} "
+            f"(command: {shlex.split(command)[0] if command.strip() else command})",
+        )
+    lines = result.stdout.decode("utf-8", "replace").splitlines()
+    if not lines or not lines[0]:
+        raise CredentialError(account.name, "password_command printed nothing")
+    return lines[0]
+
+
+def _systemd_credential(account: Account) -> Secret | None:
+    directory = os.environ.get("CREDENTIALS_DIRECTORY")
+    if not directory:
+        return None
+    name = account.credential or account.name
+    path = Path(directory) / name
+    try:
+        value = path.read_text(encoding="utf-8").rstrip("\r\n")
+    except FileNotFoundError:
+        if account.credential:
+            raise CredentialError(
+                account.name,
+                f"systemd credential {name!r} is not in $CREDENTIALS_DIRECTORY; "
+                "check LoadCredential= in the unit",
+            ) from None
+        return None
+    except OSError as exc:
+        raise CredentialError(
+            account.name, f"cannot read systemd credential {name!r}: {exc.strerror}"
+        ) from None
+    return Secret(value, f"systemd credential {name}")
+
+
+def _from_keyring(account: Account) -> Secret | None:
+    try:
+        import keyring
+        from keyring.errors import KeyringError, NoKeyringError
+    except ImportError:  # pragma: no cover - keyring is a dependency
+        return None
+    try:
+        value = keyring.get_password(KEYRING_SERVICE, account.username)
+    except NoKeyringError:
+        logger.debug("no OS keyring available (headless?); trying the environment")
+        return None
+    except KeyringError as exc:
+        logger.warning("account %r: the OS keyring failed: %s", account.name, type(exc).__name__)
+        return None
+    except Exception as exc:
+        logger.warning("account %r: the OS keyring failed: %s", account.name, type(exc).__name__)
+        return None
+    return Secret(value, "OS keyring") if value else None

@@ -1,0 +1,39 @@
+"""Who "me" is: the account's addresses, its aliases, and their plus-addressed forms."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class Identity:
+    """Answers "is this address mine?" for one account.
+
+    `me+anything@domain` is mine when `me@domain` is: plus-addressing is how users tag mail
+    to themselves (and how a Bcc to `me+10d@domain` sets a quiet period).
+    """
+
+    __slots__ = ("_addresses",)
+
+    def __init__(self, addresses: Iterable[str]) -> None:
+        self._addresses = frozenset(a.strip().lower() for a in addresses if a.strip())
+
+    @property
+    def addresses(self) -> frozenset[str]:
+        return self._addresses
+
+    def is_me(self, address: str) -> bool:
+        address = address.lower()
+        if address in self._addresses:
+            return True
+        local, at, domain = address.partition("@")
+        if not at or "+" not in local:
+            return False
+        return f"{local.split('+', 1)[0]}@{domain}" in self._addresses
+
+    def plus_tag(self, address: str) -> str | None:
+        """The tag of a plus-address of mine (`me+10d@x` gives "10d"), else None."""
+        local, at, domain = address.lower().partition("@")
+        if not at or "+" not in local:
+            return None
+        base, tag = local.split("+", 1)
+        return tag if f"{base}@{domain}" in self._addresses else None

@@ -1,0 +1,1 @@
+"""Mail sources: IMAP and local Maildir, both producing `MessageFacts` for the store."""

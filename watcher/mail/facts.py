@@ -1,0 +1,63 @@
+"""`MessageFacts`: everything downstream needs to know about one message, without the server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# One address as it appeared in a header: (display name, lower-cased address).
+Address = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A named or non-text part of a message, as BODYSTRUCTURE (or the MIME tree) describes it."""
+
+    filename: str
+    content_type: str  # lower-case "type/subtype"
+    size: int  # encoded size in bytes, as the server reports it
+
+
+@dataclass(frozen=True, slots=True)
+class MessageFacts:
+    """The facts of one message in one folder.
+
+    `key` identifies the copy within its folder: for IMAP "<uidvalidity>:<uid>", for a Maildir
+    the file's unique name. Dates are POSIX seconds (UTC); `date` is the Date header, which may
+    be missing or nonsense, `internal_date` is when the server received the message.
+    """
+
+    key: str
+    uid: int | None = None
+    message_id: str = ""
+    in_reply_to: str = ""
+    references: tuple[str, ...] = ()
+    gm_thread_id: int | None = None
+    thread_index: str = ""
+    from_: tuple[Address, ...] = ()
+    sender: tuple[Address, ...] = ()
+    reply_to: tuple[Address, ...] = ()
+    to: tuple[Address, ...] = ()
+    cc: tuple[Address, ...] = ()
+    bcc: tuple[Address, ...] = ()
+    date: int | None = None
+    internal_date: int | None = None
+    subject: str = ""
+    flags: tuple[str, ...] = ()
+    modseq: int | None = None
+    size: int | None = None
+    # Auto-reply and report markers, raw as in the headers (lower-cased), "" when absent.
+    auto_submitted: str = ""
+    x_autoreply: str = ""
+    x_autorespond: str = ""
+    precedence: str = ""
+    list_id: str = ""
+    content_type: str = ""  # top-level "type/subtype", lower-case
+    report_type: str = ""  # the report-type parameter of a multipart/report
+    # For a delivery or disposition report: the Message-ID of the message it reports on.
+    reported_message_id: str = ""
+    attachments: tuple[Attachment, ...] = ()
+    is_from_me: bool = False
+    # The first few KB of the text part: only for messages the user sent, and for reports
+    # and bounces (whose text names the message that bounced).
+    body_text: str = ""
+    parse_problems: tuple[str, ...] = field(default=())

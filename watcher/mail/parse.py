@@ -1,0 +1,226 @@
+"""Turn what a mail source read (a header block, a MIME outline, a text part) into `MessageFacts`.
+
+Two entry points: `facts_from_headers` for IMAP, where the server already did the MIME work
+(BODYSTRUCTURE), and `facts_from_raw` for a whole message read from disk, where mail-parser
+does it. Neither raises on bad mail: what cannot be read is left empty and named in
+`parse_problems`, so one broken message never stops a sync.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import html
+import re
+from collections.abc import Iterable
+from dataclasses import replace
+
+import mailparser
+
+from watcher.identity import Identity
+from watcher.mail.facts import Attachment, MessageFacts
+from watcher.mail.headers import (
+    content_type_of,
+    decode_bytes,
+    decode_words,
+    normalize_space,
+    parse_addresses,
+    parse_date,
+    parse_message_ids,
+    split_header_block,
+)
+
+# How much of the text part is kept: enough to classify and to quote the opening lines.
+BODY_TEXT_LIMIT = 4096
+# Bytes of the text part fetched from the server: encodings and HTML inflate the text.
+BODY_FETCH_BYTES = 12288
+
+_BOUNCE_SENDERS = ("mailer-daemon@", "postmaster@", "mail-daemon@")
+_TAG = re.compile(r"<[^>]*>")
+_SCRIPT_STYLE = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_BLOCK_END = re.compile(r"<\s*(br|/p|/div|/tr|/li|/h\d)\b[^>]*>", re.IGNORECASE)
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+def facts_from_headers(
+    header_block: bytes,
+    *,
+    key: str,
+    identity: Identity,
+    in_sent_folder: bool = False,
+    uid: int | None = None,
+    flags: Iterable[str] = (),
+    internal_date: int | None = None,
+    size: int | None = None,
+    modseq: int | None = None,
+    gm_thread_id: int | None = None,
+    content_type: str | None = None,
+    report_type: str = "",
+    attachments: tuple[Attachment, ...] = (),
+) -> MessageFacts:
+    """Facts from the fetched header fields plus what the source knows from elsewhere.
+
+    `content_type` given (from BODYSTRUCTURE) wins over the Content-Type header, which the
+    server has already interpreted. A message counts as mine when its From is one of my
+    addresses, or when it sits in a Sent folder (where clients file what the user sent).
+    """
+    problems: list[str] = []
+    headers = split_header_block(header_block)
+    get = headers.get
+    from_ = parse_addresses(get("from", ""))
+    if get("from") and not from_:
+        problems.append("From header could not be read")
+    date = parse_date(get("date", ""))
+    if get("date") and date is None:
+        problems.append(f"Date header {get('date', '')[:60]!r} is not a date")
+    header_type, params = content_type_of(get("content-type", "text/plain"))
+    if content_type is None:
+        content_type = header_type
+        if content_type == "multipart/report":
+            report_type = params.get("report-type", "").lower()
+    message_ids = parse_message_ids(get("message-id", ""))
+    in_reply_to = parse_message_ids(get("in-reply-to", ""))
+    is_from_me = in_sent_folder or any(identity.is_me(address) for _, address in from_)
+    return MessageFacts(
+        key=key,
+        uid=uid,
+        message_id=message_ids[0] if message_ids else "",
+        in_reply_to=in_reply_to[0] if in_reply_to else "",
+        references=parse_message_ids(get("references", "")),
+        gm_thread_id=gm_thread_id,
+        thread_index=get("thread-index", "").strip(),
+        from_=from_,
+        sender=parse_addresses(get("sender", "")),
+        reply_to=parse_addresses(get("reply-to", "")),
+        to=parse_addresses(get("to", "")),
+        cc=parse_addresses(get("cc", "")),
+        bcc=parse_addresses(get("bcc", "")),
+        date=date,
+        internal_date=internal_date,
+        subject=normalize_space(decode_words(get("subject", ""))),
+        flags=tuple(flags),
+        modseq=modseq,
+        size=size,
+        auto_submitted=get("auto-submitted", "").strip().lower(),
+        x_autoreply=get("x-autoreply", "").strip().lower(),
+        x_autorespond=get("x-autorespond", "").strip().lower(),
+        precedence=get("precedence", "").strip().lower(),
+        list_id=get("list-id", "").strip(),
+        content_type=content_type,
+        report_type=report_type,
+        attachments=attachments,
+        is_from_me=is_from_me,
+        parse_problems=tuple(problems),
+    )
+
+
+def wants_body_text(facts: MessageFacts) -> bool:
+    """Whether the text part is worth fetching: my own mail, and reports and bounces."""
+    if facts.is_from_me or facts.content_type == "multipart/report":
+        return True
+    return any(address.startswith(_BOUNCE_SENDERS) for _, address in facts.from_)
+
+
+def decode_text_part(data: bytes, *, encoding: str, charset: str, subtype: str = "plain") -> str:
+    """A (possibly truncated) text part as readable text, at most `BODY_TEXT_LIMIT` characters."""
+    encoding = encoding.lower()
+    if encoding == "base64":
+        compact = b"".join(data.split())
+        compact = compact[: len(compact) - len(compact) % 4]  # a partial fetch cuts mid-quantum
+        try:
+            data = base64.b64decode(compact)
+        except (binascii.Error, ValueError):
+            data = b""
+    elif encoding == "quoted-printable":
+        data = binascii.a2b_qp(data)
+    text = decode_bytes(data, charset or "us-ascii")
+    if subtype == "html":
+        text = html_to_text(text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text[:BODY_TEXT_LIMIT]
+
+
+def html_to_text(markup: str) -> str:
+    """Rough text of an HTML part: good enough to classify and quote, never rendered."""
+    markup = _SCRIPT_STYLE.sub(" ", markup)
+    markup = _BLOCK_END.sub("\n", markup)
+    text = html.unescape(_TAG.sub("", markup))
+    lines = (normalize_space(line) for line in text.splitlines())
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def reported_message_id(headers_or_text: bytes | str) -> str:
+    """The Message-ID of the original message inside a bounce or receipt, if one is named."""
+    if isinstance(headers_or_text, bytes):
+        headers_or_text = headers_or_text.decode("latin-1")
+    for line in headers_or_text.splitlines():
+        name, colon, value = line.partition(":")
+        if colon and name.strip().lower() in ("message-id", "original-message-id"):
+            ids = parse_message_ids(value)
+            if ids:
+                return ids[0]
+    return ""
+
+
+def facts_from_raw(
+    raw: bytes,
+    *,
+    key: str,
+    identity: Identity,
+    in_sent_folder: bool = False,
+    flags: Iterable[str] = (),
+    internal_date: int | None = None,
+) -> MessageFacts:
+    """Facts from a whole message (a Maildir file): headers as for IMAP, MIME by mail-parser."""
+    body_start = header_end(raw)
+    facts = facts_from_headers(
+        raw[:body_start],
+        key=key,
+        identity=identity,
+        in_sent_folder=in_sent_folder,
+        flags=flags,
+        internal_date=internal_date,
+        size=len(raw),
+    )
+    try:
+        parsed = mailparser.parse_from_bytes(raw)
+        attachments = tuple(
+            Attachment(
+                filename=decode_words(str(item.get("filename") or "")),
+                content_type=str(
+                    item.get("mail_content_type") or "application/octet-stream"
+                ).lower(),
+                size=len(item.get("payload") or ""),
+            )
+            for item in parsed.attachments
+        )
+        text = "\n".join(parsed.text_plain) if parsed.text_plain else ""
+        if not text and parsed.text_html:
+            text = html_to_text("\n".join(parsed.text_html))
+    except Exception as exc:
+        return replace(facts, parse_problems=(*facts.parse_problems, f"MIME not readable: {exc}"))
+    reported = ""
+    if facts.content_type == "multipart/report" or wants_body_text(facts):
+        reported = reported_message_id(_embedded_headers(raw, body_start))
+    keep_text = wants_body_text(facts)
+    return replace(
+        facts,
+        attachments=attachments,
+        body_text=text.replace("\r\n", "\n")[:BODY_TEXT_LIMIT] if keep_text else "",
+        reported_message_id=reported,
+    )
+
+
+def header_end(raw: bytes) -> int:
+    """Where the header block of a whole message ends (the body starts)."""
+    for separator in (b"\r\n\r\n", b"\n\n"):
+        position = raw.find(separator)
+        if position >= 0:
+            return position + len(separator)
+    return len(raw)
+
+
+def _embedded_headers(raw: bytes, header_end: int) -> bytes:
+    # A bounce names the original message in an attached header block: the first Message-ID
+    # after the bounce's own headers is the one it reports on.
+    return raw[header_end:]

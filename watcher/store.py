@@ -1,0 +1,455 @@
+"""The local store: one SQLite file with per-folder sync state and one row of facts per message.
+
+All SQL lives here, and sqlite3's exceptions are translated into `StoreError` here. The file
+runs in WAL mode so that `watcher list` can read while `watcher run` writes; every batch of
+messages is written together with the folder's sync position in one transaction, so a sync
+cut off at any point resumes where it stopped and never stores a message twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from watcher.errors import StoreError
+from watcher.mail.facts import Address, Attachment, MessageFacts
+
+# Named migrations, applied in order and recorded in the `migrations` table. Never edit one
+# that has shipped: add a new one.
+MIGRATIONS: tuple[tuple[str, str], ...] = (
+    (
+        "0001_initial",
+        """
+        CREATE TABLE folders (
+            account TEXT NOT NULL,
+            name TEXT NOT NULL,
+            special_use TEXT NOT NULL DEFAULT '',
+            uidvalidity INTEGER,
+            last_uid INTEGER NOT NULL DEFAULT 0,
+            highest_modseq INTEGER,
+            server_messages INTEGER,
+            initial_done INTEGER NOT NULL DEFAULT 0,
+            last_synced INTEGER,
+            PRIMARY KEY (account, name)
+        );
+        CREATE TABLE messages (
+            id INTEGER PRIMARY KEY,
+            account TEXT NOT NULL,
+            folder TEXT NOT NULL,
+            key TEXT NOT NULL,
+            uid INTEGER,
+            message_id TEXT NOT NULL,
+            in_reply_to TEXT NOT NULL,
+            refs TEXT NOT NULL,
+            gm_thread_id INTEGER,
+            thread_index TEXT NOT NULL,
+            from_addrs TEXT NOT NULL,
+            sender_addrs TEXT NOT NULL,
+            reply_to_addrs TEXT NOT NULL,
+            to_addrs TEXT NOT NULL,
+            cc_addrs TEXT NOT NULL,
+            bcc_addrs TEXT NOT NULL,
+            date INTEGER,
+            internal_date INTEGER,
+            subject TEXT NOT NULL,
+            flags TEXT NOT NULL,
+            modseq INTEGER,
+            size INTEGER,
+            auto_submitted TEXT NOT NULL,
+            x_autoreply TEXT NOT NULL,
+            x_autorespond TEXT NOT NULL,
+            precedence TEXT NOT NULL,
+            list_id TEXT NOT NULL,
+            content_type TEXT NOT NULL,
+            report_type TEXT NOT NULL,
+            reported_message_id TEXT NOT NULL,
+            attachments TEXT NOT NULL,
+            is_from_me INTEGER NOT NULL,
+            body_text TEXT NOT NULL,
+            parse_problems TEXT NOT NULL,
+            UNIQUE (account, folder, key)
+        );
+        CREATE INDEX messages_by_message_id ON messages (message_id);
+        CREATE INDEX messages_by_uid ON messages (account, folder, uid);
+        """,
+    ),
+)
+
+_MESSAGE_COLUMNS = (
+    "account",
+    "folder",
+    "key",
+    "uid",
+    "message_id",
+    "in_reply_to",
+    "refs",
+    "gm_thread_id",
+    "thread_index",
+    "from_addrs",
+    "sender_addrs",
+    "reply_to_addrs",
+    "to_addrs",
+    "cc_addrs",
+    "bcc_addrs",
+    "date",
+    "internal_date",
+    "subject",
+    "flags",
+    "modseq",
+    "size",
+    "auto_submitted",
+    "x_autoreply",
+    "x_autorespond",
+    "precedence",
+    "list_id",
+    "content_type",
+    "report_type",
+    "reported_message_id",
+    "attachments",
+    "is_from_me",
+    "body_text",
+    "parse_problems",
+)
+_UPSERT = (
+    f"INSERT OR REPLACE INTO messages ({', '.join(_MESSAGE_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(_MESSAGE_COLUMNS))})"
+)
+_SELECT = f"SELECT {', '.join(_MESSAGE_COLUMNS)} FROM messages"
+
+
+@dataclass(frozen=True, slots=True)
+class FolderState:
+    """Where the sync of one folder stands."""
+
+    account: str
+    name: str
+    special_use: str = ""
+    uidvalidity: int | None = None
+    last_uid: int = 0
+    highest_modseq: int | None = None
+    server_messages: int | None = None
+    initial_done: bool = False
+    last_synced: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FolderSummary:
+    account: str
+    folder: str
+    messages: int
+    from_me: int
+    with_problems: int
+
+
+class Store:
+    """The watcher's SQLite file. Open with `Store.open(path)`; close when done."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        self._db = connection
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path) -> Store:
+        """Open (creating it owner-only if needed) and migrate the store at `path`."""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if not path.exists():
+                # Created 0600 before SQLite touches it: mail facts are private.
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+            connection = sqlite3.connect(path, isolation_level=None, timeout=30)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute("PRAGMA foreign_keys=ON")
+            store = cls(connection, path)
+            store._migrate()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the store {path}: {exc}") from exc
+        except OSError as exc:
+            raise StoreError(f"cannot create the store {path}: {exc.strerror}") from exc
+        return store
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All writes inside commit together or not at all."""
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write to the store {self.path}: {exc}") from exc
+        try:
+            yield
+        except sqlite3.Error as exc:
+            self._db.execute("ROLLBACK")
+            raise StoreError(f"cannot write to the store {self.path}: {exc}") from exc
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        try:
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write to the store {self.path}: {exc}") from exc
+
+    def _migrate(self) -> None:
+        db = self._db
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS migrations"
+            " (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)"
+        )
+        done = {row[0] for row in db.execute("SELECT name FROM migrations")}
+        for name, script in MIGRATIONS:
+            if name in done:
+                continue
+            # executescript commits on its own, so the whole migration is one script with
+            # its own BEGIN/COMMIT: a crash mid-way leaves it unapplied, not half-applied.
+            record = f"INSERT INTO migrations VALUES ('{name}', {int(time.time())});"
+            db.executescript(f"BEGIN IMMEDIATE;\n{script}\n{record}\nCOMMIT;")
+        db.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+
+    def applied_migrations(self) -> list[str]:
+        return [row[0] for row in self._db.execute("SELECT name FROM migrations ORDER BY name")]
+
+    def integrity_ok(self) -> bool:
+        return self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+    # -- folders -------------------------------------------------------------------------
+
+    def folder_states(self, account: str) -> dict[str, FolderState]:
+        rows = self._db.execute(
+            "SELECT account, name, special_use, uidvalidity, last_uid, highest_modseq,"
+            " server_messages, initial_done, last_synced FROM folders WHERE account = ?",
+            (account,),
+        )
+        return {
+            row[1]: FolderState(*row[:7], initial_done=bool(row[7]), last_synced=row[8])
+            for row in rows
+        }
+
+    def save_folder_state(self, state: FolderState) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO folders (account, name, special_use, uidvalidity, last_uid,"
+            " highest_modseq, server_messages, initial_done, last_synced)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                state.account,
+                state.name,
+                state.special_use,
+                state.uidvalidity,
+                state.last_uid,
+                state.highest_modseq,
+                state.server_messages,
+                int(state.initial_done),
+                state.last_synced,
+            ),
+        )
+
+    def forget_folder(self, account: str, folder: str) -> int:
+        """Drop a folder's state and messages (it vanished, or its UIDVALIDITY changed)."""
+        cursor = self._db.execute(
+            "DELETE FROM messages WHERE account = ? AND folder = ?", (account, folder)
+        )
+        self._db.execute("DELETE FROM folders WHERE account = ? AND name = ?", (account, folder))
+        return cursor.rowcount
+
+    # -- messages ------------------------------------------------------------------------
+
+    def put_messages(self, account: str, folder: str, messages: Iterable[MessageFacts]) -> int:
+        rows = [_to_row(account, folder, facts) for facts in messages]
+        self._db.executemany(_UPSERT, rows)
+        return len(rows)
+
+    def stored_keys(self, account: str, folder: str) -> set[str]:
+        rows = self._db.execute(
+            "SELECT key FROM messages WHERE account = ? AND folder = ?", (account, folder)
+        )
+        return {row[0] for row in rows}
+
+    def stored_uids(self, account: str, folder: str) -> set[int]:
+        rows = self._db.execute(
+            "SELECT uid FROM messages WHERE account = ? AND folder = ? AND uid IS NOT NULL",
+            (account, folder),
+        )
+        return {row[0] for row in rows}
+
+    def delete_messages(self, account: str, folder: str, keys: Iterable[str]) -> int:
+        cursor = self._db.executemany(
+            "DELETE FROM messages WHERE account = ? AND folder = ? AND key = ?",
+            ((account, folder, key) for key in keys),
+        )
+        return cursor.rowcount
+
+    def update_flags(
+        self, account: str, folder: str, changes: Iterable[tuple[str, Sequence[str], int | None]]
+    ) -> None:
+        """Set new flags (and MODSEQ) on stored messages, given as (key, flags, modseq)."""
+        self._db.executemany(
+            "UPDATE messages SET flags = ?, modseq = COALESCE(?, modseq)"
+            " WHERE account = ? AND folder = ? AND key = ?",
+            ((" ".join(flags), modseq, account, folder, key) for key, flags, modseq in changes),
+        )
+
+    def messages(
+        self, account: str | None = None, folder: str | None = None
+    ) -> Iterator[MessageFacts]:
+        """Every stored message (of one account, of one folder), in UID order per folder."""
+        conditions: list[str] = []
+        values: list[str] = []
+        if account is not None:
+            conditions.append("account = ?")
+            values.append(account)
+        if folder is not None:
+            conditions.append("folder = ?")
+            values.append(folder)
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        for row in self._db.execute(f"{_SELECT}{where} ORDER BY account, folder, uid, key", values):
+            yield _from_row(row)
+
+    def summary(self) -> list[FolderSummary]:
+        rows = self._db.execute(
+            "SELECT account, folder, COUNT(*), SUM(is_from_me), SUM(parse_problems != '[]')"
+            " FROM messages GROUP BY account, folder ORDER BY account, folder"
+        )
+        return [FolderSummary(*row) for row in rows]
+
+    def count_messages(self, account: str | None = None) -> int:
+        if account is None:
+            return int(self._db.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
+        row = self._db.execute("SELECT COUNT(*) FROM messages WHERE account = ?", (account,))
+        return int(row.fetchone()[0])
+
+
+def _addresses_json(addresses: tuple[Address, ...]) -> str:
+    return json.dumps(addresses, ensure_ascii=False) if addresses else "[]"
+
+
+def _to_row(account: str, folder: str, f: MessageFacts) -> tuple[object, ...]:
+    return (
+        account,
+        folder,
+        f.key,
+        f.uid,
+        f.message_id,
+        f.in_reply_to,
+        " ".join(f.references),
+        f.gm_thread_id,
+        f.thread_index,
+        _addresses_json(f.from_),
+        _addresses_json(f.sender),
+        _addresses_json(f.reply_to),
+        _addresses_json(f.to),
+        _addresses_json(f.cc),
+        _addresses_json(f.bcc),
+        f.date,
+        f.internal_date,
+        f.subject,
+        " ".join(f.flags),
+        f.modseq,
+        f.size,
+        f.auto_submitted,
+        f.x_autoreply,
+        f.x_autorespond,
+        f.precedence,
+        f.list_id,
+        f.content_type,
+        f.report_type,
+        f.reported_message_id,
+        json.dumps(
+            [[a.filename, a.content_type, a.size] for a in f.attachments], ensure_ascii=False
+        )
+        if f.attachments
+        else "[]",
+        int(f.is_from_me),
+        f.body_text,
+        json.dumps(f.parse_problems, ensure_ascii=False) if f.parse_problems else "[]",
+    )
+
+
+def _addresses(text: str) -> tuple[Address, ...]:
+    return tuple((name, address) for name, address in json.loads(text)) if text != "[]" else ()
+
+
+def _from_row(row: Sequence[object]) -> MessageFacts:
+    (
+        _account,
+        _folder,
+        key,
+        uid,
+        message_id,
+        in_reply_to,
+        refs,
+        gm_thread_id,
+        thread_index,
+        from_addrs,
+        sender_addrs,
+        reply_to_addrs,
+        to_addrs,
+        cc_addrs,
+        bcc_addrs,
+        date,
+        internal_date,
+        subject,
+        flags,
+        modseq,
+        size,
+        auto_submitted,
+        x_autoreply,
+        x_autorespond,
+        precedence,
+        list_id,
+        content_type,
+        report_type,
+        reported_message_id,
+        attachments,
+        is_from_me,
+        body_text,
+        parse_problems,
+    ) = row
+    return MessageFacts(
+        key=str(key),
+        uid=uid,  # type: ignore[arg-type]
+        message_id=str(message_id),
+        in_reply_to=str(in_reply_to),
+        references=tuple(str(refs).split()),
+        gm_thread_id=gm_thread_id,  # type: ignore[arg-type]
+        thread_index=str(thread_index),
+        from_=_addresses(str(from_addrs)),
+        sender=_addresses(str(sender_addrs)),
+        reply_to=_addresses(str(reply_to_addrs)),
+        to=_addresses(str(to_addrs)),
+        cc=_addresses(str(cc_addrs)),
+        bcc=_addresses(str(bcc_addrs)),
+        date=date,  # type: ignore[arg-type]
+        internal_date=internal_date,  # type: ignore[arg-type]
+        subject=str(subject),
+        flags=tuple(str(flags).split()),
+        modseq=modseq,  # type: ignore[arg-type]
+        size=size,  # type: ignore[arg-type]
+        auto_submitted=str(auto_submitted),
+        x_autoreply=str(x_autoreply),
+        x_autorespond=str(x_autorespond),
+        precedence=str(precedence),
+        list_id=str(list_id),
+        content_type=str(content_type),
+        report_type=str(report_type),
+        reported_message_id=str(reported_message_id),
+        attachments=tuple(
+            Attachment(filename=n, content_type=t, size=s)
+            for n, t, s in json.loads(str(attachments))
+        ),
+        is_from_me=bool(is_from_me),
+        body_text=str(body_text),
+        parse_problems=tuple(json.loads(str(parse_problems))),
+    )

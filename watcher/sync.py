@@ -1,0 +1,80 @@
+"""Sync every configured account into the store, each isolated from the others' failures."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from watcher.config import Account, Settings
+from watcher.credentials import find_password
+from watcher.errors import AccountError
+from watcher.mail.imap import Progress, SyncReport, sync_imap_account
+from watcher.mail.maildir import sync_maildir_account
+from watcher.store import Store
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountOutcome:
+    account: str
+    report: SyncReport | None
+    error: AccountError | None
+
+
+def sync_account(
+    account: Account,
+    store: Store,
+    *,
+    lookback_days: int,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+) -> SyncReport:
+    """One account, from its IMAP server or its Maildir."""
+    if account.is_maildir:
+        return sync_maildir_account(
+            account, store, lookback_days=lookback_days, now=now, progress=progress
+        )
+    secret = find_password(account)
+    return sync_imap_account(
+        account, secret, store, lookback_days=lookback_days, now=now, progress=progress
+    )
+
+
+def sync_accounts(
+    settings: Settings,
+    store: Store,
+    accounts: tuple[Account, ...] | None = None,
+    *,
+    now: datetime | None = None,
+    progress_for: Callable[[Account], Progress | None] = lambda _account: None,
+) -> list[AccountOutcome]:
+    """Sync each account in turn; one account's failure is reported, never spread."""
+    now = now or datetime.now(UTC)
+    outcomes = []
+    for account in accounts or settings.accounts:
+        try:
+            report = sync_account(
+                account,
+                store,
+                lookback_days=settings.lookback_days,
+                now=now,
+                progress=progress_for(account),
+            )
+        except AccountError as exc:
+            logger.error("%s", exc)
+            outcomes.append(AccountOutcome(account.name, None, exc))
+            continue
+        logger.info(
+            "%s: synced %d folders in %.1f s: %d new, %d flag changes, %d removed",
+            account.name,
+            report.folders_checked,
+            report.seconds,
+            report.new,
+            report.flag_changes,
+            report.removed,
+        )
+        outcomes.append(AccountOutcome(account.name, report, None))
+    return outcomes

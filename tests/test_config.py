@@ -103,7 +103,7 @@ def test_no_accounts() -> None:
 
 
 def test_missing_file_names_the_fix(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="copy config.example.toml"):
+    with pytest.raises(ConfigError, match=r"copy config\.example\.toml"):
         load_settings(tmp_path / "nope.toml")
 
 

@@ -82,7 +82,9 @@ def test_first_sync_reads_exactly_the_lookback_window(
     imap_server: DovecotServer, mail_user: MailUser, fresh_store: Store
 ) -> None:
     for age in (200, 31, 29, 3, 0.1):
-        imap_server.append(mail_user, "INBOX", note(days_ago(age), f"age {age}"), internal_date=days_ago(age))
+        imap_server.append(
+            mail_user, "INBOX", note(days_ago(age), f"age {age}"), internal_date=days_ago(age)
+        )
     report = run_sync(imap_server, mail_user, fresh_store, lookback_days=30)
     assert sorted(m.subject for m in fresh_store.messages()) == ["age 0.1", "age 29", "age 3"]
     assert report.new == 3
@@ -104,9 +106,9 @@ def test_facts_of_a_sent_proposal_and_a_reply(
     imap_server.append(
         mail_user,
         "Sent",
-        proposal(mail_user, days_ago(5)).replace(b"Message-ID: <", b"X-Old: <", 1).replace(
-            b"Subject:", f"Message-ID: {sent_id}\r\nSubject:".encode(), 1
-        ),
+        proposal(mail_user, days_ago(5))
+        .replace(b"Message-ID: <", b"X-Old: <", 1)
+        .replace(b"Subject:", f"Message-ID: {sent_id}\r\nSubject:".encode(), 1),
         flags=["\\Seen", "followup-10d"],
         internal_date=days_ago(5),
     )

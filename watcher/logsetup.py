@@ -49,3 +49,5 @@ def configure_logging(verbosity: int = 0) -> None:
     root.setLevel(level)
     if verbosity < 2:
         logging.getLogger("imapclient").setLevel(logging.WARNING)
+    # mail-parser warns about every MIME type it does not decode; none matter to us.
+    logging.getLogger("mailparser").setLevel(logging.ERROR)

@@ -223,7 +223,7 @@ class Store:
         return [row[0] for row in self._db.execute("SELECT name FROM migrations ORDER BY name")]
 
     def integrity_ok(self) -> bool:
-        return self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        return bool(self._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok")
 
     # -- folders -------------------------------------------------------------------------
 
@@ -234,8 +234,28 @@ class Store:
             (account,),
         )
         return {
-            row[1]: FolderState(*row[:7], initial_done=bool(row[7]), last_synced=row[8])
-            for row in rows
+            name: FolderState(
+                account,
+                name,
+                special_use,
+                uidvalidity,
+                last_uid,
+                highest_modseq,
+                server_messages,
+                bool(initial_done),
+                last_synced,
+            )
+            for (
+                account,
+                name,
+                special_use,
+                uidvalidity,
+                last_uid,
+                highest_modseq,
+                server_messages,
+                initial_done,
+                last_synced,
+            ) in rows
         }
 
     def save_folder_state(self, state: FolderState) -> None:

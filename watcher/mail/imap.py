@@ -570,12 +570,7 @@ class ImapSync:
                     section += ".HEADER"
                 report_sections.setdefault(section, []).append(uid)
         for section, uids in text_sections.items():
-            item = f"BODY.PEEK[{section}]<0.{BODY_FETCH_BYTES}>"
-            for message in self._fetch(imapwire.compact_uid_set(uids), f"(UID {item})"):
-                uid = message.get("UID")
-                data = message.get(f"BODY[{section}]")
-                if not isinstance(uid, int) or uid not in by_uid or not isinstance(data, bytes):
-                    continue
+            for uid, data in self._fetch_section(uids, section):
                 part = outlines[uid].text_part
                 assert part is not None
                 text = decode_text_part(
@@ -583,21 +578,24 @@ class ImapSync:
                 )
                 by_uid[uid] = replace(by_uid[uid], body_text=text)
         for section, uids in report_sections.items():
-            for message in self._fetch(
-                imapwire.compact_uid_set(uids), f"(UID BODY.PEEK[{section}]<0.{BODY_FETCH_BYTES}>)"
-            ):
-                uid = message.get("UID")
-                data = message.get(f"BODY[{section}]")
-                if isinstance(uid, int) and uid in by_uid and isinstance(data, bytes):
-                    by_uid[uid] = replace(
-                        by_uid[uid], reported_message_id=reported_message_id(data)
-                    )
+            for uid, data in self._fetch_section(uids, section):
+                by_uid[uid] = replace(by_uid[uid], reported_message_id=reported_message_id(data))
         for uid, facts in by_uid.items():
             if wants_body_text(facts) and not facts.reported_message_id and facts.body_text:
                 # A plain-text bounce quotes the original headers in its text.
                 reported = reported_message_id(facts.body_text) if not facts.is_from_me else ""
                 if reported:
                     by_uid[uid] = replace(facts, reported_message_id=reported)
+
+    def _fetch_section(self, uids: list[int], section: str) -> Iterator[tuple[int, bytes]]:
+        """(uid, first bytes of `section`) for each of `uids` the server still has."""
+        wanted = set(uids)
+        item = f"(UID BODY.PEEK[{section}]<0.{BODY_FETCH_BYTES}>)"
+        for message in self._fetch(imapwire.compact_uid_set(uids), item):
+            uid = message.get("UID")
+            data = message.get(f"BODY[{section}]")
+            if isinstance(uid, int) and uid in wanted and isinstance(data, bytes):
+                yield uid, data
 
     def _update_flags(self, state: FolderState, since_modseq: int) -> int:
         stored = self.store.stored_uids(self.account.name, state.name)

@@ -208,7 +208,7 @@ def _read_one(
     """The facts of one file; None when it vanished or is older than the look-back window."""
     try:
         raw = path.read_bytes()
-        mtime = int(path.stat().st_mtime)
+        received = _delivery_time(key) or int(path.stat().st_mtime)
     except FileNotFoundError:
         return None  # moved by the mail client while we looked: the next sync sees it
     except OSError as exc:
@@ -218,7 +218,7 @@ def _read_one(
         )
     if cutoff is not None:
         # The Date header is cheap to read; the full MIME parse is not.
-        when = parse_date(split_header_block(raw[: header_end(raw)]).get("date", "")) or mtime
+        when = parse_date(split_header_block(raw[: header_end(raw)]).get("date", "")) or received
         if when < cutoff:
             return None
     return facts_from_raw(
@@ -227,8 +227,17 @@ def _read_one(
         identity=identity,
         in_sent_folder=folder.special_use == "\\Sent",
         flags=flags,
-        internal_date=mtime,
+        internal_date=received,
     )
+
+
+def _delivery_time(unique_name: str) -> int | None:
+    """The delivery time Maildir names start with (`1794388357.M12P1.host`).
+
+    Better than the file's mtime, which copies and git checkouts reset.
+    """
+    head = unique_name.split(".", 1)[0]
+    return int(head) if head.isdigit() and len(head) <= 11 else None
 
 
 def _changed_flags(

@@ -1,0 +1,42 @@
+"""Shared fixtures: one real, private Dovecot per test session (see tests/dovecot.py)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# tests/ is not a package: make `import dovecot` / `import mailfactory` work from any cwd.
+_TESTS_DIR = str(Path(__file__).resolve().parent)
+if _TESTS_DIR not in sys.path:
+    sys.path.insert(0, _TESTS_DIR)
+
+from dovecot import DovecotServer, DovecotUnavailable, MailUser  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def imap_server() -> Iterator[DovecotServer]:
+    """A private Dovecot on 127.0.0.1 for the whole session.
+
+    Skips when Dovecot is missing or does not start, except under CI (``CI`` set), where
+    that is a failure.
+    """
+    try:
+        server = DovecotServer.start()
+    except DovecotUnavailable as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"dovecot not available under CI: {exc}", pytrace=False)
+        pytest.skip(f"dovecot not available: {exc.reason}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def mail_user(imap_server: DovecotServer) -> MailUser:
+    """A fresh user with its own, empty mailbox (special-use folders made at first login)."""
+    return imap_server.add_user()

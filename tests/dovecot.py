@@ -36,6 +36,7 @@ import secrets
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -319,6 +320,8 @@ class DovecotServer:
         if openssl is None:
             raise DovecotUnavailable("openssl not found")
         error: DovecotUnavailable | None = None
+        if parent is None and len(tempfile.gettempdir()) > 40 and Path("/tmp").is_dir():
+            parent = "/tmp"  # unix socket paths are limited to 107 bytes
         for _attempt in range(3):
             directory = Path(tempfile.mkdtemp(prefix="dovecot-", dir=parent))
             port, ssl_port = _free_ports(2)
@@ -477,10 +480,8 @@ class DovecotServer:
 
     # ------------------------------------------------------------- IMAP helpers
 
-    def ssl_context(self) -> Any:
-        """An `ssl.SSLContext` trusting this server's certificate (hostname 127.0.0.1)."""
-        import ssl
-
+    def ssl_context(self) -> ssl.SSLContext:
+        """A client context trusting this server's certificate (names 127.0.0.1, localhost)."""
         return ssl.create_default_context(cafile=str(self.ca_file))
 
     def connect(self, user: MailUser, *, timeout: float = 30.0) -> IMAPClient:

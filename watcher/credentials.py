@@ -70,7 +70,7 @@ def _find_password(account: Account) -> Secret:
         return Secret(value, f"environment variable {env_name}")
     raise CredentialError(
         account.name,
-        "no password found; run `watcher init`, or store it with "
+        "no password found; store it with "
         f"`keyring set {KEYRING_SERVICE} {account.username}`, or set password_command "
         f'(e.g. password_command = "pass show mail/{account.name}"), '
         f"or set the environment variable {env_name}",

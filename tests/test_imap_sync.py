@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dovecot import DovecotServer, MailUser
+from dovecot import DovecotServer, DovecotUnavailable, MailUser
 from mailfactory import make_message, new_message_id
 
 from watcher.config import Account
@@ -309,3 +311,49 @@ def test_unreachable_server_is_one_clear_error(
 ) -> None:
     with pytest.raises(ImapError, match="refused the connection; check host, port and security"):
         run_sync(imap_server, mail_user, fresh_store, port=1)
+
+
+# A server with neither CONDSTORE nor LIST-STATUS (many hosted servers): polls fall back to
+# one STATUS per folder, and keyword changes on sent mail to comparing the Sent folder's flags.
+MINIMAL_CAPABILITIES = "imap_capability = IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE SPECIAL-USE"
+
+
+@pytest.fixture(scope="module")
+def minimal_imap_server() -> Iterator[DovecotServer]:
+    try:
+        server = DovecotServer.start(extra_config=MINIMAL_CAPABILITIES)
+    except DovecotUnavailable as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"dovecot not available under CI: {exc}", pytrace=False)
+        pytest.skip(f"dovecot not available: {exc.reason}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_server_without_condstore_or_list_status(
+    minimal_imap_server: DovecotServer, fresh_store: Store
+) -> None:
+    server = minimal_imap_server
+    user = server.add_user()
+    sent_uid = server.append(user, "Sent", proposal(user, days_ago(4)))
+    server.append(user, "INBOX", note(days_ago(3)))
+    with server.connect(user) as client:
+        assert b"CONDSTORE" not in client.capabilities()
+        assert b"LIST-STATUS" not in client.capabilities()
+    first = run_sync(server, user, fresh_store)
+    assert first.new == 2
+    (sent,) = fresh_store.messages(folder="Sent")
+    assert sent.modseq is None
+    idle = run_sync(server, user, fresh_store)
+    assert [f.name for f in idle.folders] == ["Sent"]  # only Sent is opened, to compare flags
+    assert idle.new == 0 and idle.flag_changes == 0
+    with server.connect(user) as client:
+        client.select_folder("Sent")
+        client.add_flags([sent_uid], ["followup-mute"])
+    server.append(user, "INBOX", note(days_ago(0), "new"))
+    report = run_sync(server, user, fresh_store)
+    assert (report.new, report.flag_changes) == (1, 1)
+    (sent,) = fresh_store.messages(folder="Sent")
+    assert "followup-mute" in sent.flags

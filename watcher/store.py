@@ -304,6 +304,13 @@ class Store:
         )
         return {row[0] for row in rows}
 
+    def stored_flags(self, account: str, folder: str) -> dict[int, tuple[str, ...]]:
+        rows = self._db.execute(
+            "SELECT uid, flags FROM messages WHERE account = ? AND folder = ? AND uid IS NOT NULL",
+            (account, folder),
+        )
+        return {uid: tuple(flags.split()) for uid, flags in rows}
+
     def delete_messages(self, account: str, folder: str, keys: Iterable[str]) -> int:
         cursor = self._db.executemany(
             "DELETE FROM messages WHERE account = ? AND folder = ? AND key = ?",

@@ -397,7 +397,10 @@ class ImapSync:
         self, folder: RemoteFolder, state: FolderState | None, status: FolderStatus
     ) -> FolderReport | None:
         """Bring one folder up to date; None when its status shows nothing changed."""
-        if state is not None and _unchanged(state, status):
+        # Without CONDSTORE a keyword set on a sent message changes nothing STATUS shows, so
+        # the Sent folder is always opened to compare its flags.
+        poll_flags = not self.condstore and folder.special_use == "\\Sent"
+        if state is not None and _unchanged(state, status) and not poll_flags:
             return None
         selected = self.client.select_folder(folder.name, readonly=True)
         uidvalidity = int(selected.get(b"UIDVALIDITY", status.uidvalidity))
@@ -424,6 +427,8 @@ class ImapSync:
             )
         elif state.highest_modseq is not None and modseq_now != state.highest_modseq:
             report.flag_changes = self._update_flags(state, state.highest_modseq)
+        elif poll_flags:
+            report.flag_changes = self._compare_flags(state)
         new_uids = self._search_new(state)
         in_sent = folder.special_use == "\\Sent"
         batch_modseq = state.highest_modseq if state.highest_modseq is not None else modseq_now
@@ -597,25 +602,42 @@ class ImapSync:
             if isinstance(uid, int) and uid in wanted and isinstance(data, bytes):
                 yield uid, data
 
-    def _update_flags(self, state: FolderState, since_modseq: int) -> int:
-        stored = self.store.stored_uids(self.account.name, state.name)
+    def _compare_flags(self, state: FolderState) -> int:
+        """Without CONDSTORE: fetch the flags of every stored message and store the changed."""
+        stored = self.store.stored_flags(self.account.name, state.name)
         if not stored:
             return 0
+        fetched = self._fetch(imapwire.compact_uid_set(stored), "(UID FLAGS)")
+        return self._store_flag_changes(state, fetched, stored)
+
+    def _update_flags(self, state: FolderState, since_modseq: int) -> int:
+        """With CONDSTORE: only the messages whose MODSEQ moved since the last sync."""
+        stored = self.store.stored_flags(self.account.name, state.name)
+        if not stored:
+            return 0
+        fetched = self._fetch("1:*", "(UID FLAGS)", f"(CHANGEDSINCE {since_modseq})")
+        return self._store_flag_changes(state, fetched, stored)
+
+    def _store_flag_changes(
+        self,
+        state: FolderState,
+        fetched: list[imapwire.FetchedMessage],
+        stored: dict[int, tuple[str, ...]],
+    ) -> int:
         changes = []
-        for message in self._fetch("1:*", "(UID FLAGS)", f"(CHANGEDSINCE {since_modseq})"):
+        for message in fetched:
             uid = message.get("UID")
             flags = message.get("FLAGS")
-            if isinstance(uid, int) and uid in stored and isinstance(flags, tuple):
-                modseq = message.get("MODSEQ")
-                changes.append(
-                    (
-                        f"{state.uidvalidity}:{uid}",
-                        flags,
-                        modseq if isinstance(modseq, int) else None,
-                    )
-                )
-        with self.store.transaction():
-            self.store.update_flags(self.account.name, state.name, changes)
+            if not isinstance(uid, int) or uid not in stored or not isinstance(flags, tuple):
+                continue
+            if sorted(flags) == sorted(stored[uid]):
+                continue
+            modseq = message.get("MODSEQ")
+            key = f"{state.uidvalidity}:{uid}"
+            changes.append((key, flags, modseq if isinstance(modseq, int) else None))
+        if changes:
+            with self.store.transaction():
+                self.store.update_flags(self.account.name, state.name, changes)
         return len(changes)
 
     def _remove_vanished(self, state: FolderState) -> int:

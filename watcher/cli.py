@@ -64,14 +64,19 @@ class _ProgressBar:
     def __init__(self, label: str) -> None:
         self.label = label
         self._bar: click._termui_impl.ProgressBar[int] | None = None
+        self._left = 0
 
     def start(self, total: int) -> None:
         self._bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
         self._bar.__enter__()
+        self._left = total
 
     def advance(self, count: int) -> None:
         if self._bar is not None:
             self._bar.update(count)
+            self._left -= count
+            if self._left <= 0:
+                self.close()  # done: give the terminal back to the log lines
 
     def close(
         self,

@@ -10,8 +10,9 @@ from datetime import UTC, datetime
 from watcher.config import Account, Settings
 from watcher.credentials import find_password
 from watcher.errors import AccountError
-from watcher.mail.imap import Progress, SyncReport, sync_imap_account
+from watcher.mail.imap import sync_imap_account
 from watcher.mail.maildir import sync_maildir_account
+from watcher.mail.report import Progress, SyncReport
 from watcher.store import Store
 
 logger = logging.getLogger(__name__)

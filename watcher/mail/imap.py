@@ -22,9 +22,8 @@ import ssl
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
 from imapclient import IMAPClient, imap_utf7
 from imapclient.exceptions import LoginError
@@ -44,6 +43,7 @@ from watcher.mail.parse import (
     reported_message_id,
     wants_body_text,
 )
+from watcher.mail.report import FolderReport, Progress, SyncReport, log_folder_report
 from watcher.store import FolderState, Store
 
 logger = logging.getLogger(__name__)
@@ -57,14 +57,6 @@ _NAME_GUESSES = {
     "\\Trash": ("trash", "deleted items", "deleted messages", "papierkorb", "corbeille"),
 }
 _SPECIAL_USES = ("\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Junk", "\\Sent", "\\Trash")
-
-
-class Progress(Protocol):
-    """Told how many messages a first sync will read, then as they are read."""
-
-    def start(self, total: int) -> None: ...
-
-    def advance(self, count: int) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,40 +78,6 @@ class RemoteFolder:
     def selectable(self) -> bool:
         lowered = {f.lower() for f in self.flags}
         return not lowered & {"\\noselect", "\\nonexistent"}
-
-
-@dataclass(slots=True)
-class FolderReport:
-    name: str
-    new: int = 0
-    flag_changes: int = 0
-    removed: int = 0
-    rescanned: bool = False
-    problems: int = 0
-
-
-@dataclass(slots=True)
-class SyncReport:
-    account: str
-    folders_checked: int = 0
-    folders: list[FolderReport] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def new(self) -> int:
-        return sum(f.new for f in self.folders)
-
-    @property
-    def flag_changes(self) -> int:
-        return sum(f.flag_changes for f in self.folders)
-
-    @property
-    def removed(self) -> int:
-        return sum(f.removed for f in self.folders)
-
-    @property
-    def problems(self) -> int:
-        return sum(f.problems for f in self.folders)
 
 
 # -- connecting -----------------------------------------------------------------------------
@@ -343,6 +301,7 @@ class ImapSync:
         self.lookback_days = lookback_days
         self.now = now
         self.progress = progress
+        self.progress_shown = False
         capabilities = {c.upper() for c in client.capabilities()}
         self.condstore = b"CONDSTORE" in capabilities
         self.gmail = b"X-GM-EXT-1" in capabilities
@@ -378,6 +337,7 @@ class ImapSync:
             ]
             if unread:
                 self.progress.start(sum(unread))
+                self.progress_shown = True
         for folder in chosen:
             report.folders_checked += 1
             folder_report = self.sync_folder(folder, states.get(folder.name), statuses[folder.name])
@@ -458,17 +418,7 @@ class ImapSync:
         )
         with self.store.transaction():
             self.store.save_folder_state(state)
-        if report.new or report.flag_changes or report.removed or report.rescanned:
-            logger.info(
-                "%s: %s: %d new, %d flag changes, %d removed%s%s",
-                self.account.name,
-                folder.name,
-                report.new,
-                report.flag_changes,
-                report.removed,
-                ", rescanned" if report.rescanned else "",
-                f", {report.problems} unreadable (kept with a reason)" if report.problems else "",
-            )
+        log_folder_report(self.account.name, report, quiet=self.progress_shown)
         return report
 
     def _search_new(self, state: FolderState) -> list[int]:

@@ -20,8 +20,8 @@ from watcher.errors import AccountError
 from watcher.identity import Identity
 from watcher.mail.facts import MessageFacts
 from watcher.mail.headers import parse_date, split_header_block
-from watcher.mail.imap import FolderReport, Progress, SyncReport
 from watcher.mail.parse import facts_from_raw, header_end
+from watcher.mail.report import FolderReport, Progress, SyncReport, log_folder_report
 from watcher.store import FolderState, Store
 
 logger = logging.getLogger(__name__)
@@ -141,10 +141,12 @@ def sync_maildir_account(
         files = _message_files(folder)
         stored = store.stored_keys(account.name, folder.name) if folder.name in states else set()
         plans.append((folder, files, stored))
+    progress_shown = False
     if progress is not None:
         total = sum(len(set(files) - stored) for _, files, stored in plans)
         if total:
             progress.start(total)
+            progress_shown = True
     for folder, files, stored in plans:
         report.folders_checked += 1
         folder_report = FolderReport(folder.name)
@@ -181,15 +183,8 @@ def sync_maildir_account(
             )
         folder_report.removed = len(vanished)
         folder_report.flag_changes = len(changed_flags)
+        log_folder_report(account.name, folder_report, quiet=progress_shown)
         if folder_report.new or folder_report.removed or folder_report.flag_changes:
-            logger.info(
-                "%s: %s: %d new, %d flag changes, %d removed",
-                account.name,
-                folder.name,
-                folder_report.new,
-                folder_report.flag_changes,
-                folder_report.removed,
-            )
             report.folders.append(folder_report)
     report.seconds = time.monotonic() - started
     return report

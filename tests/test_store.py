@@ -100,3 +100,14 @@ def test_unusable_path_is_a_store_error(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(StoreError, match="cannot create the store"):
         Store.open(blocker / "s.sqlite3")
+
+
+def test_stored_messages_carry_folder_and_special_use(fresh_store: Store) -> None:
+    with fresh_store.transaction():
+        fresh_store.save_folder_state(FolderState("acc", "Spam", "\\Junk"))
+        fresh_store.put_messages("acc", "Spam", [FACTS])
+        fresh_store.put_messages("acc", "Unknown", [FACTS])
+    found = sorted(
+        (m.folder, m.folder_use, m.facts == FACTS) for m in fresh_store.stored_messages()
+    )
+    assert found == [("Spam", "\\Junk", True), ("Unknown", "", True)]

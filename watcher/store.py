@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from watcher.errors import StoreError
-from watcher.mail.facts import Address, Attachment, MessageFacts
+from watcher.mail.facts import Address, Attachment, MessageFacts, StoredMessage
 
 # Named migrations, applied in order and recorded in the `migrations` table. Never edit one
 # that has shipped: add a new one.
@@ -343,6 +343,21 @@ class Store:
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         for row in self._db.execute(f"{_SELECT}{where} ORDER BY account, folder, uid, key", values):
             yield _from_row(row)
+
+    def stored_messages(self, account: str | None = None) -> Iterator[StoredMessage]:
+        """Every message with its account, folder and the folder's special use."""
+        columns = ", ".join(f"m.{c}" for c in _MESSAGE_COLUMNS)
+        query = (
+            f"SELECT {columns}, COALESCE(f.special_use, '') FROM messages m"
+            " LEFT JOIN folders f ON f.account = m.account AND f.name = m.folder"
+        )
+        rows = (
+            self._db.execute(query)
+            if account is None
+            else self._db.execute(f"{query} WHERE m.account = ?", (account,))
+        )
+        for row in rows:
+            yield StoredMessage(str(row[0]), str(row[1]), str(row[-1]), _from_row(row[:-1]))
 
     def summary(self) -> list[FolderSummary]:
         rows = self._db.execute(

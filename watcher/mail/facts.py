@@ -61,3 +61,18 @@ class MessageFacts:
     # and bounces (whose text names the message that bounced).
     body_text: str = ""
     parse_problems: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """A message as the store holds it: its facts, and where it sits.
+
+    `folder_use` is the folder's special use (`\\Sent`, `\\Junk`, `\\Trash`, `\\All`,
+    `\\Archive`, or "" for an ordinary folder), so that downstream code can tell a reply that
+    sits in the spam folder without knowing folder names.
+    """
+
+    account: str
+    folder: str
+    folder_use: str
+    facts: MessageFacts

@@ -10,12 +10,12 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from watcher.configcheck import LineFinder, TableReader, check_non_negative, check_positive
 from watcher.errors import ConfigError
 
 Security = Literal["ssl", "starttls", "none"]
@@ -119,67 +119,12 @@ def parse_settings(text: str, path: Path | None = None) -> Settings:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{label}: not valid TOML: {exc}") from None
-    reader = _Reader(data, _LineFinder(text), label)
+    reader = _SettingsReader(data, LineFinder(text), label)
     return reader.settings(path)
 
 
-T = TypeVar("T")
-
-
-class _Reader:
-    """Takes values out of the parsed TOML, checking each and naming it in every error."""
-
-    def __init__(self, data: dict[str, Any], lines: _LineFinder, label: str) -> None:
-        self.data = data
-        self.lines = lines
-        self.label = label
-
-    def fail(self, where: str, message: str) -> ConfigError:
-        line = self.lines.find(where)
-        prefix = f"{self.label} line {line}" if line else self.label
-        return ConfigError(f"{prefix}: {where} {message}")
-
-    def check_keys(self, table: Mapping[str, Any], allowed: set[str], where: str) -> None:
-        for key in table:
-            if key not in allowed:
-                path = f"{where}.{key}" if where else key
-                known = ", ".join(sorted(allowed))
-                raise self.fail(path, f"is not a known setting (known here: {known})")
-
-    def get(
-        self,
-        table: Mapping[str, Any],
-        key: str,
-        where: str,
-        kind: type[T],
-        default: T,
-        check: Callable[[T], str | None] | None = None,
-    ) -> T:
-        path = f"{where}.{key}" if where else key
-        if key not in table:
-            return default
-        value = table[key]
-        # bool is an int in Python, but `port = true` is a mistake, not port 1.
-        wrong_bool = isinstance(value, bool) and kind is not bool
-        if wrong_bool or not isinstance(value, kind):
-            if kind is float and isinstance(value, int) and not isinstance(value, bool):
-                value = float(value)
-            else:
-                raise self.fail(path, f"must be {_KIND_NAMES.get(kind, kind.__name__)}")
-        if check is not None:
-            problem = check(value)
-            if problem:
-                raise self.fail(path, problem)
-        return value  # type: ignore[no-any-return]
-
-    def strings(self, table: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
-        path = f"{where}.{key}" if where else key
-        value = table.get(key, [])
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.fail(path, 'must be a list of strings, e.g. ["a", "b"]')
-        return tuple(value)
+class _SettingsReader(TableReader):
+    """Builds `Settings` from the parsed TOML."""
 
     def settings(self, path: Path | None) -> Settings:
         data = self.data
@@ -187,7 +132,7 @@ class _Reader:
         state_dir_text = self.get(data, "state_dir", "", str, "")
         state_dir = Path(state_dir_text).expanduser() if state_dir_text else default_state_dir()
         timezone = self.get(data, "timezone", "", str, "UTC", _check_timezone)
-        lookback = self.get(data, "lookback_days", "", int, 90, _check_non_negative)
+        lookback = self.get(data, "lookback_days", "", int, 90, check_non_negative)
         raw_accounts = data.get("accounts", [])
         if not isinstance(raw_accounts, list) or not all(isinstance(a, dict) for a in raw_accounts):
             raise self.fail("accounts", "must be written as [[accounts]] tables")
@@ -270,7 +215,7 @@ class _Reader:
         ca_file = Path(ca_text).expanduser() if ca_text else None
         if ca_file is not None and not ca_file.is_file():
             raise self.fail(f"{where}.ca_file", f"names {ca_text!r}, which is not a readable file")
-        timeout = self.get(table, "timeout_seconds", where, float, 60.0, _check_positive)
+        timeout = self.get(table, "timeout_seconds", where, float, 60.0, check_positive)
         return Account(
             name=name,
             addresses=addresses,
@@ -307,13 +252,6 @@ _ACCOUNT_KEYS = {
     "credential",
 }
 
-_KIND_NAMES = {
-    str: 'a string in quotes, e.g. "value"',
-    int: "a whole number",
-    float: "a number",
-    bool: "true or false",
-}
-
 
 def _check_timezone(value: str) -> str | None:
     try:
@@ -321,14 +259,6 @@ def _check_timezone(value: str) -> str | None:
     except (ZoneInfoNotFoundError, ValueError):
         return f'is {value!r}, not an IANA time zone name such as "Europe/Berlin"'
     return None
-
-
-def _check_non_negative(value: int) -> str | None:
-    return None if value >= 0 else "must be 0 (read everything) or a positive number of days"
-
-
-def _check_positive(value: float) -> str | None:
-    return None if value > 0 else "must be a positive number"
 
 
 def _check_port(value: int) -> str | None:
@@ -345,41 +275,3 @@ def _check_account_name(value: str) -> str | None:
     if _ACCOUNT_NAME.match(value):
         return None
     return "must be a short name of letters, digits, '.', '_' or '-' (e.g. \"work\")"
-
-
-class _LineFinder:
-    """Finds the line a dotted key path like `accounts[2].port` was written on.
-
-    tomllib keeps no positions, so this re-reads the text: enough to point a person at the
-    right line, which is all an error message needs.
-    """
-
-    _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
-    _KEY = re.compile(r"^\s*([A-Za-z0-9_.\-\"']+)\s*=")
-
-    def __init__(self, text: str) -> None:
-        self.entries: list[tuple[str, int]] = []
-        table = ""
-        counts: dict[str, int] = {}
-        for number, line in enumerate(text.splitlines(), start=1):
-            header = self._HEADER.match(line)
-            if header:
-                name = header.group(2).replace('"', "").replace("'", "")
-                if header.group(1) == "[[":
-                    counts[name] = counts.get(name, 0) + 1
-                    table = f"{name}[{counts[name]}]"
-                else:
-                    table = name
-                self.entries.append((table, number))
-                continue
-            key = self._KEY.match(line)
-            if key:
-                name = key.group(1).replace('"', "").replace("'", "")
-                self.entries.append((f"{table}.{name}" if table else name, number))
-
-    def find(self, path: str) -> int | None:
-        for candidate in (path, path.rsplit(".", 1)[0]):
-            for entry, number in self.entries:
-                if entry == candidate:
-                    return number
-        return None

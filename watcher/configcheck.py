@@ -1,0 +1,125 @@
+"""Checked reading of parsed TOML: every error names the line, the key path and the fix.
+
+The pieces `config.py` builds its settings with, kept apart so that the settings code reads as
+a list of keys and their rules.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from watcher.errors import ConfigError
+
+T = TypeVar("T")
+
+
+class TableReader:
+    """Takes values out of the parsed TOML, checking each and naming it in every error."""
+
+    def __init__(self, data: dict[str, Any], lines: LineFinder, label: str) -> None:
+        self.data = data
+        self.lines = lines
+        self.label = label
+
+    def fail(self, where: str, message: str) -> ConfigError:
+        line = self.lines.find(where)
+        prefix = f"{self.label} line {line}" if line else self.label
+        return ConfigError(f"{prefix}: {where} {message}")
+
+    def check_keys(self, table: Mapping[str, Any], allowed: set[str], where: str) -> None:
+        for key in table:
+            if key not in allowed:
+                path = f"{where}.{key}" if where else key
+                known = ", ".join(sorted(allowed))
+                raise self.fail(path, f"is not a known setting (known here: {known})")
+
+    def get(
+        self,
+        table: Mapping[str, Any],
+        key: str,
+        where: str,
+        kind: type[T],
+        default: T,
+        check: Callable[[T], str | None] | None = None,
+    ) -> T:
+        path = f"{where}.{key}" if where else key
+        if key not in table:
+            return default
+        value = table[key]
+        # bool is an int in Python, but `port = true` is a mistake, not port 1.
+        wrong_bool = isinstance(value, bool) and kind is not bool
+        if wrong_bool or not isinstance(value, kind):
+            if kind is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            else:
+                raise self.fail(path, f"must be {_KIND_NAMES.get(kind, kind.__name__)}")
+        if check is not None:
+            problem = check(value)
+            if problem:
+                raise self.fail(path, problem)
+        return value  # type: ignore[no-any-return]
+
+    def strings(self, table: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+        path = f"{where}.{key}" if where else key
+        value = table.get(key, [])
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(path, 'must be a list of strings, e.g. ["a", "b"]')
+        return tuple(value)
+
+
+_KIND_NAMES = {
+    str: 'a string in quotes, e.g. "value"',
+    int: "a whole number",
+    float: "a number",
+    bool: "true or false",
+}
+
+
+def check_non_negative(value: int) -> str | None:
+    return None if value >= 0 else "must be 0 (read everything) or a positive number of days"
+
+
+def check_positive(value: float) -> str | None:
+    return None if value > 0 else "must be a positive number"
+
+
+class LineFinder:
+    """Finds the line a dotted key path like `accounts[2].port` was written on.
+
+    tomllib keeps no positions, so this re-reads the text: enough to point a person at the
+    right line, which is all an error message needs.
+    """
+
+    _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
+    _KEY = re.compile(r"^\s*([A-Za-z0-9_.\-\"']+)\s*=")
+
+    def __init__(self, text: str) -> None:
+        self.entries: list[tuple[str, int]] = []
+        table = ""
+        counts: dict[str, int] = {}
+        for number, line in enumerate(text.splitlines(), start=1):
+            header = self._HEADER.match(line)
+            if header:
+                name = header.group(2).replace('"', "").replace("'", "")
+                if header.group(1) == "[[":
+                    counts[name] = counts.get(name, 0) + 1
+                    table = f"{name}[{counts[name]}]"
+                else:
+                    table = name
+                self.entries.append((table, number))
+                continue
+            key = self._KEY.match(line)
+            if key:
+                name = key.group(1).replace('"', "").replace("'", "")
+                self.entries.append((f"{table}.{name}" if table else name, number))
+
+    def find(self, path: str) -> int | None:
+        for candidate in (path, path.rsplit(".", 1)[0]):
+            for entry, number in self.entries:
+                if entry == candidate:
+                    return number
+        return None

@@ -15,8 +15,15 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from watcher.configcheck import LineFinder, TableReader, check_non_negative, check_positive
+from watcher.configcheck import (
+    LineFinder,
+    TableReader,
+    check_days,
+    check_non_negative,
+    check_positive,
+)
 from watcher.errors import ConfigError
+from watcher.rules import KINDS, Rule, Tracking
 
 Security = Literal["ssl", "starttls", "none"]
 SECURITY_CHOICES: tuple[Security, ...] = ("ssl", "starttls", "none")
@@ -63,6 +70,7 @@ class Settings:
     timezone: str
     lookback_days: int
     accounts: tuple[Account, ...] = field(default=())
+    tracking: Tracking = field(default_factory=Tracking)
 
     @property
     def store_path(self) -> Path:
@@ -128,7 +136,7 @@ class _SettingsReader(TableReader):
 
     def settings(self, path: Path | None) -> Settings:
         data = self.data
-        self.check_keys(data, {"state_dir", "timezone", "lookback_days", "accounts"}, "")
+        self.check_keys(data, _TOP_KEYS, "")
         state_dir_text = self.get(data, "state_dir", "", str, "")
         state_dir = Path(state_dir_text).expanduser() if state_dir_text else default_state_dir()
         timezone = self.get(data, "timezone", "", str, "UTC", _check_timezone)
@@ -151,7 +159,71 @@ class _SettingsReader(TableReader):
             timezone=timezone,
             lookback_days=lookback,
             accounts=accounts,
+            tracking=self.tracking(),
         )
+
+    def tracking(self) -> Tracking:
+        data = self.data
+        defaults = Tracking()
+        raw_rules = data.get("rules", [])
+        if not isinstance(raw_rules, list) or not all(isinstance(r, dict) for r in raw_rules):
+            raise self.fail("rules", "must be written as [[rules]] tables")
+        return Tracking(
+            track=self.get(data, "track", "", str, defaults.track, _check_track),
+            default_quiet_days=self.get(
+                data, "default_quiet_days", "", int, defaults.default_quiet_days, check_days
+            ),
+            business_days=self.get(data, "business_days", "", bool, defaults.business_days),
+            remind_every=self.days_list(data, "remind_every", "") or defaults.remind_every,
+            give_up_after=self.get(
+                data, "give_up_after", "", int, defaults.give_up_after, check_days
+            ),
+            keywords=self.strings(data, "keywords", ""),
+            keyword_prefix=self.get(data, "keyword_prefix", "", str, defaults.keyword_prefix),
+            rules=tuple(self.rule(r, i + 1) for i, r in enumerate(raw_rules)),
+        )
+
+    def days_list(self, table: dict[str, Any], key: str, where: str) -> tuple[int, ...] | None:
+        if key not in table:
+            return None
+        value = table[key]
+        ok = (
+            isinstance(value, list)
+            and value
+            and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
+        )
+        if not ok:
+            path = f"{where}.{key}" if where else key
+            raise self.fail(
+                path, "must be a list of positive whole numbers of days, e.g. [3, 7, 14]"
+            )
+        return tuple(value)
+
+    def rule(self, table: dict[str, Any], number: int) -> Rule:
+        where = f"rules[{number}]"
+        self.check_keys(table, _RULE_KEYS, where)
+        pattern_text = self.get(table, "subject", where, str, "")
+        try:
+            pattern = re.compile(pattern_text, re.IGNORECASE) if pattern_text else None
+        except re.error as exc:
+            raise self.fail(
+                f"{where}.subject", f"is not a valid regular expression ({exc})"
+            ) from None
+        rule = Rule(
+            number=number,
+            contact=self.get(table, "contact", where, str, "").strip().lower(),
+            domain=self.get(table, "domain", where, str, "").strip().lower().lstrip("@"),
+            subject=pattern,
+            kind=self.get(table, "kind", where, str, "", _check_kind),
+            quiet_days=self.optional(table, "quiet_days", where, int, check_days),
+            business_days=self.optional(table, "business_days", where, bool),
+            remind_every=self.days_list(table, "remind_every", where),
+            give_up_after=self.optional(table, "give_up_after", where, int, check_days),
+            ignore=self.get(table, "ignore", where, bool, False),
+        )
+        if not (rule.contact or rule.domain or rule.subject or rule.kind):
+            raise self.fail(where, "matches everything; give it contact, domain, subject or kind")
+        return rule
 
     def account(self, table: dict[str, Any], index: int) -> Account:
         where = f"accounts[{index}]"
@@ -234,6 +306,32 @@ class _SettingsReader(TableReader):
         )
 
 
+_TOP_KEYS = {
+    "state_dir",
+    "timezone",
+    "lookback_days",
+    "accounts",
+    "track",
+    "default_quiet_days",
+    "business_days",
+    "remind_every",
+    "give_up_after",
+    "keywords",
+    "keyword_prefix",
+    "rules",
+}
+_RULE_KEYS = {
+    "contact",
+    "domain",
+    "subject",
+    "kind",
+    "quiet_days",
+    "business_days",
+    "remind_every",
+    "give_up_after",
+    "ignore",
+}
+
 _ACCOUNT_KEYS = {
     "name",
     "host",
@@ -251,6 +349,14 @@ _ACCOUNT_KEYS = {
     "password_env",
     "credential",
 }
+
+
+def _check_track(value: str) -> str | None:
+    return None if value in ("proposals", "all") else 'must be "proposals" or "all"'
+
+
+def _check_kind(value: str) -> str | None:
+    return None if value in KINDS else f"must be one of {', '.join(KINDS)}"
 
 
 def _check_timezone(value: str) -> str | None:

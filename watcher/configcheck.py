@@ -61,6 +61,19 @@ class TableReader:
                 raise self.fail(path, problem)
         return value  # type: ignore[no-any-return]
 
+    def optional(
+        self,
+        table: Mapping[str, Any],
+        key: str,
+        where: str,
+        kind: type[T],
+        check: Callable[[T], str | None] | None = None,
+    ) -> T | None:
+        """Like `get`, but None when the key is absent (a rule that does not set it)."""
+        if key not in table:
+            return None
+        return self.get(table, key, where, kind, kind(), check)
+
     def strings(self, table: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
         path = f"{where}.{key}" if where else key
         value = table.get(key, [])
@@ -81,6 +94,10 @@ _KIND_NAMES = {
 
 def check_non_negative(value: int) -> str | None:
     return None if value >= 0 else "must be 0 (read everything) or a positive number of days"
+
+
+def check_days(value: int) -> str | None:
+    return None if value >= 1 else "must be a whole number of days, 1 or more"
 
 
 def check_positive(value: float) -> str | None:

@@ -1,0 +1,234 @@
+"""The quiet period and cadence that apply to one tracked message, and why.
+
+Lowest to highest precedence:
+1. the defaults (`default_quiet_days`, `business_days`, `remind_every`, `give_up_after`);
+2. `[[rules]]` in the config, in file order, each matching contact, domain, subject or kind;
+3. a plus-address of mine in To/Cc/Bcc (`me+10d@example.com`, `me+mute@example.com`);
+4. an IMAP keyword on the sent message, set in any mail client (`followup-10d`, `followup-mute`);
+5. what the user set with `watcher thread ID --quiet/--snooze-until/--mute/--done`.
+Every source that changed something leaves a short reason, so the user can see why.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+
+KINDS = ("proposal", "quote", "estimate", "offer", "contract", "agreement")
+_TAG = re.compile(r"^(?:(\d{1,3})([dw])|(mute|done)|(\d{4}-\d{2}-\d{2}))$")
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One `[[rules]]` table: what it matches (all given matchers must match) and what it sets."""
+
+    number: int  # 1-based position in the config, for messages
+    contact: str = ""  # an address or a shell pattern ("*@acme.example"), lower-case
+    domain: str = ""  # matches the domain and its subdomains
+    subject: re.Pattern[str] | None = None
+    kind: str = ""
+    quiet_days: int | None = None
+    business_days: bool | None = None
+    remind_every: tuple[int, ...] | None = None
+    give_up_after: int | None = None
+    ignore: bool = False
+
+    def matches(self, contacts: Sequence[str], subject: str, kind: str) -> bool:
+        if self.contact and not any(fnmatch.fnmatchcase(c, self.contact) for c in contacts):
+            return False
+        if self.domain and not any(_in_domain(c, self.domain) for c in contacts):
+            return False
+        if self.subject is not None and not self.subject.search(subject):
+            return False
+        return not self.kind or self.kind == kind
+
+    def describe(self) -> str:
+        matchers = []
+        if self.contact:
+            matchers.append(f"contact {self.contact}")
+        if self.domain:
+            matchers.append(f"domain {self.domain}")
+        if self.subject is not None:
+            matchers.append(f"subject /{self.subject.pattern}/")
+        if self.kind:
+            matchers.append(f"kind {self.kind}")
+        return f"rule {self.number} ({', '.join(matchers)})"
+
+
+def _in_domain(address: str, domain: str) -> bool:
+    host = address.rpartition("@")[2]
+    return host == domain or host.endswith("." + domain)
+
+
+@dataclass(frozen=True, slots=True)
+class Tracking:
+    """What to track and the default quiet period and cadence (top level of config.toml)."""
+
+    track: str = "proposals"  # or "all": every message I send to someone else
+    default_quiet_days: int = 3
+    business_days: bool = False
+    remind_every: tuple[int, ...] = (3, 7, 14)
+    give_up_after: int = 30
+    keywords: tuple[str, ...] = ()  # extra words that make a message a proposal
+    keyword_prefix: str = "followup-"  # IMAP keywords: followup-10d, followup-mute, ...
+    rules: tuple[Rule, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    """A per-thread setting from the CLI, a keyword or a plus-address."""
+
+    quiet_days: int | None = None
+    snooze_until: date | None = None
+    muted: bool = False
+    done: bool = False
+
+    @property
+    def empty(self) -> bool:
+        return self == Override()
+
+    def describe(self) -> str:
+        parts = []
+        if self.quiet_days is not None:
+            parts.append(f"quiet {self.quiet_days} days")
+        if self.snooze_until is not None:
+            parts.append(f"snoozed until {self.snooze_until.isoformat()}")
+        if self.muted:
+            parts.append("muted")
+        if self.done:
+            parts.append("marked done")
+        return ", ".join(parts)
+
+
+def parse_tag(tag: str) -> Override | None:
+    """`10d`, `2w`, `mute`, `done` or `2026-12-01` (snooze until then); None otherwise."""
+    match = _TAG.match(tag.strip().lower())
+    if match is None:
+        return None
+    number, unit, word, day = match.groups()
+    if number is not None:
+        days = int(number) * (7 if unit == "w" else 1)
+        return Override(quiet_days=days) if days > 0 else None
+    if word == "mute":
+        return Override(muted=True)
+    if word == "done":
+        return Override(done=True)
+    try:
+        return Override(snooze_until=date.fromisoformat(day))
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """The quiet period and cadence in force for one tracked message, with its reasons."""
+
+    quiet_days: int
+    business_days: bool
+    remind_every: tuple[int, ...]
+    give_up_after: int
+    ignored: bool = False
+    muted: bool = False
+    done: bool = False
+    snooze_until: date | None = None
+    sources: tuple[str, ...] = field(default=())
+
+    def due_date(self, sent_day: date) -> date:
+        """The first local day on which the message counts as gone quiet."""
+        return add_days(sent_day, self.quiet_days, business_days=self.business_days)
+
+
+def resolve_policy(
+    tracking: Tracking,
+    *,
+    contacts: Sequence[str],
+    subject: str,
+    kind: str,
+    plus_tags: Sequence[str] = (),
+    keywords: Sequence[str] = (),
+    cli: Override | None = None,
+) -> Policy:
+    """Apply defaults < rules < plus-address < keyword < CLI, keeping a reason for each."""
+    policy = Policy(
+        quiet_days=tracking.default_quiet_days,
+        business_days=tracking.business_days,
+        remind_every=tracking.remind_every,
+        give_up_after=tracking.give_up_after,
+        sources=(
+            f"default: {tracking.default_quiet_days} "
+            f"{'business ' if tracking.business_days else ''}days",
+        ),
+    )
+    for rule in tracking.rules:
+        if rule.matches(contacts, subject, kind):
+            policy = _apply_rule(policy, rule)
+    for tag in plus_tags:
+        override = parse_tag(tag)
+        if override is not None:
+            policy = _apply_override(policy, override, f"plus-address +{tag}")
+    prefix = tracking.keyword_prefix.lower()
+    for keyword in keywords:
+        lowered = keyword.lower()
+        if prefix and lowered.startswith(prefix):
+            override = parse_tag(lowered[len(prefix) :])
+            if override is not None:
+                policy = _apply_override(policy, override, f"keyword {keyword}")
+    if cli is not None and not cli.empty:
+        policy = _apply_override(policy, cli, "set with `watcher thread`")
+    return policy
+
+
+def _apply_rule(policy: Policy, rule: Rule) -> Policy:
+    changes: dict[str, object] = {}
+    said = []
+    if rule.quiet_days is not None:
+        changes["quiet_days"] = rule.quiet_days
+        said.append(f"{rule.quiet_days} days")
+    if rule.business_days is not None:
+        changes["business_days"] = rule.business_days
+        said.append("business days" if rule.business_days else "calendar days")
+    if rule.remind_every is not None:
+        changes["remind_every"] = rule.remind_every
+        said.append(f"remind every {', '.join(map(str, rule.remind_every))} days")
+    if rule.give_up_after is not None:
+        changes["give_up_after"] = rule.give_up_after
+        said.append(f"give up after {rule.give_up_after} days")
+    if rule.ignore:
+        changes["ignored"] = True
+        said.append("ignore")
+    reason = f"{rule.describe()}: {', '.join(said)}"
+    return replace(policy, **changes, sources=(*policy.sources, reason))  # type: ignore[arg-type]
+
+
+def _apply_override(policy: Policy, override: Override, source: str) -> Policy:
+    changes: dict[str, object] = {}
+    if override.quiet_days is not None:
+        changes["quiet_days"] = override.quiet_days
+        changes["business_days"] = False  # "10d" means ten days on the calendar
+    if override.snooze_until is not None:
+        changes["snooze_until"] = override.snooze_until
+    if override.muted:
+        changes["muted"] = True
+    if override.done:
+        changes["done"] = True
+    reason = f"{source}: {override.describe()}"
+    return replace(policy, **changes, sources=(*policy.sources, reason))  # type: ignore[arg-type]
+
+
+def add_days(start: date, days: int, *, business_days: bool) -> date:
+    """`start` plus `days` calendar days, or plus `days` working days (Monday to Friday).
+
+    Pure date arithmetic: a daylight-saving change can neither add nor remove a day.
+    """
+    if not business_days:
+        return start + timedelta(days=days)
+    current = start
+    left = days
+    while left > 0:
+        current += timedelta(days=1)
+        if current.weekday() < 5:
+            left -= 1
+    return current

@@ -111,3 +111,33 @@ def test_stored_messages_carry_folder_and_special_use(fresh_store: Store) -> Non
         (m.folder, m.folder_use, m.facts == FACTS) for m in fresh_store.stored_messages()
     )
     assert found == [("Spam", "\\Junk", True), ("Unknown", "", True)]
+
+
+def test_thread_overrides(fresh_store: Store) -> None:
+    from datetime import date
+
+    from watcher.rules import Override
+
+    snoozed = Override(quiet_days=10, snooze_until=date(2026, 12, 1), muted=True)
+    with fresh_store.transaction():
+        fresh_store.set_override("t0123456789", snoozed)
+        fresh_store.set_override("tabcdef0123", Override(done=True))
+    assert fresh_store.overrides() == {"t0123456789": snoozed, "tabcdef0123": Override(done=True)}
+    with fresh_store.transaction():
+        fresh_store.set_override("t0123456789", Override())  # --reset
+    assert list(fresh_store.overrides()) == ["tabcdef0123"]
+
+
+def test_upgrade_from_the_first_migration(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    connection = sqlite3.connect(path)
+    connection.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at INTEGER)")
+    connection.executescript(MIGRATIONS[0][1])
+    connection.execute("INSERT INTO migrations VALUES ('0001_initial', 0)")
+    connection.commit()
+    connection.close()
+    with Store.open(path) as store:
+        assert store.applied_migrations() == [name for name, _ in MIGRATIONS]
+        assert store.overrides() == {}

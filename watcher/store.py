@@ -15,10 +15,12 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from watcher.errors import StoreError
 from watcher.mail.facts import Address, Attachment, MessageFacts, StoredMessage
+from watcher.rules import Override
 
 # Named migrations, applied in order and recorded in the `migrations` table. Never edit one
 # that has shipped: add a new one.
@@ -77,6 +79,19 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         );
         CREATE INDEX messages_by_message_id ON messages (message_id);
         CREATE INDEX messages_by_uid ON messages (account, folder, uid);
+        """,
+    ),
+    (
+        "0002_thread_overrides",
+        """
+        CREATE TABLE thread_overrides (
+            thread_id TEXT PRIMARY KEY,
+            quiet_days INTEGER,
+            snooze_until TEXT,
+            muted INTEGER NOT NULL DEFAULT 0,
+            done INTEGER NOT NULL DEFAULT 0,
+            updated_at INTEGER NOT NULL
+        );
         """,
     ),
 )
@@ -358,6 +373,41 @@ class Store:
         )
         for row in rows:
             yield StoredMessage(str(row[0]), str(row[1]), str(row[-1]), _from_row(row[:-1]))
+
+    # -- per-thread overrides (set with `watcher thread`) -------------------------------------
+
+    def overrides(self) -> dict[str, Override]:
+        rows = self._db.execute(
+            "SELECT thread_id, quiet_days, snooze_until, muted, done FROM thread_overrides"
+        )
+        return {
+            thread_id: Override(
+                quiet_days=quiet_days,
+                snooze_until=date.fromisoformat(snooze) if snooze else None,
+                muted=bool(muted),
+                done=bool(done),
+            )
+            for thread_id, quiet_days, snooze, muted, done in rows
+        }
+
+    def set_override(self, thread_id: str, override: Override) -> None:
+        """Store (or, for an empty override, remove) what the user set for a thread."""
+        if override.empty:
+            self._db.execute("DELETE FROM thread_overrides WHERE thread_id = ?", (thread_id,))
+            return
+        self._db.execute(
+            "INSERT OR REPLACE INTO thread_overrides"
+            " (thread_id, quiet_days, snooze_until, muted, done, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                thread_id,
+                override.quiet_days,
+                override.snooze_until.isoformat() if override.snooze_until else None,
+                int(override.muted),
+                int(override.done),
+                int(time.time()),
+            ),
+        )
 
     def summary(self) -> list[FolderSummary]:
         rows = self._db.execute(

@@ -6,10 +6,12 @@ traceback. Exit codes: 0 fine, 1 an account or operation failed, 2 the config is
 
 from __future__ import annotations
 
+import json
 import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
 from types import TracebackType
@@ -19,8 +21,12 @@ import click
 
 from watcher import __version__
 from watcher.config import Account, Settings, default_config_path, load_settings
+from watcher.conversations import Conversation
 from watcher.errors import ConfigError, WatcherError
+from watcher.listing import as_json, format_table, format_thread, wanted
 from watcher.logsetup import configure_logging, redact
+from watcher.pipeline import Analysis, analyze
+from watcher.rules import Override, parse_tag
 from watcher.store import Store
 from watcher.sync import AccountOutcome, sync_accounts
 
@@ -37,9 +43,13 @@ class _Context:
         return load_settings(self.config_path or default_config_path())
 
 
+class UsageError(WatcherError):
+    """A command-line argument that cannot be used (exit code 2)."""
+
+
 def _fail(exc: WatcherError) -> NoReturn:
     click.echo(f"error: {redact(str(exc))}", err=True)
-    sys.exit(2 if isinstance(exc, ConfigError) else 1)
+    sys.exit(2 if isinstance(exc, ConfigError | UsageError) else 1)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -189,6 +199,153 @@ def demo(state_dir: Path | None) -> None:
         except WatcherError as exc:
             _fail(exc)
         click.echo(f"Store: {settings.store_path}")
+
+
+def _parse_now(value: str | None, settings: Settings) -> datetime:
+    if value is None:
+        return datetime.now(settings.zone)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO-8601 date or time, e.g. 2026-11-23 or 2026-11-23T08:00",
+            param_hint="--now",
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=settings.zone)
+
+
+_NOW_OPTION = click.option(
+    "--now",
+    "now_text",
+    metavar="ISO-8601",
+    help="Evaluate as of this moment instead of now (e.g. 2026-11-23T08:00).",
+)
+
+
+@cli.command("list")
+@click.option(
+    "--all", "show_all", is_flag=True, help="Also threads not yet due, answered ones, and why."
+)
+@click.option("--json", "as_json_output", is_flag=True, help="One JSON object per tracked message.")
+@_NOW_OPTION
+@click.pass_obj
+def list_command(obj: _Context, show_all: bool, as_json_output: bool, now_text: str | None) -> None:
+    """Show the proposals and contracts you sent that are waiting for a reply."""
+    try:
+        settings = obj.settings()
+        now = _parse_now(now_text, settings)
+        with Store.open(settings.store_path) as store:
+            analysis = analyze(store, settings, now)
+    except WatcherError as exc:
+        _fail(exc)
+    shown = [t for t in analysis.tracked if wanted(t, show_all=show_all)]
+    if as_json_output:
+        click.echo(
+            json.dumps([as_json(t, settings.zone) for t in shown], indent=2, ensure_ascii=False)
+        )
+        return
+    click.echo(format_table(shown, settings.zone, now))
+    hidden = len(analysis.tracked) - len(shown)
+    if hidden:
+        click.echo(f"({hidden} more not due yet or answered: watcher list --all)")
+
+
+@cli.command("thread")
+@click.argument("thread_id")
+@click.option(
+    "--quiet", "quiet", metavar="DAYS", help="Quiet period for this thread, e.g. 10d or 2w."
+)
+@click.option(
+    "--snooze-until",
+    "snooze_until",
+    metavar="DATE",
+    help="Keep it out of the list until this day (YYYY-MM-DD).",
+)
+@click.option("--mute", is_flag=True, help="Never remind me about this thread.")
+@click.option("--done", is_flag=True, help="Mark it handled (answered by phone, deal closed, ...).")
+@click.option("--reset", is_flag=True, help="Forget what was set for this thread here.")
+@_NOW_OPTION
+@click.pass_obj
+def thread_command(
+    obj: _Context,
+    thread_id: str,
+    quiet: str | None,
+    snooze_until: str | None,
+    mute: bool,
+    done: bool,
+    reset: bool,
+    now_text: str | None,
+) -> None:
+    """Show one thread with its verdict and reasons, or change how it is tracked.
+
+    The mail itself is never touched: what you set here is kept in the watcher's store.
+    """
+    try:
+        settings = obj.settings()
+        now = _parse_now(now_text, settings)
+        with Store.open(settings.store_path) as store:
+            analysis = analyze(store, settings, now)
+            conversation = _find_thread(analysis, thread_id)
+            change = _override_change(quiet, snooze_until, mute, done)
+            if reset or change is not None:
+                current = (
+                    Override()
+                    if reset
+                    else store.overrides().get(conversation.thread_id, Override())
+                )
+                updated = _merge(current, change) if change is not None else current
+                with store.transaction():
+                    store.set_override(conversation.thread_id, updated)
+                click.echo(
+                    f"{conversation.thread_id}: "
+                    + (updated.describe() if not updated.empty else "back to the rules")
+                )
+                analysis = analyze(store, settings, now)
+    except WatcherError as exc:
+        _fail(exc)
+    tracked = [t for t in analysis.tracked if t.thread_id == conversation.thread_id]
+    click.echo(format_thread(conversation, tracked, settings.zone))
+
+
+def _find_thread(analysis: Analysis, thread_id: str) -> Conversation:
+    exact = analysis.conversation(thread_id)
+    if exact is not None:
+        return exact
+    matches = [c for c in analysis.conversations if c.thread_id.startswith(thread_id)]
+    if len(matches) == 1 and len(thread_id) >= 4:
+        return matches[0]
+    if len(matches) > 1:
+        raise UsageError(f"{thread_id!r} matches {len(matches)} threads; give more of the id")
+    raise UsageError(f"no thread {thread_id!r}; `watcher list --all` shows the thread ids")
+
+
+def _override_change(
+    quiet: str | None, snooze_until: str | None, mute: bool, done: bool
+) -> Override | None:
+    if quiet is None and snooze_until is None and not mute and not done:
+        return None
+    quiet_days = None
+    if quiet is not None:
+        parsed = parse_tag(quiet if quiet[-1:].isalpha() else f"{quiet}d")
+        if parsed is None or parsed.quiet_days is None:
+            raise UsageError(f"--quiet {quiet!r}: give days or weeks, e.g. 10d or 2w")
+        quiet_days = parsed.quiet_days
+    snooze = None
+    if snooze_until is not None:
+        try:
+            snooze = date.fromisoformat(snooze_until)
+        except ValueError:
+            raise UsageError(f"--snooze-until {snooze_until!r}: give a day as YYYY-MM-DD") from None
+    return Override(quiet_days=quiet_days, snooze_until=snooze, muted=mute, done=done)
+
+
+def _merge(current: Override, change: Override) -> Override:
+    return Override(
+        quiet_days=change.quiet_days if change.quiet_days is not None else current.quiet_days,
+        snooze_until=change.snooze_until or current.snooze_until,
+        muted=current.muted or change.muted,
+        done=current.done or change.done,
+    )
 
 
 def main() -> None:

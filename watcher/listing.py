@@ -1,0 +1,151 @@
+"""How verdicts look on a terminal (`watcher list`, `watcher thread`) and in JSON for scripts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from watcher.classify import automatic_reason, bounce_of
+from watcher.conversations import Conversation
+from watcher.mail.facts import Address
+from watcher.tracker import AWAITING, BOUNCED, TrackedMessage
+
+_SUBJECT_WIDTH = 44
+_CONTACT_WIDTH = 30
+
+
+def wanted(tracked: TrackedMessage, *, show_all: bool) -> bool:
+    """The default list: what needs me today (due, bounced, a reply in spam)."""
+    if show_all:
+        return True
+    return tracked.due or tracked.state == BOUNCED or tracked.reply_in_spam
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _contact(contacts: Sequence[Address]) -> str:
+    if not contacts:
+        return "(no recipient)"
+    name, address = contacts[0]
+    first = f"{name} <{address}>" if name else address
+    return first + (f" +{len(contacts) - 1}" if len(contacts) > 1 else "")
+
+
+def _local(timestamp: int | None, zone: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if timestamp is None:
+        return "?"
+    return datetime.fromtimestamp(timestamp, zone).strftime(fmt)
+
+
+def _due_text(tracked: TrackedMessage, today: str) -> str:
+    if tracked.state != AWAITING:
+        return ""
+    due = tracked.due_date.isoformat()
+    return "due" if tracked.due and due <= today else f"on {due}"
+
+
+def format_table(tracked: Sequence[TrackedMessage], zone: ZoneInfo, now: datetime) -> str:
+    """A readable table, one line per tracked message."""
+    if not tracked:
+        return "Nothing is waiting for a reply."
+    today = now.astimezone(zone).date().isoformat()
+    header = (
+        f"{'THREAD':<11}  {'CONTACT':<{_CONTACT_WIDTH}}  {'SUBJECT':<{_SUBJECT_WIDTH}}  "
+        f"{'KIND':<9}  {'QUIET':>5}  {'DUE':<13}  STATE"
+    )
+    lines = [header]
+    for item in tracked:
+        state = item.state + (" (reply in spam)" if item.reply_in_spam else "")
+        contact = _clip(_contact(item.contacts), _CONTACT_WIDTH)
+        subject = _clip(item.subject or "(no subject)", _SUBJECT_WIDTH)
+        lines.append(
+            f"{item.thread_id:<11}  {contact:<{_CONTACT_WIDTH}}  {subject:<{_SUBJECT_WIDTH}}  "
+            f"{_clip(item.kind, 9):<9}  {item.quiet_days:>4}d  "
+            f"{_due_text(item, today):<13}  {state}"
+        )
+    return "\n".join(lines)
+
+
+def as_json(tracked: TrackedMessage, zone: ZoneInfo) -> dict[str, Any]:
+    """One tracked message for `watcher list --json`: stable keys for scripts."""
+    facts = tracked.message.facts
+    return {
+        "thread_id": tracked.thread_id,
+        "message_id": facts.message_id,
+        "account": tracked.account,
+        "subject": facts.subject,
+        "contacts": [{"name": n, "address": a} for n, a in tracked.contacts],
+        "sent_at": _iso(tracked.sent_at, zone),
+        "since": _iso(tracked.since, zone),
+        "quiet_days": tracked.quiet_days,
+        "due": tracked.due,
+        "due_date": tracked.due_date.isoformat(),
+        "kind": tracked.kind,
+        "reasons": list(tracked.reasons),
+        "bounced": tracked.bounced,
+        "reply_in_spam": tracked.reply_in_spam,
+        "state": tracked.state,
+        "answered_by": (
+            {"name": tracked.answered_by[0], "address": tracked.answered_by[1]}
+            if tracked.answered_by
+            else None
+        ),
+        "answered_at": _iso(tracked.answered_at, zone) if tracked.answered_at else None,
+        "attachments": [a.filename for a in facts.attachments if a.filename],
+        "rules": list(tracked.policy.sources),
+        "notes": list(tracked.notes),
+    }
+
+
+def _iso(timestamp: int, zone: ZoneInfo) -> str:
+    return datetime.fromtimestamp(timestamp, zone).isoformat()
+
+
+def format_thread(
+    conversation: Conversation, tracked: Sequence[TrackedMessage], zone: ZoneInfo
+) -> str:
+    """One conversation, message by message, then the verdict on each tracked message."""
+    lines = [f"Thread {conversation.thread_id} · {len(conversation.messages)} messages"]
+    for message in conversation.messages:
+        facts = message.facts
+        sender = facts.from_[0][1] if facts.from_ else "(no sender)"
+        marks = []
+        automatic = automatic_reason(facts)
+        if bounce_of(facts) is not None:
+            marks.append("delivery failure")
+        elif automatic:
+            marks.append(automatic)
+        if message.only_in_junk:
+            marks.append("in spam folder")
+        attachments = [a.filename for a in facts.attachments if a.filename]
+        if attachments:
+            marks.append("attached: " + ", ".join(attachments))
+        lines.append(
+            f"  {_local(message.when, zone)}  {_clip(sender, 32):<32}  "
+            f"{_clip(facts.subject or '(no subject)', 50)}  [{', '.join(message.folders)}]"
+            + (f"  ({'; '.join(marks)})" if marks else "")
+        )
+    for item in tracked:
+        lines.append("")
+        lines.append(f"Your message {item.subject!r} of {_local(item.sent_at, zone, '%Y-%m-%d')}:")
+        verdict = item.state
+        if item.state == AWAITING:
+            when = "due now" if item.due else f"due on {item.due_date.isoformat()}"
+            verdict += f", quiet for {item.quiet_days} days, {when}"
+        if item.answered_by:
+            verdict += f" by {item.answered_by[1]} on {_local(item.answered_at, zone, '%Y-%m-%d')}"
+        lines.append(f"  verdict: {verdict}")
+        lines.append(f"  to: {_contact(item.contacts)}")
+        if item.reasons:
+            lines.append(f"  tracked because: {'; '.join(item.reasons)}")
+        lines.append(f"  quiet period: {'; '.join(item.policy.sources)}")
+        for note in item.notes:
+            lines.append(f"  note: {note}")
+    if not tracked:
+        lines.append("")
+        lines.append("Nothing in this thread is tracked (no proposal or contract of yours).")
+    return "\n".join(lines)

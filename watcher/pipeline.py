@@ -1,0 +1,42 @@
+"""From the store to verdicts: load the messages, rebuild conversations, track, as of `now`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from watcher.config import Settings
+from watcher.conversations import Conversation, build_conversations
+from watcher.identity import Identity
+from watcher.store import Store
+from watcher.tracker import TrackedMessage, track
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    conversations: list[Conversation]
+    tracked: list[TrackedMessage]
+
+    def conversation(self, thread_id: str) -> Conversation | None:
+        for conversation in self.conversations:
+            if conversation.thread_id == thread_id:
+                return conversation
+        return None
+
+
+def identity_of(settings: Settings) -> Identity:
+    """Me across all accounts: mail between my own accounts is never "someone else"."""
+    return Identity(address for account in settings.accounts for address in account.own_addresses)
+
+
+def analyze(store: Store, settings: Settings, now: datetime) -> Analysis:
+    conversations = build_conversations(store.stored_messages())
+    tracked = track(
+        conversations,
+        identity=identity_of(settings),
+        tracking=settings.tracking,
+        overrides=store.overrides(),
+        now=now,
+        zone=settings.zone,
+    )
+    return Analysis(conversations, tracked)

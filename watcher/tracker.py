@@ -1,0 +1,319 @@
+"""Which messages I sent still await a reply, since when, and whether they are due today.
+
+Pure code over conversations, the rules and an explicit `now`: the same input always gives
+the same verdicts, whatever order the mail arrived in. Every verdict carries its reasons.
+
+For each message I sent that is tracked (a proposal, or anything with `track = "all"`):
+- a later message in its conversation from anyone else (a colleague of the recipient too) is a
+  reply, unless it is automatic (out-of-office, auto-reply, read receipt, mailing list);
+- a reply that sits only in the spam folder still counts, and is flagged so I look there;
+- a delivery failure that names the message (or, failing that, its recipient) marks it
+  bounced: an alarm of its own;
+- a later proposal of mine in the same conversation supersedes it (a revised proposal
+  restarts the clock), and any other later message of mine restarts the clock too;
+- once answered it stays answered, whatever I write afterwards (a thank-you note).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from watcher.classify import Classification, automatic_reason, bounce_of, classify_sent
+from watcher.conversations import Conversation, ThreadMessage, normalize_subject
+from watcher.identity import Identity
+from watcher.mail.facts import Address
+from watcher.rules import Override, Policy, Tracking, resolve_policy
+
+AWAITING = "awaiting"
+ANSWERED = "answered"
+BOUNCED = "bounced"
+SUPERSEDED = "superseded"
+IGNORED = "ignored"
+MUTED = "muted"
+DONE = "done"
+SNOOZED = "snoozed"
+# How long after a message a bounce that does not name it may still be matched by recipient.
+_BOUNCE_WINDOW = 3 * 86400
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedMessage:
+    """The verdict on one message I sent."""
+
+    thread_id: str
+    account: str
+    message: ThreadMessage
+    contacts: tuple[Address, ...]
+    kind: str
+    reasons: tuple[str, ...]
+    state: str
+    since: int  # when the clock started: the message, or my latest nudge after it
+    quiet_days: int  # whole local days since `since`
+    due_date: date
+    due: bool
+    policy: Policy
+    reply_in_spam: bool = False
+    answered_by: Address | None = None
+    answered_at: int | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def subject(self) -> str:
+        return self.message.facts.subject
+
+    @property
+    def sent_at(self) -> int:
+        return self.message.when or 0
+
+    @property
+    def bounced(self) -> bool:
+        return self.state == BOUNCED
+
+
+def track(
+    conversations: Iterable[Conversation],
+    *,
+    identity: Identity,
+    tracking: Tracking,
+    overrides: Mapping[str, Override],
+    now: datetime,
+    zone: ZoneInfo,
+) -> list[TrackedMessage]:
+    """Verdicts for every tracked message I sent, oldest first."""
+    conversations = list(conversations)
+    bounces = _BounceIndex(conversations, identity)
+    today = now.astimezone(zone).date()
+    results: list[TrackedMessage] = []
+    for conversation in conversations:
+        results.extend(
+            _track_conversation(
+                conversation,
+                identity,
+                tracking,
+                overrides.get(conversation.thread_id),
+                bounces,
+                today,
+                zone,
+            )
+        )
+    results.sort(key=lambda t: (t.sent_at, t.thread_id, t.message.facts.message_id))
+    return results
+
+
+def _is_mine(message: ThreadMessage, identity: Identity) -> bool:
+    return message.in_sent or any(identity.is_me(a) for _, a in message.facts.from_)
+
+
+def _recipients(message: ThreadMessage, identity: Identity) -> tuple[Address, ...]:
+    facts = message.facts
+    seen: set[str] = set()
+    found: list[Address] = []
+    for name, address in (*facts.to, *facts.cc, *facts.bcc):
+        if address and address not in seen and not identity.is_me(address):
+            seen.add(address)
+            found.append((name, address))
+    return tuple(found)
+
+
+def _classify(
+    conversation: Conversation, index: int, identity: Identity, tracking: Tracking
+) -> Classification:
+    message = conversation.messages[index]
+    facts = message.facts
+    # "Re: Your proposal" answering someone else's proposal is not my proposal: a subject
+    # inherited from another person's message says nothing about what I sent.
+    subject_key = normalize_subject(facts.subject)
+    inherited = any(
+        not _is_mine(earlier, identity) and normalize_subject(earlier.facts.subject) == subject_key
+        for earlier in conversation.messages[:index]
+    )
+    if inherited:
+        facts = replace(facts, subject="")
+    return classify_sent(facts, extra_keywords=tracking.keywords)
+
+
+def _track_conversation(
+    conversation: Conversation,
+    identity: Identity,
+    tracking: Tracking,
+    override: Override | None,
+    bounces: _BounceIndex,
+    today: date,
+    zone: ZoneInfo,
+) -> list[TrackedMessage]:
+    messages = conversation.messages
+    mine = [_is_mine(m, identity) for m in messages]
+    classifications: dict[int, Classification] = {}
+    tracked_indexes: list[int] = []
+    for index, message in enumerate(messages):
+        if not mine[index] or not _recipients(message, identity):
+            continue
+        if automatic_reason(message.facts) is not None:
+            continue  # my own auto-replies are not something I wait on
+        classification = _classify(conversation, index, identity, tracking)
+        classifications[index] = classification
+        if classification.is_tracked or tracking.track == "all":
+            tracked_indexes.append(index)
+    results = []
+    for index in tracked_indexes:
+        results.append(
+            _verdict(
+                conversation,
+                index,
+                mine,
+                classifications,
+                identity,
+                tracking,
+                override,
+                bounces,
+                today,
+                zone,
+            )
+        )
+    return results
+
+
+def _verdict(
+    conversation: Conversation,
+    index: int,
+    mine: Sequence[bool],
+    classifications: Mapping[int, Classification],
+    identity: Identity,
+    tracking: Tracking,
+    override: Override | None,
+    bounces: _BounceIndex,
+    today: date,
+    zone: ZoneInfo,
+) -> TrackedMessage:
+    messages = conversation.messages
+    sent = messages[index]
+    classification = classifications[index]
+    contacts = _recipients(sent, identity)
+    since = sent.when or 0
+    state = AWAITING
+    notes: list[str] = []
+    answered_by: Address | None = None
+    answered_at: int | None = None
+    reply_in_spam = False
+    bounce_note = bounces.find(sent, contacts)
+    if bounce_note is not None:
+        state = BOUNCED
+        notes.append(bounce_note)
+    for later_index in range(index + 1, len(messages)):
+        if state != AWAITING:
+            break
+        later = messages[later_index]
+        sender = later.facts.from_[0] if later.facts.from_ else ("", "")
+        if mine[later_index]:
+            later_class = classifications.get(later_index)
+            if later_class is not None and later_class.is_tracked:
+                state = SUPERSEDED
+                notes.append(f"superseded by {later.facts.subject!r}")
+            elif later.when is not None:
+                since = max(since, later.when)
+                notes.append("you wrote again in the thread; the clock restarted")
+            continue
+        if bounce_of(later.facts) is not None:
+            continue  # a bounce of some other message in the thread
+        automatic = automatic_reason(later.facts)
+        if automatic is not None:
+            notes.append(f"{automatic} from {sender[1] or 'unknown sender'} ignored")
+            continue
+        state = ANSWERED
+        answered_by = sender
+        answered_at = later.when
+        if later.only_in_junk:
+            reply_in_spam = True
+            notes.append("reply is in your spam folder")
+    policy = resolve_policy(
+        tracking,
+        contacts=[address for _, address in contacts],
+        subject=sent.facts.subject,
+        kind=classification.kind,
+        plus_tags=_plus_tags(sent, identity),
+        keywords=sent.facts.flags,
+        cli=override,
+    )
+    if state == AWAITING:
+        state = _state_from_policy(policy, today)
+    since_day = datetime.fromtimestamp(since, zone).date()
+    due_date = policy.due_date(since_day)
+    if policy.snooze_until is not None:
+        due_date = max(due_date, policy.snooze_until)
+    return TrackedMessage(
+        thread_id=conversation.thread_id,
+        account=sent.account,
+        message=sent,
+        contacts=contacts,
+        kind=classification.kind or ("message" if tracking.track == "all" else ""),
+        reasons=classification.reasons,
+        state=state,
+        since=since,
+        quiet_days=(today - since_day).days,
+        due_date=due_date,
+        due=state == AWAITING and today >= due_date,
+        policy=policy,
+        reply_in_spam=reply_in_spam,
+        answered_by=answered_by,
+        answered_at=answered_at,
+        notes=tuple(notes),
+    )
+
+
+def _state_from_policy(policy: Policy, today: date) -> str:
+    if policy.ignored:
+        return IGNORED
+    if policy.done:
+        return DONE
+    if policy.muted:
+        return MUTED
+    if policy.snooze_until is not None and today < policy.snooze_until:
+        return SNOOZED
+    return AWAITING
+
+
+def _plus_tags(message: ThreadMessage, identity: Identity) -> list[str]:
+    facts = message.facts
+    tags = []
+    for _, address in (*facts.to, *facts.cc, *facts.bcc):
+        tag = identity.plus_tag(address)
+        if tag is not None:
+            tags.append(tag)
+    return tags
+
+
+class _BounceIndex:
+    """Delivery failures by the Message-ID they name, and by the recipient that failed."""
+
+    def __init__(self, conversations: Sequence[Conversation], identity: Identity) -> None:
+        self.by_message_id: dict[str, ThreadMessage] = {}
+        self.by_recipient: dict[str, list[ThreadMessage]] = defaultdict(list)
+        for conversation in conversations:
+            for message in conversation.messages:
+                if message.facts.from_ and _is_mine(message, identity):
+                    continue
+                bounce = bounce_of(message.facts)
+                if bounce is None:
+                    continue
+                if bounce.original_message_id:
+                    self.by_message_id.setdefault(bounce.original_message_id, message)
+                    continue  # it names its message: never pin it on another one
+                for recipient in bounce.recipients:
+                    self.by_recipient[recipient.lower()].append(message)
+
+    def find(self, sent: ThreadMessage, contacts: Sequence[Address]) -> str | None:
+        """Why `sent` counts as bounced, or None."""
+        message_id = sent.facts.message_id
+        if message_id and message_id in self.by_message_id:
+            return "bounced: the delivery failure names this message"
+        sent_at = sent.when or 0
+        for _, address in contacts:
+            for bounce in self.by_recipient.get(address, ()):
+                when = bounce.when or 0
+                if sent_at <= when <= sent_at + _BOUNCE_WINDOW:
+                    return f"bounced: delivery to {address} failed"
+        return None

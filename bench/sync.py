@@ -87,6 +87,7 @@ class Corpus:
     addresses: tuple[str, ...] = ()
     mbox_files: int = 0
     mbox_bytes: int = 0
+    total: int = 0  # messages in the mbox files, loaded or not (--limit)
 
     @property
     def count(self) -> int:
@@ -152,6 +153,7 @@ def load_corpus(path: Path, limit: int | None) -> Corpus:
             corpus.mbox_bytes += len(data)
             name, is_sent = folder_name(member.name)
             raws = list(split_mbox(data))
+            corpus.total += len(raws)
             if is_sent:
                 # From all mail, even beyond --limit: the addresses must not depend on it.
                 sent.setdefault(name.split("/")[0], []).extend(raws)
@@ -270,11 +272,11 @@ def floor_fetch(target: Target, folders: Sequence[str], items: str) -> int:
 
 
 def selectable(list_lines: Sequence[object]) -> list[str]:
+    """Names of the folders a LIST answer shows as selectable."""
     names = []
     for line in list_lines:
-        if isinstance(line, tuple):  # the name came as a literal
-            prefix, name = line[0], line[1]
-            match = LIST_LINE.match(prefix + b"x")
+        if isinstance(line, tuple):  # the name came as a literal after the flags
+            match, name = LIST_LINE.match(line[0]), line[1]
         elif isinstance(line, bytes):
             match = LIST_LINE.match(line)
             name = match.group("name").strip(b'"') if match else b""
@@ -372,18 +374,20 @@ def run_once(
 ) -> None:
     """One of each; interleaved so that drift in the machine's speed hits all alike."""
     items, folders = plan
-    seconds, _ = timed(lambda: floor_fetch(target, folders, items))
+    seconds, floor_count = timed(lambda: floor_fetch(target, folders, items))
     figures.floor.append(seconds)
-    figures.last_cold = cold_sync(account, target.password, store)
-    figures.cold.append(figures.last_cold.seconds)
+    cold = figures.last_cold = cold_sync(account, target.password, store)
+    figures.cold.append(cold.seconds)
     figures.idle.append(idle_poll(account, target.password, store))
     seconds, figures.status_folders = timed(lambda: status_poll(target))
     figures.status.append(seconds)
-    seconds, fetched = timed(lambda: naive_fetch(target, folders))
+    seconds, naive_count = timed(lambda: naive_fetch(target, folders))
     figures.naive.append(seconds)
-    if fetched != figures.last_cold.stored:
+    # All three must have read the same messages, or the ratios mean nothing.
+    if not floor_count == naive_count == cold.stored:
         raise BenchError(
-            f"imapclient fetched {fetched}, the sync stored {figures.last_cold.stored}"
+            f"messages read differ: floor {floor_count}, imapclient {naive_count}, "
+            f"sync stored {cold.stored}"
         )
 
 
@@ -403,11 +407,15 @@ def report(figures: Figures, folders: int, rss_kb: int) -> None:
     cold = figures.last_cold
     assert cold is not None
     median_cold = statistics.median(figures.cold)
-    print(f"(a) cold watcher sync          {seconds_text(figures.cold)}")
-    print(f"(b) floor: imaplib UID FETCH   {seconds_text(figures.floor)}")
-    print(f"(c) idle poll (watcher)        {seconds_text(figures.idle)}")
-    print(f"(d) imaplib LIST + {figures.status_folders} STATUS {seconds_text(figures.status)}")
-    print(f"(e) imapclient ENVELOPE fetch  {seconds_text(figures.naive)}")
+    rows = [
+        ("(a) cold watcher sync", figures.cold),
+        ("(b) floor: imaplib UID FETCH", figures.floor),
+        ("(c) idle poll (watcher)", figures.idle),
+        (f"(d) imaplib LIST + {figures.status_folders} STATUS", figures.status),
+        ("(e) imapclient ENVELOPE fetch", figures.naive),
+    ]
+    for label, values in rows:
+        print(f"{label:<31}{seconds_text(values)}")
     print(
         f"stored {cold.stored} messages from {folders} folders, {cold.stored / median_cold:,.0f}"
         f" msg/s; {cold.from_me} from me; {cold.problems} with parse problems"
@@ -477,7 +485,7 @@ def run_bench(args: argparse.Namespace, server: DovecotServer) -> None:
     began = time.perf_counter()
     corpus = load_corpus(CORPUS, args.limit)
     step(
-        f"Enron sample: {corpus.count} messages from {corpus.mbox_files} mbox files "
+        f"Enron sample: {corpus.count} of {corpus.total} messages, {corpus.mbox_files} mbox files "
         f"({corpus.mbox_bytes / 1e6:.1f} MB) read in {time.perf_counter() - began:.1f} s"
     )
     step(

@@ -423,8 +423,19 @@ class Store:
         return int(row.fetchone()[0])
 
 
+_json_cache: dict[tuple[Address, ...], str] = {}
+
+
 def _addresses_json(addresses: tuple[Address, ...]) -> str:
-    return json.dumps(addresses, ensure_ascii=False) if addresses else "[]"
+    # Address lists repeat (your own address, a client's From): encode each distinct one once.
+    if not addresses:
+        return "[]"
+    encoded = _json_cache.get(addresses)
+    if encoded is None:
+        if len(_json_cache) >= 50_000:
+            _json_cache.clear()
+        encoded = _json_cache[addresses] = json.dumps(addresses, ensure_ascii=False)
+    return encoded
 
 
 def _to_row(account: str, folder: str, f: MessageFacts) -> tuple[object, ...]:

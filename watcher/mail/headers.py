@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import calendar
 import codecs
 import re
 from email.utils import getaddresses, mktime_tz, parsedate_tz
@@ -46,38 +47,32 @@ _MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
 _WHITESPACE = re.compile(r"\s+")
 
 
+# A header field: its name, then its value with any folded continuation lines.
+_FIELD = re.compile(r"^([!-9;-~]+)[ \t]*:[ \t]*(.*(?:\r?\n[ \t].*)*)", re.MULTILINE)
+_FOLD = re.compile(r"\r?\n[ \t]+")
+
+
 def split_header_block(raw: bytes) -> dict[str, str]:
     """Header name (lower-case) -> first value, unfolded and decoded to text.
 
     8-bit bytes in headers are common in real mail although forbidden: try UTF-8 first, then
-    Latin-1, which never fails.
+    Latin-1, which never fails. Lines that are not header fields (an mbox "From " line) are
+    skipped; the block ends at the first empty line.
     """
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         text = raw.decode("latin-1")
+    end = text.find("\n\r\n") if "\n\r\n" in text else text.find("\n\n")
+    if end >= 0:
+        text = text[: end + 1]
     fields: dict[str, str] = {}
-    name = ""
-    value_lines: list[str] = []
-    for line in text.splitlines():
-        if not line:
-            if name:
-                break  # end of the header block; the body never matters here
-            continue
-        if line[0] in " \t":
-            if name:
-                value_lines.append(line.strip())
-            continue
-        if name and name not in fields:
-            fields[name] = " ".join(value_lines)
-        head, colon, rest = line.partition(":")
-        if not colon:
-            name = ""  # not a header line (e.g. an mbox "From " line): skip it
-            continue
-        name = head.strip().lower()
-        value_lines = [rest.strip()]
-    if name and name not in fields:
-        fields[name] = " ".join(value_lines)
+    for name, value in _FIELD.findall(text):
+        key = name.lower()
+        if key not in fields:
+            if "\n" in value:
+                value = _FOLD.sub(" ", value)
+            fields[key] = value.strip()
     return fields
 
 
@@ -126,10 +121,55 @@ _ADDRESS_ITEM = re.compile(
 )
 
 
+_address_cache: dict[str, tuple[Address, ...]] = {}
+_CACHE_LIMIT = 50_000
+_NEEDS_GRAMMAR = re.compile(r'["()\\:;]')
+
+
 def parse_addresses(value: str) -> tuple[Address, ...]:
-    """Parse an address-list header into (display name, lower-case address) pairs."""
+    """Parse an address-list header into (display name, lower-case address) pairs.
+
+    The same header values recur all the time (your own address, a client's From line), so
+    results are remembered; a bounded cache keeps memory flat on any mailbox.
+    """
     if not value:
         return ()
+    cached = _address_cache.get(value)
+    if cached is not None:
+        return cached
+    result = _parse_plain_list(value) if _NEEDS_GRAMMAR.search(value) is None else None
+    if result is None:
+        result = _parse_with_regex(value)
+    if len(_address_cache) >= _CACHE_LIMIT:
+        _address_cache.clear()
+    _address_cache[value] = result
+    return result
+
+
+def _parse_plain_list(value: str) -> tuple[Address, ...] | None:
+    """The common shapes without quotes or comments: `a@b`, `Name <a@b>`, comma-separated."""
+    found: list[Address] = []
+    for item in value.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        less = item.find("<")
+        if less < 0:
+            if "@" not in item or " " in item or ">" in item:
+                return None
+            found.append(("", item.lower()))
+            continue
+        greater = item.find(">", less)
+        if greater < 0 or item[greater + 1 :].strip():
+            return None
+        address = item[less + 1 : greater].strip().lower()
+        name = item[:less].strip()
+        if address:
+            found.append((decode_words(name) if "=?" in name else name, address))
+    return tuple(found)
+
+
+def _parse_with_regex(value: str) -> tuple[Address, ...]:
     found: list[Address] = []
     position = 0
     end = len(value)
@@ -167,17 +207,46 @@ def parse_message_ids(value: str) -> tuple[str, ...]:
     return (bare[0],) if bare else ()
 
 
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
+# The RFC 5322 shape nearly all mail uses: "[Mon, ]14 May 2001 16:39:00 -0700 [(PDT)]".
+_COMMON_DATE = re.compile(
+    r"^\s*(?:[A-Za-z]{3},\s*)?(\d{1,2})\s+([A-Za-z]{3})\s+(\d{4})\s+"
+    r"(\d{1,2}):(\d{2})(?::(\d{2}))?\s+([+-])(\d{2})(\d{2})\b"
+)
+
+
 def parse_date(value: str) -> int | None:
     """POSIX seconds for a Date header, or None when it is missing or nonsense."""
     if not value:
         return None
+    match = _COMMON_DATE.match(value)
+    if match is not None:
+        day, month_name, year, hour, minute, second, sign, off_h, off_m = match.groups()
+        month = _MONTHS.get(month_name.lower())
+        if month is not None:
+            try:
+                local = calendar.timegm(
+                    (int(year), month, int(day), int(hour), int(minute), int(second or 0))
+                )
+            except (ValueError, OverflowError):
+                return None
+            offset = (int(off_h) * 3600 + int(off_m) * 60) * (1 if sign == "+" else -1)
+            return _plausible(local - offset)
     try:
         parts = parsedate_tz(value)
         if parts is None:
             return None
-        seconds = mktime_tz(parts)
+        return _plausible(mktime_tz(parts))
     except (ValueError, OverflowError, TypeError, IndexError):
         return None
+
+
+def _plausible(seconds: int) -> int | None:
     # Dates before 1970 or after 2200 are corrupt headers, not real mail.
     return seconds if 0 <= seconds < 7_258_118_400 else None
 

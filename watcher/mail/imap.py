@@ -34,6 +34,7 @@ from watcher.credentials import Secret
 from watcher.errors import AuthenticationError, ImapError
 from watcher.identity import Identity
 from watcher.mail import imapwire
+from watcher.mail.bulkfetch import uid_fetch
 from watcher.mail.facts import MessageFacts
 from watcher.mail.headers import HEADER_FIELDS
 from watcher.mail.parse import (
@@ -159,6 +160,10 @@ def connect(account: Account, secret: Secret) -> Iterator[IMAPClient]:
             client = IMAPClient(
                 account.host, port=account.port, ssl=False, timeout=account.timeout_seconds
             )
+    if not logging.getLogger("imapclient").isEnabledFor(logging.DEBUG):
+        # imapclient turns imaplib's debug output on, which formats a message for every
+        # response line even when nothing logs it: a large cost on a bulk sync.
+        client._imap.debug = 0
     try:
         with translate_errors(account):
             if account.security == "starttls":
@@ -432,14 +437,8 @@ class ImapSync:
     def _fetch(
         self, uid_set: str, items: str, modifiers: str = ""
     ) -> list[imapwire.FetchedMessage]:
-        imap = self.client._imap
-        args = ["FETCH", uid_set, items] + ([modifiers] if modifiers else [])
-        tag = imap._command("UID", *args)
-        typ, data = imap._command_complete("FETCH", tag)
-        if typ != "OK":
-            raise imaplib.IMAP4.error(f"UID FETCH failed: {_server_text(Exception(data))}")
-        _typ, data = imap._untagged_response(typ, data, "FETCH")
-        return imapwire.parse_fetch_response([d for d in data if d is not None])
+        data = uid_fetch(self.client._imap, uid_set, items, modifiers)
+        return imapwire.parse_fetch_response(data)
 
     def _fetch_facts(
         self, uids: Sequence[int], uidvalidity: int, in_sent: bool, report: FolderReport

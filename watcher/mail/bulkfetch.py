@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import imaplib
 import re
+from typing import BinaryIO, cast
 
 FetchData = list[bytes | tuple[bytes, bytes]]
 
@@ -34,8 +35,9 @@ def uid_fetch(imap: imaplib.IMAP4, uid_set: str, items: str, modifiers: str = ""
 
 
 def _read_responses(imap: imaplib.IMAP4, tag: bytes) -> FetchData:
-    readline = imap.file.readline
-    read = imap.file.read
+    stream = cast(BinaryIO, imap.file)  # typeshed allows a text file; imaplib's is binary
+    readline = stream.readline
+    read = stream.read
     tagged = tag + b" "
     data: FetchData = []
     while True:

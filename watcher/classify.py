@@ -1,0 +1,524 @@
+"""Is a message I sent a proposal or a contract, and is a message automatic or a bounce?
+
+Pure functions over `MessageFacts`; no I/O. Three questions:
+
+- `classify_sent`: is a message I sent a proposal, quote, estimate, offer, contract or
+  agreement? A score from independent signals, each with a reason the digest shows.
+- `automatic_reason`: why a message never counts as a human reply (out-of-office, read
+  receipt, mailing list, ...), or None. Runs on every message of the store: header fields
+  first, then one precompiled anchored regex on the subject.
+- `bounce_of`: a delivery failure, with the Message-ID it names and the addresses that failed.
+
+Scoring (`classify_sent`): each signal counts once, however often it occurs.
+
+| signal                                                         | points      |
+| -------------------------------------------------------------- | ----------- |
+| keyword in an attachment name (`Proposal_Acme_v2.pdf`)         | +3.0        |
+| keyword in the subject                                         | +3.0 (+1.5) |
+| keyword in the subject of a reply/forward ("Re: Quote 1042")   | +1.0 (+0.5) |
+| keyword in my own text (quotes and signature stripped)         | +2.0 (+1.0) |
+| e-signature service (DocuSign, PandaDoc, Dropbox Sign, ...)    | +3.0        |
+| a request to sign ("please review and sign", "unterschreiben") | +2.0        |
+| a price (`EUR 12,400`, `12 400 €`, `$4,500`, `SEK 9 000`)      | +1.5        |
+| a PDF/DOC(X)/ODT/RTF/Pages attachment without a keyword        | +1.5        |
+| "invoice" (any language) in the subject or an attachment name  | -4.0        |
+| "invoice" in my text, when no keyword was found anywhere       | -1.5        |
+
+Points in brackets are for ambiguous words ("offer", "förslag", "proposta", "accord"...),
+which count half. Tracked at `TRACK_THRESHOLD` = 3.0: one strong signal alone (a keyword
+in the subject or an attachment name, an e-signature link), or two weaker ones together
+(a keyword in the text plus a price or a document; a price plus a PDF).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from watcher.mail.facts import MessageFacts
+from watcher.mail.headers import normalize_space
+
+__all__ = [
+    "TRACK_THRESHOLD",
+    "Bounce",
+    "Classification",
+    "automatic_reason",
+    "bounce_of",
+    "classify_sent",
+    "own_text",
+]
+
+TRACK_THRESHOLD = 3.0
+
+_ATTACHMENT = 3.0
+_SUBJECT = 3.0
+_REPLY_SUBJECT = 1.0
+_TEXT = 2.0
+_ESIGN = 3.0
+_SIGN_REQUEST = 2.0
+_PRICE = 1.5
+_DOCUMENT = 1.5
+_INVOICE_NAMED = -4.0
+_INVOICE_IN_TEXT = -1.5
+STRONG, WEAK = 1.0, 0.5
+
+# Keywords: (language, kind, weight factor, pattern). Patterns are regexes over *folded* text
+# (lower case, accents removed: "orçamento" is written "orcamento"), without capturing groups;
+# the whole word must match (letters on either side forbid a match, digits and "_" do not:
+# "Quote1042", "Angebot_2026"). Where two start at the same place, strong before weak, then
+# the first row wins. _C admits Germanic compounds ending in the word ("Rahmenvertrag",
+# "samarbetsavtal", "prijsofferte"): the head of such a compound is its last part.
+_C = r"[^\W\d_]*"
+_KEYWORDS: tuple[tuple[str, str, float, str], ...] = (
+    ("en", "proposal", STRONG, r"proposals?"),
+    ("en", "quote", STRONG, r"quotes?|quotations?"),
+    ("en", "estimate", STRONG, r"cost\s+estimates?|estimates?"),
+    ("en", "contract", STRONG, r"contracts?|statements?\s+of\s+work|sow"),
+    ("en", "agreement", STRONG, r"agreements?|engagement\s+letters?"),
+    ("en", "offer", WEAK, r"offers?"),  # "we can offer a call"
+    ("en", "quote", WEAK, r"pricing|price\s+lists?"),
+    ("de", "quote", STRONG, rf"{_C}angebot(?:e|es|s)?"),
+    ("de", "estimate", STRONG, r"kostenvoranschlage?|kostenschatzung(?:en)?"),
+    ("de", "contract", STRONG, rf"{_C}vertrag(?:e|es|s)?"),
+    ("de", "contract", STRONG, r"leistungsbeschreibung"),
+    ("de", "agreement", STRONG, r"vereinbarung(?:en)?"),  # no compounds: Terminvereinbarung
+    ("de", "proposal", WEAK, r"vorschlage?"),  # Terminvorschlag is not matched either
+    ("fr", "quote", STRONG, r"devis"),
+    ("fr", "proposal", STRONG, r"propositions?\s+commerciales?"),
+    ("fr", "proposal", WEAK, r"propositions?"),
+    ("fr", "offer", STRONG, r"offres?\s+(?:commerciales?|de\s+prix)"),
+    ("fr", "offer", WEAK, r"offres?"),
+    ("fr", "contract", STRONG, r"contrats?"),
+    ("fr", "agreement", STRONG, r"lettres?\s+de\s+mission|conventions?\s+de\s+prestations?"),
+    ("fr", "agreement", WEAK, r"accords?"),  # "d'accord" is blanked first, see _IDIOMS
+    ("fr", "estimate", STRONG, r"chiffrages?"),
+    ("fr", "estimate", WEAK, r"estimations?"),
+    ("es", "quote", STRONG, r"presupuestos?|cotizacion(?:es)?"),
+    ("es", "proposal", STRONG, r"propuestas?\s+(?:comercial|economica)(?:es)?"),
+    ("es", "proposal", WEAK, r"propuestas?"),
+    ("es", "offer", STRONG, r"ofertas?\s+comercial(?:es)?"),
+    ("es", "offer", WEAK, r"ofertas?"),
+    ("es", "contract", STRONG, r"contratos?"),
+    ("es", "agreement", WEAK, r"acuerdos?"),
+    ("es", "estimate", WEAK, r"estimacion(?:es)?"),
+    ("nl", "quote", STRONG, rf"{_C}offertes?"),
+    ("nl", "quote", STRONG, r"prijsopga(?:ve|ven|af)"),
+    ("nl", "estimate", STRONG, r"kostenraming(?:en)?"),
+    ("nl", "estimate", WEAK, r"begroting(?:en)?"),
+    ("nl", "proposal", WEAK, rf"{_C}voorstel(?:len)?"),
+    ("nl", "contract", STRONG, r"contracten"),
+    ("nl", "agreement", STRONG, rf"{_C}overeenkomst(?:en)?"),
+    ("it", "quote", STRONG, r"preventiv[oi]"),
+    ("it", "proposal", STRONG, r"propost[ae]\s+commercial[ei]"),
+    ("it", "proposal", WEAK, r"propost[ae]"),
+    ("it", "offer", WEAK, r"offerta"),  # plural "offerte" is taken by Dutch (a quote)
+    ("it", "contract", STRONG, r"contratt[oi]"),
+    ("it", "agreement", WEAK, r"accord[oi]"),
+    ("pt", "quote", STRONG, r"orcamentos?|cotac(?:ao|oes)"),
+    ("pt", "proposal", STRONG, r"propostas?\s+comercia(?:l|is)"),
+    ("pt", "proposal", WEAK, r"propostas"),
+    ("pt", "agreement", WEAK, r"acordos?"),
+    ("pt", "estimate", WEAK, r"estimativas?"),
+    ("sv", "estimate", STRONG, r"kostnadsforslag(?:et|en)?"),
+    ("sv", "quote", STRONG, rf"{_C}offert(?:en|er|erna)?"),
+    ("sv", "quote", STRONG, r"prisforslag(?:et|en)?"),
+    ("sv", "proposal", STRONG, r"anbud(?:et|en)?"),
+    ("sv", "proposal", WEAK, r"forslag(?:et|en)?"),
+    ("sv", "agreement", STRONG, rf"{_C}avtal(?:et|en)?"),
+    ("sv", "contract", STRONG, rf"{_C}kontrakt(?:et|en)?"),
+    ("sv", "offer", WEAK, r"erbjudanden?|erbjudandet"),
+)
+# An invoice is a different thing: never a proposal. (No compounds for "Rechnung": Berechnung.)
+_INVOICE = re.compile(
+    r"(?<![^\W\d_])(?:invoices?|credit\s+notes?|(?:schluss|abschlags|teil)?rechnung(?:en)?"
+    r"|gutschrift|factures?|facturas?|factuur|facturen|fattura|fatture|faturas?"
+    r"|faktura(?:n|or|orna)?)(?![^\W\d_])"
+)
+# Idioms that contain an agreement word but mean "OK": blanked before keyword matching.
+_IDIOMS = re.compile(r"\bd['’]\s?accord[oi]?\b|\bde\s+(?:acuerdo|acordo)\b")
+# A keyword right after these asks for someone else's document ("Can you send me your
+# quote?", "Anfrage für ein Angebot"): that is not a proposal of mine.
+_REQUEST_BEFORE = re.compile(
+    r"(?:\b(?:request(?:s|ing)?(?:\s+for)?|ask(?:ing)?\s+for|send\s+(?:me|us)|get\s+(?:me|us)"
+    r"|anfrage(?:\s+(?:fur|nach|um))?|bitte\s+um|demande\s+de|solicitud\s+de|pedido\s+de"
+    r"|richiesta\s+di|aanvraag\s+(?:voor|om)|forfragan\s+om|begaran\s+om)"
+    r"(?:\s+(?:a|an|the|your|ein|eine|einen|ihr|ihre|un|une|una|uno|um|uma|een|en|ett))?)\s*:?\s*$"
+)
+_ESIGN_SERVICES = (
+    ("DocuSign", r"docusign"),
+    ("PandaDoc", r"pandadoc"),
+    ("Dropbox Sign", r"hellosign|dropbox\s*sign|sign\.dropbox"),
+    ("Adobe Sign", r"adobe\s*(?:acrobat\s*)?sign|adobesign|echosign"),
+    ("SignNow", r"signnow"),
+    ("Yousign", r"yousign"),
+    ("Zoho Sign", r"zoho\s*sign|sign\.zoho"),
+    ("Scrive", r"scrive\.com"),
+    ("Oneflow", r"oneflow\.com"),
+)
+_ESIGN_RE = re.compile(
+    r"(?<![^\W\d_])(?:" + "|".join(p for _, p in _ESIGN_SERVICES) + r")(?![^\W\d_])"
+)
+_SIGN_REQUEST_RE = re.compile(
+    r"(?<![^\W\d_])(?:(?:review|read)\s+and\s+(?:e-?)?sign|please\s+(?:e-?)?sign|countersign"
+    r"|sign\s+and\s+return|for\s+(?:your\s+)?signature|unterschreiben|unterzeichnen"
+    r"|gegenzeichnen|zur\s+unterschrift|signer|pour\s+signature|bon\s+pour\s+accord"
+    r"|firmar(?:lo|la|los|las)?|para\s+(?:su\s+)?firma|ondertekenen|tekenen\s+en\s+retour"
+    r"|firmare|controfirmare|per\s+la\s+firma|assinar|para\s+assinatura|skriva\s+under"
+    r"|signera|underteckna)(?![^\W\d_])"
+)
+# Bounded repeats: a long run of digit groups ("123 123 123 ...") must not backtrack for ever.
+_AMOUNT = r"\d{1,3}(?:[\s.,'’]\d{3}){1,4}(?:[.,]\d{1,2})?|\d{1,12}(?:[.,]\d{1,2})?"
+_CODES = r"EUR|USD|GBP|CHF|SEK|NOK|DKK|AUD|CAD|NZD|SGD|JPY|PLN|CZK|INR"
+_PRICE_RE = re.compile(
+    rf"(?<![\w.,])(?:[A-Z]{{0,2}}\$|€|£|¥|(?:{_CODES}|kr\.?)(?![^\W\d_]))\s?(?:{_AMOUNT})(?!\d)"
+    rf"|(?<![\w.,])(?:{_AMOUNT})\s?(?:€|\$|£|(?:{_CODES}|kr|kronor|euros?|dollars?)(?![^\W\d_])"
+    r"|:-(?![()DPp]))",
+    re.IGNORECASE,
+)
+_DOCUMENT_TYPES = frozenset(
+    {
+        "application/pdf",
+        "application/msword",
+        "application/rtf",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.oasis.opendocument.text",
+        "application/vnd.apple.pages",
+    }
+)
+_DOCUMENTS = (".pdf", ".doc", ".docx", ".odt", ".rtf", ".pages")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+_REPLY_PREFIX = re.compile(
+    r"(?:\s*(?:re|aw|sv|vs|antw|antwort|r|rif|res|fw|fwd|wg|tr|rv|enc|doorst|vb|vl)"
+    r"\s*(?:\[\d+\])?\s*:)+\s*",
+    re.IGNORECASE,
+)
+
+# Where my own text ends: a reply/forward header, an Outlook header block, a separator.
+_REPLY_VERB = r"(?:wrote|schrieb|a\s+[ée]crit|escribi[óo]|schreef|ha\s+scritto|escreveu|skrev)"
+_QUOTE_HEADER = re.compile(
+    rf"^[ \t]*(?:(?:on|am|le|el|op|il|em|den|p[åa])\b[^\n]{{0,300}}(?:\n[^\n]{{0,300}})??"
+    rf"\b{_REPLY_VERB}\b[^\n]{{0,120}}?[ \t]*:[ \t]*$"
+    rf"|[^\n>]{{0,200}}\b{_REPLY_VERB}[ \t]*:[ \t]*$"
+    r"|-{2,}[ \t]*(?:original\s+message|urspr[üu]ngliche\s+nachricht|message\s+d['’]origine"
+    r"|mensaje\s+original|oorspronkelijk\s+bericht|messaggio\s+originale|mensagem\s+original"
+    r"|ursprungligt\s+meddelande|originalmeddelande|forwarded\s+message"
+    r"|weitergeleitete\s+nachricht|message\s+transf[ée]r[ée]|mensaje\s+reenviado"
+    r"|doorgestuurd\s+bericht|messaggio\s+inoltrato|mensagem\s+encaminhada"
+    r"|vidarebefordrat\s+meddelande)"
+    r"|(?:begin\s+forwarded\s+message|anfang\s+der\s+weitergeleiteten\s+nachricht)[ \t]*:"
+    r"|_{10,}[ \t]*$"
+    r"|\*?(?:from|von|de|van|da|fr[åa]n)\*?[ \t]?:[^\n]*\n(?:[^\n]*\n){0,2}?[ \t]*\*?"
+    r"(?:sent|date|gesendet|datum|envoy[ée]|enviado(?:[ \t]+el)?|fecha|verzonden|inviato"
+    r"|data|skickat)\*?[ \t]?:)",
+    re.IGNORECASE | re.MULTILINE,
+)
+_SIGNATURE = re.compile(r"^--[ \t]*$", re.MULTILINE)
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """The verdict on one sent message: what it is, how sure, and why (shown in the digest)."""
+
+    kind: str  # proposal, quote, estimate, offer, contract, agreement; "" when none
+    score: float
+    reasons: tuple[str, ...]
+
+    @property
+    def is_tracked(self) -> bool:
+        return self.score >= TRACK_THRESHOLD
+
+
+@dataclass(frozen=True, slots=True)
+class Bounce:
+    """A delivery failure: the message it names ("" if none) and the addresses that failed."""
+
+    original_message_id: str
+    recipients: tuple[str, ...]
+
+
+class _Folding(dict[int, str]):
+    """Per-character lower case without accents, one character for one, so positions in
+    the folded text are positions in the original (reasons quote the original words)."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        lower = char.lower() if len(char.lower()) == 1 else char
+        base = "".join(
+            c for c in unicodedata.normalize("NFD", lower) if not unicodedata.combining(c)
+        )
+        folded = base if len(base) == 1 else lower
+        self[code] = folded
+        return folded
+
+
+_FOLDING = _Folding()
+
+
+def _fold(text: str) -> str:
+    """Lower case, accents removed, same length: "Orçamento" -> "orcamento"."""
+    return text.lower() if text.isascii() else text.translate(_FOLDING)
+
+
+@dataclass(frozen=True, slots=True)
+class _Keywords:
+    # One alternation without capturing groups (sre skips a branch that starts with a
+    # literal in one step, but not one that starts with a group: ten times faster), then
+    # the rare match is labelled by the first row that matches it whole.
+    pattern: re.Pattern[str]
+    rows: tuple[tuple[re.Pattern[str], str, float], ...]  # (pattern, kind, factor), in order
+
+    def best(self, folded: str) -> tuple[str, float, int, int] | None:
+        """The first strong keyword, else the first weak one: (kind, factor, start, end)."""
+        weak: tuple[str, float, int, int] | None = None
+        for match in self.pattern.finditer(folded):
+            start, end = match.span()
+            if _REQUEST_BEFORE.search(folded, max(0, start - 40), start):
+                continue
+            word = match.group()
+            kind, factor = next((k, f) for p, k, f in self.rows if p.fullmatch(word))
+            if factor >= STRONG:
+                return kind, factor, start, end
+            weak = weak or (kind, factor, start, end)
+        return weak
+
+
+@lru_cache(maxsize=16)
+def _keywords(extra: tuple[str, ...]) -> _Keywords:
+    # The user's own words come first, count as strong "proposal" words, and take the common
+    # plural endings ("retainers", "Kostenaufstellungen"). Then strong before weak: where two
+    # start at the same place ("proposta comercial", "proposta"), the first alternative wins.
+    rows = [
+        ("proposal", STRONG, r"\s+".join(map(re.escape, _fold(word).split())) + "(?:s|es|e|en|n)?")
+        for word in extra
+        if word.strip()
+    ]
+    rows += [(kind, factor, pattern) for _, kind, factor, pattern in _KEYWORDS]
+    rows.sort(key=lambda row: -row[1])  # stable: the table's order within each strength
+    alternatives = "|".join(pattern for _, _, pattern in rows)
+    return _Keywords(
+        re.compile(rf"(?<![^\W\d_])(?:{alternatives})(?![^\W\d_])"),
+        tuple((re.compile(pattern), kind, factor) for kind, factor, pattern in rows),
+    )
+
+
+def own_text(body: str) -> str:
+    """My own words of a message: without quoted lines, the quoted message and signature.
+
+    A reply header at the very top (bottom-posting) only drops the header and the `>` lines,
+    so what I wrote below the quote is kept.
+    """
+    header = _QUOTE_HEADER.search(body)
+    if header is not None:
+        before = body[: header.start()]
+        body = before if before.strip() else body[header.end() :]
+    signature = _SIGNATURE.search(body)
+    if signature is not None:
+        body = body[: signature.start()]
+    return "\n".join(line for line in body.split("\n") if not line.lstrip().startswith(">"))
+
+
+def classify_sent(facts: MessageFacts, *, extra_keywords: Sequence[str] = ()) -> Classification:
+    """Is this message (one I sent) a proposal, quote, estimate, offer, contract or agreement?
+
+    It does not check that the message is mine: the caller does. `extra_keywords` are the
+    user's own words, matched like the built-in ones and counted as "proposal".
+    """
+    keywords = _keywords(tuple(extra_keywords))
+    reasons: list[str] = []
+    # Keyword kinds by source, strongest source first: the first one names the kind.
+    named_kind, subject_kind, text_kind, reply_kind = "", "", "", ""
+    score = 0.0
+    invoice = False
+
+    document = ""
+    for attachment in facts.attachments:
+        name = attachment.filename
+        folded_name = _fold(_CAMEL.sub(" ", name.rsplit(".", 1)[0]))
+        hit = keywords.best(folded_name)
+        if _INVOICE.search(folded_name):
+            invoice = True
+            reasons.append(f"not a proposal: attachment {name} is an invoice")
+        elif hit is not None:
+            named_kind = named_kind or hit[0]
+            reasons.append(f"attachment {name}")
+        elif attachment.content_type in _DOCUMENT_TYPES or name.lower().endswith(_DOCUMENTS):
+            document = document or name
+    if named_kind:
+        score += _ATTACHMENT
+
+    # A reply inherits its subject: a keyword there says less about this message.
+    prefix = _REPLY_PREFIX.match(facts.subject)
+    topic = facts.subject[prefix.end() :] if prefix else facts.subject
+    folded_topic = _IDIOMS.sub(_blank, _fold(topic))
+    found = _INVOICE.search(folded_topic)
+    if found is not None:
+        invoice = True
+        reasons.append(f"not a proposal: invoice {_quoted(topic, found)} in subject")
+    hit = keywords.best(folded_topic)
+    if hit is not None:
+        kind, factor, start, end = hit
+        score += (_REPLY_SUBJECT if prefix else _SUBJECT) * factor
+        reply_kind, subject_kind = (kind, "") if prefix else ("", kind)
+        where = "reply subject" if prefix else "subject"
+        reasons.append(f"keyword {topic[start:end]!r} in {where}")
+
+    text = own_text(facts.body_text)
+    folded_text = _IDIOMS.sub(_blank, _fold(text))
+    hit = keywords.best(folded_text)
+    if hit is not None:
+        text_kind, factor, start, end = hit
+        score += _TEXT * factor
+        reasons.append(f"keyword {normalize_space(text[start:end])!r} in text")
+    kinds = [k for k in (named_kind, subject_kind, text_kind, reply_kind) if k]
+    if invoice:
+        score += _INVOICE_NAMED
+    elif not kinds and (found := _INVOICE.search(folded_text)) is not None:
+        # Proposals mention invoicing terms; only a mail with no keyword is "the invoice".
+        score += _INVOICE_IN_TEXT
+        reasons.append(f"not a proposal: invoice {_quoted(text, found)} in text")
+
+    signing = False
+    service = _ESIGN_RE.search(folded_text) or _ESIGN_RE.search(_fold(facts.subject))
+    if service is not None:
+        score += _ESIGN
+        signing = True
+        name = next(n for n, p in _ESIGN_SERVICES if re.fullmatch(p, service.group()))
+        reasons.append(f"{name} link")
+    request = _SIGN_REQUEST_RE.search(folded_text)
+    if request is not None:
+        score += _SIGN_REQUEST
+        signing = True
+        reasons.append(f"asks to sign ({_quoted(text, request)})")
+    price = _PRICE_RE.search(text) or _PRICE_RE.search(facts.subject)
+    if price is not None:
+        score += _PRICE
+        reasons.append(f"price {normalize_space(price.group(0))}")
+    if document and not named_kind and not invoice:
+        score += _DOCUMENT
+        reasons.append(f"document attachment {document}")
+
+    score = round(score, 2)
+    if score < TRACK_THRESHOLD:
+        return Classification(kind="", score=score, reasons=tuple(reasons))
+    kind = kinds[0] if kinds else "contract" if signing else "proposal"
+    return Classification(kind=kind, score=score, reasons=tuple(reasons))
+
+
+def _blank(match: re.Match[str]) -> str:
+    return " " * (match.end() - match.start())
+
+
+def _quoted(original: str, match: re.Match[str]) -> str:
+    # Positions in folded text are positions in the original: quote the words as written.
+    return repr(normalize_space(original[match.start() : match.end()]))
+
+
+# Out-of-office subjects, anchored at the start: "Re: Absence of the team" is a human reply.
+_OUT_OF_OFFICE = re.compile(
+    r"[\s\[(]*(?:out\s+of\s+(?:the\s+)?office|automatic\s+reply|auto[\s-]?(?:reply|response)"
+    r"|autoreply|autoresponse|auto\s*:|away\s+from\s+(?:the\s+)?office|on\s+vacation"
+    r"|abwesenheit(?:snotiz|smeldung)?|automatische\s+antwort|abwesend"
+    r"|r[ée]ponse\s+automatique|absence|absent\s+du\s+bureau"
+    r"|respuesta\s+autom[áa]tica|fuera\s+de\s+(?:la\s+)?oficina|ausente"
+    r"|automatisch\s+antwoord|afwezig(?:heid)?|risposta\s+automatica|fuori\s+(?:sede|ufficio)"
+    r"|resposta\s+autom[áa]tica|aus[êe]ncia|fora\s+do\s+escrit[óo]rio"
+    r"|fr[åa]nvaro(?:meddelande)?|autosvar|automatiskt\s+svar)(?![^\W\d_])",
+    re.IGNORECASE,
+)
+_REPORTS = {"disposition-notification": "read receipt", "delivery-status": "delivery report"}
+_PRECEDENCE = {
+    "bulk": "bulk mail",
+    "list": "mailing list",
+    "junk": "bulk mail",
+    "auto_reply": "auto-reply",
+}
+_BOUNCE_SENDERS = ("mailer-daemon@", "postmaster@", "mail-daemon@")
+
+
+def automatic_reason(facts: MessageFacts) -> str | None:
+    """Why a message is automatic and never a human reply ("out-of-office reply", ...), or None."""
+    if facts.content_type == "multipart/report":
+        return _REPORTS.get(facts.report_type, "automatic report")
+    subject = facts.subject
+    if subject and _OUT_OF_OFFICE.match(subject):
+        return "out-of-office reply"
+    auto = facts.auto_submitted
+    if auto and auto != "no" and not auto.startswith(("no;", "no ")):
+        return "auto-reply" if auto.startswith("auto-replied") else "auto-submitted"
+    if facts.x_autoreply or facts.x_autorespond:
+        return "auto-reply"
+    if facts.list_id:
+        return "mailing list"
+    if facts.precedence:
+        reason = _PRECEDENCE.get(facts.precedence)
+        if reason is not None:
+            return reason
+    from_ = facts.from_
+    if from_ and from_[0][1].startswith(_BOUNCE_SENDERS):
+        return "delivery report"
+    return None
+
+
+_BOUNCE_SUBJECT = re.compile(
+    r"undeliver|returned\s+(?:mail|to\s+sender)|delivery\s+status\s+notification"
+    r"|mail\s+delivery\s+(?:failed|failure|system|subsystem)|delivery\s+(?:failure|has\s+failed)"
+    r"|failure\s+notice|could\s+not\s+be\s+delivered|not\s+delivered|unzustellbar"
+    r"|nicht\s+zustellbar|non\s+remis|non\s+distribu|onbestelbaar|niet\s+bezorgd"
+    r"|non\s+recapitabile|mancato\s+recapito|no\s+se\s+(?:puede|pudo)\s+entregar|no\s+entregado"
+    r"|n[ãa]o\s+entregue|olevererbar|kunde\s+inte\s+levereras",
+    re.IGNORECASE,
+)
+# Delay warnings and success notices come from the same senders, as the same kind of report.
+# Anchored: the rest of a bounce subject is often the original subject ("Undeliverable: ...").
+_NOT_A_FAILURE_SUBJECT = re.compile(
+    r"[^(]*\((?:delay|delayed|success|relay|delivered|expanded)\)"
+    r"|\s*(?:delayed|delivery\s+delayed|warning|(?:zustellung\s+)?verz[öo]gert"
+    r"|remise\s+diff[ée]r[ée]e|retrasad[oa]|entrega\s+retrasada|vertraagd|ritardat[oa]"
+    r"|atrasad[oa]|f[öo]rsenad|successful|delivered|relayed|expanded)\b",
+    re.IGNORECASE,
+)
+_ACTION = re.compile(r"^\s*action:\s*([a-z]+)", re.IGNORECASE | re.MULTILINE)
+_DELAY_TEXT = re.compile(
+    r"(?:has\s+been|was|is)\s+delayed|warning\s+message\s+only|will\s+(?:retry|keep\s+trying)",
+    re.IGNORECASE,
+)
+_BODY_MESSAGE_ID = re.compile(r"^\s*message-id:\s*(<[^<>\s]+>)", re.IGNORECASE | re.MULTILINE)
+_ADDRESS = r"[^\s<>()\"';,]+@[\w-]+(?:\.[\w-]+)+"
+_FAILED_ADDRESS = re.compile(
+    rf"^\s*final-recipient:\s*rfc822\s*;\s*<?({_ADDRESS})>?"  # RFC 3464 fields
+    rf"|^\s*<({_ADDRESS})>\s*(?::|\.\.\.|\()"  # Postfix "<x@y>: host ...", sendmail "<x@y>..."
+    rf"|^[ \t]+<?({_ADDRESS})>?[ \t]*$"  # Exim: the failed addresses, indented, one a line
+    rf"|(?:delivered\s+to|message\s+to|delivery\s+to|recipients?:)\s+<?({_ADDRESS})>?",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def bounce_of(facts: MessageFacts) -> Bounce | None:
+    """A delivery failure report, or None (a delay warning or a success notice is not one)."""
+    if facts.content_type == "multipart/report":
+        if facts.report_type != "delivery-status":
+            return None
+    elif not (
+        any(address.startswith(_BOUNCE_SENDERS) for _, address in facts.from_)
+        and _BOUNCE_SUBJECT.search(facts.subject)
+    ):
+        return None
+    text = facts.body_text
+    if _NOT_A_FAILURE_SUBJECT.match(facts.subject):
+        return None
+    actions = {action.lower() for action in _ACTION.findall(text)}
+    if (actions and "failed" not in actions) or (not actions and _DELAY_TEXT.search(text)):
+        return None
+    message_id = facts.reported_message_id
+    if not message_id:
+        found = _BODY_MESSAGE_ID.search(text)
+        message_id = found.group(1) if found else ""
+    recipients: dict[str, None] = {}
+    for match in _FAILED_ADDRESS.finditer(text):
+        address = next(group for group in match.groups() if group).lower().rstrip(".")
+        if not address.startswith(_BOUNCE_SENDERS):
+            recipients.setdefault(address)
+    return Bounce(original_message_id=message_id, recipients=tuple(recipients))

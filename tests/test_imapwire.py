@@ -883,3 +883,31 @@ def test_decode_header_words() -> None:
     assert decode_header_words("=?utf-8?B?w5xiZXI=?=") == "Über"
     assert decode_header_words("=?bogus?Q?x?=") == "x"
     assert decode_header_words("=?utf-8?Q?broken") == "=?utf-8?Q?broken"
+
+
+@pytest.mark.parametrize(
+    "structure",
+    [
+        ["TEXT", "PLAIN", ["CHARSET", "us-ascii"], None, None, "7BIT", 1234, 30],
+        ["text", "html", ["charset", "UTF-8"], None, None, "quoted-printable", 99, 3, None, None],
+        ["TEXT", "PLAIN", None, None, None, "BASE64", 10, 1],
+        ["TEXT", "PLAIN", ["NAME", "notes.txt"], None, None, "7BIT", 10, 1],
+        [
+            "TEXT",
+            "PLAIN",
+            None,
+            None,
+            None,
+            "7BIT",
+            10,
+            1,
+            None,
+            ["attachment", ["filename", "a.txt"]],
+        ],
+        ["TEXT", "CSV", None, None, None, "7BIT", 10, 1],
+    ],
+)
+def test_single_part_fast_path_agrees_with_the_full_walk(structure: list[object]) -> None:
+    from watcher.mail.imapwire import _full_outline
+
+    assert describe_bodystructure(structure) == _full_outline(structure)  # type: ignore[arg-type]

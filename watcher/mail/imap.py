@@ -519,10 +519,7 @@ class ImapSync:
             if outline.text_part is not None:
                 text_sections.setdefault(outline.text_part.section, []).append(uid)
             if outline.rfc822_headers_section:
-                section = outline.rfc822_headers_section
-                if outline.rfc822_headers_type == "message/rfc822":
-                    section += ".HEADER"
-                report_sections.setdefault(section, []).append(uid)
+                report_sections.setdefault(outline.rfc822_headers_fetch, []).append(uid)
         for section, uids in text_sections.items():
             for uid, data in self._fetch_section(uids, section):
                 part = outlines[uid].text_part

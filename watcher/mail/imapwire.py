@@ -811,6 +811,48 @@ def _text_part(leaf: _Leaf) -> TextPart:
     )
 
 
+def _plain_text_outline(structure: list[Sexp]) -> BodyOutline | None:
+    """The commonest message, one unnamed text/plain or text/html part, without the full walk.
+
+    None for anything else (or anything odd): the general walk then decides.
+    """
+    if len(structure) < 7 or structure[0].__class__ is not str:
+        return None
+    main, subtype, params, encoding, size = (
+        structure[0],
+        structure[1],
+        structure[2],
+        structure[5],
+        structure[6],
+    )
+    if not (isinstance(main, str) and isinstance(subtype, str) and main.lower() == "text"):
+        return None
+    subtype = subtype.lower()
+    if subtype not in ("plain", "html") or (len(structure) > 9 and structure[9] is not None):
+        return None  # a Content-Disposition may name it an attachment: walk it properly
+    charset = "us-ascii"
+    if params is not None:
+        if not isinstance(params, list):
+            return None
+        for index in range(0, len(params) - 1, 2):
+            key, value = params[index], params[index + 1]
+            if not isinstance(key, str) or not isinstance(value, str):
+                return None
+            key = key.lower()
+            if key.startswith("name"):
+                return None
+            if key == "charset":
+                charset = value.lower()
+    part = TextPart(
+        section="1",
+        subtype=subtype,
+        encoding=encoding.lower() if isinstance(encoding, str) else "7bit",
+        charset=charset,
+        size=size if isinstance(size, int) else 0,
+    )
+    return BodyOutline(content_type=f"text/{subtype}", text_part=part)
+
+
 def describe_bodystructure(structure: object) -> BodyOutline:
     """Summarise a BODYSTRUCTURE as parsed by `parse_fetch_response`; never raises.
 
@@ -828,6 +870,11 @@ def describe_bodystructure(structure: object) -> BodyOutline:
     """
     if not isinstance(structure, list) or not structure:
         return _EMPTY_OUTLINE
+    simple = _plain_text_outline(structure)
+    return simple if simple is not None else _full_outline(structure)
+
+
+def _full_outline(structure: list[Sexp]) -> BodyOutline:
     try:
         leaves: list[_Leaf] = []
         found = ["", "", ""]

@@ -94,6 +94,12 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         );
         """,
     ),
+    (
+        # The UNIQUE (account, folder, key) index already serves per-folder lookups; a
+        # second index only slowed every insert down.
+        "0003_drop_redundant_uid_index",
+        "DROP INDEX IF EXISTS messages_by_uid;",
+    ),
 )
 
 _MESSAGE_COLUMNS = (

@@ -67,20 +67,26 @@ def facts_from_headers(
     problems: list[str] = []
     headers = split_header_block(header_block)
     get = headers.get
-    from_ = parse_addresses(get("from", ""))
-    if get("from") and not from_:
+    # Values come unfolded and stripped; an absent field is "" (most are absent).
+    from_text = get("from", "")
+    from_ = parse_addresses(from_text)
+    if from_text and not from_:
         problems.append("From header could not be read")
-    date = parse_date(get("date", ""))
-    if get("date") and date is None:
-        problems.append(f"Date header {get('date', '')[:60]!r} is not a date")
-    header_type, params = content_type_of(get("content-type", "text/plain"))
+    date_text = get("date", "")
+    date = parse_date(date_text)
+    if date_text and date is None:
+        problems.append(f"Date header {date_text[:60]!r} is not a date")
     if content_type is None:
-        content_type = header_type
+        content_type, params = content_type_of(get("content-type", "text/plain"))
         if content_type == "multipart/report":
             report_type = params.get("report-type", "").lower()
     message_ids = parse_message_ids(get("message-id", ""))
     in_reply_to = parse_message_ids(get("in-reply-to", ""))
-    is_from_me = in_sent_folder or any(identity.is_me(address) for _, address in from_)
+    subject = get("subject", "")
+    if "=?" in subject:
+        subject = decode_words(subject)
+    if "  " in subject or "\t" in subject:
+        subject = normalize_space(subject)
     return MessageFacts(
         key=key,
         uid=uid,
@@ -88,7 +94,7 @@ def facts_from_headers(
         in_reply_to=in_reply_to[0] if in_reply_to else "",
         references=parse_message_ids(get("references", "")),
         gm_thread_id=gm_thread_id,
-        thread_index=get("thread-index", "").strip(),
+        thread_index=get("thread-index", ""),
         from_=from_,
         sender=parse_addresses(get("sender", "")),
         reply_to=parse_addresses(get("reply-to", "")),
@@ -97,19 +103,19 @@ def facts_from_headers(
         bcc=parse_addresses(get("bcc", "")),
         date=date,
         internal_date=internal_date,
-        subject=normalize_space(decode_words(get("subject", ""))),
-        flags=tuple(flags),
+        subject=subject,
+        flags=flags if isinstance(flags, tuple) else tuple(flags),
         modseq=modseq,
         size=size,
-        auto_submitted=get("auto-submitted", "").strip().lower(),
-        x_autoreply=get("x-autoreply", "").strip().lower(),
-        x_autorespond=get("x-autorespond", "").strip().lower(),
-        precedence=get("precedence", "").strip().lower(),
-        list_id=get("list-id", "").strip(),
+        auto_submitted=get("auto-submitted", "").lower(),
+        x_autoreply=get("x-autoreply", "").lower(),
+        x_autorespond=get("x-autorespond", "").lower(),
+        precedence=get("precedence", "").lower(),
+        list_id=get("list-id", ""),
         content_type=content_type,
         report_type=report_type,
         attachments=attachments,
-        is_from_me=is_from_me,
+        is_from_me=in_sent_folder or any(identity.is_me(address) for _, address in from_),
         parse_problems=tuple(problems),
     )
 

@@ -81,3 +81,17 @@ def test_dates() -> None:
     assert parse_date("not a date") is None
     assert parse_date("Mon, 14 May 99999 16:39:00 -0700") is None
     assert parse_date("") is None
+
+
+def test_dates_agree_with_the_standard_library() -> None:
+    from email.utils import mktime_tz, parsedate_tz
+
+    for value in (
+        "Sat, 26 Nov 0001 10:00:00 -0800",  # Enron: a two-digit year written with four digits
+        "14 May 2001 16:39:00 +0000",
+        "Tue, 1 Jan 2030 00:00 +0530",
+        "Mon, 31 Dec 1979 23:59:59 -1200 (X)",
+    ):
+        parts = parsedate_tz(value)
+        assert parts is not None
+        assert parse_date(value) == mktime_tz(parts), value

@@ -229,9 +229,12 @@ def parse_date(value: str) -> int | None:
         day, month_name, year, hour, minute, second, sign, off_h, off_m = match.groups()
         month = _MONTHS.get(month_name.lower())
         if month is not None:
+            number = int(year)
+            if number < 100:  # "0001": an obsolete two-digit year, read as RFC 5322 4.3 says
+                number += 2000 if number < 50 else 1900
             try:
                 local = calendar.timegm(
-                    (int(year), month, int(day), int(hour), int(minute), int(second or 0))
+                    (number, month, int(day), int(hour), int(minute), int(second or 0))
                 )
             except (ValueError, OverflowError):
                 return None

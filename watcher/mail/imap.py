@@ -399,13 +399,30 @@ class ImapSync:
         elif poll_flags:
             report.flag_changes = self._compare_flags(state)
         new_uids = self._search_new(state)
+        if state.initial_done and exists != (state.server_messages or 0) + len(new_uids):
+            report.removed = self._remove_vanished(state)
+        done = replace(
+            state,
+            special_use=folder.special_use,
+            last_uid=max(state.last_uid, uidnext - 1, *new_uids[-1:]),
+            highest_modseq=modseq_now,
+            server_messages=exists,
+            initial_done=True,
+            last_synced=int(self.now.timestamp()),
+        )
         in_sent = folder.special_use == "\\Sent"
         batch_modseq = state.highest_modseq if state.highest_modseq is not None else modseq_now
-        for start in range(0, len(new_uids), FETCH_BATCH):
-            batch = new_uids[start : start + FETCH_BATCH]
+        batches = [new_uids[i : i + FETCH_BATCH] for i in range(0, len(new_uids), FETCH_BATCH)]
+        for number, batch in enumerate(batches, start=1):
             facts = self._fetch_facts(batch, uidvalidity, in_sent, report)
-            state = replace(
-                state, last_uid=max(state.last_uid, batch[-1]), highest_modseq=batch_modseq
+            # Each batch is stored with the folder's position, so a cut sync resumes after
+            # it; the last batch also records that the folder is done (one commit, not two).
+            state = (
+                done
+                if number == len(batches)
+                else replace(
+                    state, last_uid=max(state.last_uid, batch[-1]), highest_modseq=batch_modseq
+                )
             )
             with self.store.transaction():
                 self.store.put_messages(self.account.name, folder.name, facts)
@@ -413,20 +430,9 @@ class ImapSync:
             report.new += len(facts)
             if self.progress is not None:
                 self.progress.advance(len(batch))
-        stored_count_expected = (state.server_messages or 0) + len(new_uids)
-        if state.initial_done and exists != stored_count_expected:
-            report.removed = self._remove_vanished(state)
-        state = replace(
-            state,
-            special_use=folder.special_use,
-            last_uid=max(state.last_uid, uidnext - 1),
-            highest_modseq=modseq_now,
-            server_messages=exists,
-            initial_done=True,
-            last_synced=int(self.now.timestamp()),
-        )
-        with self.store.transaction():
-            self.store.save_folder_state(state)
+        if not batches:
+            with self.store.transaction():
+                self.store.save_folder_state(done)
         log_folder_report(self.account.name, report, quiet=self.progress_shown)
         return report
 

@@ -802,3 +802,20 @@ def test_demo_automatic_messages_and_the_bounce(
                 assert automatic_reason(facts) == "mailing list", name
             else:  # every human message, replies found only in spam or by subject too
                 assert automatic_reason(facts) is None, (thread, name)
+
+
+def test_remembering_classifier_classifies_each_message_once() -> None:
+    from watcher.classify import RememberingClassifier
+
+    facts = MessageFacts(key="k", subject="Angebot Website", body_text="Anbei unser Angebot.")
+    remembering = RememberingClassifier({})
+    first = remembering(facts)
+    assert first == classify_sent(facts) and first.is_tracked
+    assert list(remembering.fresh.values()) == [first]
+    again = RememberingClassifier(dict(remembering.fresh))
+    assert again(facts) == first and again.fresh == {}  # known from the store: not redone
+    with_keywords = RememberingClassifier(dict(remembering.fresh), ["retainer"])
+    with_keywords(facts)
+    assert with_keywords.fresh  # other keywords: another verdict, computed afresh
+    edited = MessageFacts(key="k", subject="Angebot Website v2", body_text="Anbei unser Angebot.")
+    assert again.digest(edited) != again.digest(facts)

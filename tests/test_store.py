@@ -141,3 +141,12 @@ def test_upgrade_from_the_first_migration(tmp_path: Path) -> None:
     with Store.open(path) as store:
         assert store.applied_migrations() == [name for name, _ in MIGRATIONS]
         assert store.overrides() == {}
+
+
+def test_classifications_round_trip(fresh_store: Store) -> None:
+    from watcher.classify import Classification
+
+    found = {"d1": Classification("quote", 4.5, ("keyword 'Angebot' in subject", "price EUR 1"))}
+    with fresh_store.transaction():
+        fresh_store.save_classifications(found)
+    assert fresh_store.classifications() == found

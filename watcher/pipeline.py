@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from watcher.classify import RememberingClassifier
 from watcher.config import Settings
 from watcher.conversations import Conversation, build_conversations
 from watcher.identity import Identity
@@ -30,7 +31,9 @@ def identity_of(settings: Settings) -> Identity:
 
 
 def analyze(store: Store, settings: Settings, now: datetime) -> Analysis:
+    """Verdicts as of `now`; classifications new in this run are remembered in the store."""
     conversations = build_conversations(store.stored_messages())
+    classifier = RememberingClassifier(store.classifications(), settings.tracking.keywords)
     tracked = track(
         conversations,
         identity=identity_of(settings),
@@ -38,5 +41,9 @@ def analyze(store: Store, settings: Settings, now: datetime) -> Analysis:
         overrides=store.overrides(),
         now=now,
         zone=settings.zone,
+        classify=classifier,
     )
+    if classifier.fresh:
+        with store.transaction():
+            store.save_classifications(classifier.fresh)
     return Analysis(conversations, tracked)

@@ -12,12 +12,13 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from watcher.classify import Classification
 from watcher.errors import StoreError
 from watcher.mail.facts import Address, Attachment, MessageFacts, StoredMessage
 from watcher.rules import Override
@@ -99,6 +100,19 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         # second index only slowed every insert down.
         "0003_drop_redundant_uid_index",
         "DROP INDEX IF EXISTS messages_by_uid;",
+    ),
+    (
+        # Whether a sent message is a proposal depends only on its content, the user's
+        # keywords and the classifier's version (all in the digest): classify it once.
+        "0004_classifications",
+        """
+        CREATE TABLE classifications (
+            digest TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            score REAL NOT NULL,
+            reasons TEXT NOT NULL
+        );
+        """,
     ),
 )
 
@@ -415,6 +429,28 @@ class Store:
             ),
         )
 
+    # -- remembered classifications -----------------------------------------------------------
+
+    def classifications(self) -> dict[str, Classification]:
+        rows = self._db.execute("SELECT digest, kind, score, reasons FROM classifications")
+        return {
+            digest: Classification(kind=kind, score=score, reasons=tuple(json.loads(reasons)))
+            for digest, kind, score, reasons in rows
+        }
+
+    def save_classifications(self, found: Mapping[str, Classification]) -> None:
+        self._db.executemany(
+            "INSERT OR REPLACE INTO classifications (digest, kind, score, reasons)"
+            " VALUES (?, ?, ?, ?)",
+            (
+                (digest, c.kind, c.score, json.dumps(c.reasons, ensure_ascii=False))
+                for digest, c in found.items()
+            ),
+        )
+
+    def forget_classifications(self) -> None:
+        self._db.execute("DELETE FROM classifications")
+
     def summary(self) -> list[FolderSummary]:
         rows = self._db.execute(
             "SELECT account, folder, COUNT(*), SUM(is_from_me), SUM(parse_problems != '[]')"
@@ -486,8 +522,20 @@ def _to_row(account: str, folder: str, f: MessageFacts) -> tuple[object, ...]:
     )
 
 
+_decoded_cache: dict[str, tuple[Address, ...]] = {}
+
+
 def _addresses(text: str) -> tuple[Address, ...]:
-    return tuple((name, address) for name, address in json.loads(text)) if text != "[]" else ()
+    # The same few thousand address lists come back on every load: decode each once.
+    if text == "[]":
+        return ()
+    decoded = _decoded_cache.get(text)
+    if decoded is None:
+        if len(_decoded_cache) >= 50_000:
+            _decoded_cache.clear()
+        decoded = tuple((name, address) for name, address in json.loads(text))
+        _decoded_cache[text] = decoded
+    return decoded
 
 
 def _from_row(row: Sequence[object]) -> MessageFacts:
@@ -554,11 +602,13 @@ def _from_row(row: Sequence[object]) -> MessageFacts:
         content_type=str(content_type),
         report_type=str(report_type),
         reported_message_id=str(reported_message_id),
-        attachments=tuple(
+        attachments=()
+        if attachments == "[]"
+        else tuple(
             Attachment(filename=n, content_type=t, size=s)
             for n, t, s in json.loads(str(attachments))
         ),
         is_from_me=bool(is_from_me),
         body_text=str(body_text),
-        parse_problems=tuple(json.loads(str(parse_problems))),
+        parse_problems=() if parse_problems == "[]" else tuple(json.loads(str(parse_problems))),
     )

@@ -17,7 +17,7 @@ For each message I sent that is tracked (a proposal, or anything with `track = "
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from watcher.classify import Classification, automatic_reason, bounce_of, classify_sent
 from watcher.conversations import Conversation, ThreadMessage, normalize_subject
 from watcher.identity import Identity
-from watcher.mail.facts import Address
+from watcher.mail.facts import Address, MessageFacts
 from watcher.rules import Override, Policy, Tracking, resolve_policy
 
 AWAITING = "awaiting"
@@ -38,6 +38,8 @@ DONE = "done"
 SNOOZED = "snoozed"
 # How long after a message a bounce that does not name it may still be matched by recipient.
 _BOUNCE_WINDOW = 3 * 86400
+
+Classifier = Callable[[MessageFacts], Classification]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +84,19 @@ def track(
     overrides: Mapping[str, Override],
     now: datetime,
     zone: ZoneInfo,
+    classify: Classifier | None = None,
 ) -> list[TrackedMessage]:
-    """Verdicts for every tracked message I sent, oldest first."""
+    """Verdicts for every tracked message I sent, oldest first.
+
+    `classify` decides whether a sent message is a proposal; by default `classify_sent` with
+    the configured keywords (the pipeline passes one that remembers earlier verdicts).
+    """
+    if classify is None:
+        keywords = tracking.keywords
+
+        def classify(facts: MessageFacts) -> Classification:
+            return classify_sent(facts, extra_keywords=keywords)
+
     conversations = list(conversations)
     bounces = _BounceIndex(conversations, identity)
     today = now.astimezone(zone).date()
@@ -98,6 +111,7 @@ def track(
                 bounces,
                 today,
                 zone,
+                classify,
             )
         )
     results.sort(key=lambda t: (t.sent_at, t.thread_id, t.message.facts.message_id))
@@ -119,23 +133,6 @@ def _recipients(message: ThreadMessage, identity: Identity) -> tuple[Address, ..
     return tuple(found)
 
 
-def _classify(
-    conversation: Conversation, index: int, identity: Identity, tracking: Tracking
-) -> Classification:
-    message = conversation.messages[index]
-    facts = message.facts
-    # "Re: Your proposal" answering someone else's proposal is not my proposal: a subject
-    # inherited from another person's message says nothing about what I sent.
-    subject_key = normalize_subject(facts.subject)
-    inherited = any(
-        not _is_mine(earlier, identity) and normalize_subject(earlier.facts.subject) == subject_key
-        for earlier in conversation.messages[:index]
-    )
-    if inherited:
-        facts = replace(facts, subject="")
-    return classify_sent(facts, extra_keywords=tracking.keywords)
-
-
 def _track_conversation(
     conversation: Conversation,
     identity: Identity,
@@ -144,17 +141,27 @@ def _track_conversation(
     bounces: _BounceIndex,
     today: date,
     zone: ZoneInfo,
+    classify: Classifier,
 ) -> list[TrackedMessage]:
     messages = conversation.messages
     mine = [_is_mine(m, identity) for m in messages]
     classifications: dict[int, Classification] = {}
     tracked_indexes: list[int] = []
+    their_subjects: set[str] = set()  # normalized subjects of other people's earlier mail
     for index, message in enumerate(messages):
-        if not mine[index] or not _recipients(message, identity):
+        if not mine[index]:
+            their_subjects.add(normalize_subject(message.facts.subject))
+            continue
+        if not _recipients(message, identity):
             continue
         if automatic_reason(message.facts) is not None:
             continue  # my own auto-replies are not something I wait on
-        classification = _classify(conversation, index, identity, tracking)
+        facts = message.facts
+        # "Re: Your proposal" answering someone else's proposal is not my proposal: a
+        # subject inherited from another person's message says nothing about what I sent.
+        if their_subjects and normalize_subject(facts.subject) in their_subjects:
+            facts = replace(facts, subject="")
+        classification = classify(facts)
         classifications[index] = classification
         if classification.is_tracked or tracking.track == "all":
             tracked_indexes.append(index)

@@ -398,13 +398,18 @@ def own_text(body: str) -> str:
     return "\n".join(line for line in body.split("\n") if not line.lstrip().startswith(">"))
 
 
-def classify_sent(facts: MessageFacts, *, extra_keywords: Sequence[str] = ()) -> Classification:
+def classify_sent(
+    facts: MessageFacts, *, extra_keywords: Sequence[str] = (), ignore_subject: bool = False
+) -> Classification:
     """Is this message (one I sent) a proposal, quote, estimate, offer, contract or agreement?
 
     It does not check that the message is mine: the caller does. `extra_keywords` are the
     user's own words, matched like the built-in ones and counted as "proposal".
+    `ignore_subject`: the subject was inherited from someone else's message ("Re: Your
+    proposal"), so it says nothing about what I sent.
     """
     keywords = _keywords(tuple(extra_keywords))
+    subject = "" if ignore_subject else facts.subject
     reasons: list[str] = []
     # Keyword kinds by source, strongest source first: the first one names the kind.
     named_kind, subject_kind, text_kind, reply_kind = "", "", "", ""
@@ -428,8 +433,8 @@ def classify_sent(facts: MessageFacts, *, extra_keywords: Sequence[str] = ()) ->
         score += _ATTACHMENT
 
     # A reply inherits its subject: a keyword there says less about this message.
-    prefix = _REPLY_PREFIX.match(facts.subject)
-    topic = facts.subject[prefix.end() :] if prefix else facts.subject
+    prefix = _REPLY_PREFIX.match(subject)
+    topic = subject[prefix.end() :] if prefix else subject
     folded_topic = _without_idioms(_fold(topic))
     found = _INVOICE.search(folded_topic)
     if found is not None:
@@ -459,7 +464,7 @@ def classify_sent(facts: MessageFacts, *, extra_keywords: Sequence[str] = ()) ->
         reasons.append(f"not a proposal: invoice {_quoted(text, found)} in text")
 
     signing = False
-    service = _ESIGN_RE.search(folded_text) or _ESIGN_RE.search(_fold(facts.subject))
+    service = _ESIGN_RE.search(folded_text) or _ESIGN_RE.search(_fold(subject))
     if service is not None:
         score += _ESIGN
         signing = True
@@ -470,7 +475,7 @@ def classify_sent(facts: MessageFacts, *, extra_keywords: Sequence[str] = ()) ->
         score += _SIGN_REQUEST
         signing = True
         reasons.append(f"asks to sign ({_quoted(text, request)})")
-    price = _PRICE_RE.search(text) or _PRICE_RE.search(facts.subject)
+    price = _PRICE_RE.search(text) or _PRICE_RE.search(subject)
     if price is not None:
         score += _PRICE
         reasons.append(f"price {normalize_space(price.group(0))}")
@@ -624,15 +629,18 @@ class RememberingClassifier:
         self.fresh: dict[str, Classification] = {}
         self._salt = f"{CLASSIFIER_VERSION}\x00" + "\x01".join(self.extra_keywords)
 
-    def digest(self, facts: MessageFacts) -> str:
+    def digest(self, facts: MessageFacts, ignore_subject: bool = False) -> str:
         attachments = "\x01".join(a.filename + "\x02" + a.content_type for a in facts.attachments)
-        text = f"{self._salt}\x00{facts.subject}\x00{facts.body_text}\x00{attachments}"
+        subject = "" if ignore_subject else facts.subject
+        text = f"{self._salt}\x00{subject}\x00{facts.body_text}\x00{attachments}"
         return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
 
-    def __call__(self, facts: MessageFacts) -> Classification:
-        key = self.digest(facts)
+    def __call__(self, facts: MessageFacts, ignore_subject: bool = False) -> Classification:
+        key = self.digest(facts, ignore_subject)
         found = self.known.get(key)
         if found is None:
-            found = classify_sent(facts, extra_keywords=self.extra_keywords)
+            found = classify_sent(
+                facts, extra_keywords=self.extra_keywords, ignore_subject=ignore_subject
+            )
             self.known[key] = self.fresh[key] = found
         return found

@@ -12,16 +12,25 @@ class Identity:
     to themselves (and how a Bcc to `me+10d@domain` sets a quiet period).
     """
 
-    __slots__ = ("_addresses",)
+    __slots__ = ("_addresses", "_known")
 
     def __init__(self, addresses: Iterable[str]) -> None:
         self._addresses = frozenset(a.strip().lower() for a in addresses if a.strip())
+        self._known: dict[str, bool] = {}  # answers so far: the same addresses come back
 
     @property
     def addresses(self) -> frozenset[str]:
         return self._addresses
 
     def is_me(self, address: str) -> bool:
+        known = self._known.get(address)
+        if known is None:
+            if len(self._known) >= 100_000:
+                self._known.clear()
+            known = self._known[address] = self._decide(address)
+        return known
+
+    def _decide(self, address: str) -> bool:
         address = address.lower()
         if address in self._addresses:
             return True

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -39,7 +39,7 @@ SNOOZED = "snoozed"
 # How long after a message a bounce that does not name it may still be matched by recipient.
 _BOUNCE_WINDOW = 3 * 86400
 
-Classifier = Callable[[MessageFacts], Classification]
+Classifier = Callable[[MessageFacts, bool], Classification]  # (facts, ignore_subject)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +94,8 @@ def track(
     if classify is None:
         keywords = tracking.keywords
 
-        def classify(facts: MessageFacts) -> Classification:
-            return classify_sent(facts, extra_keywords=keywords)
+        def classify(facts: MessageFacts, ignore_subject: bool) -> Classification:
+            return classify_sent(facts, extra_keywords=keywords, ignore_subject=ignore_subject)
 
     conversations = list(conversations)
     bounces = _BounceIndex(conversations, identity)
@@ -145,6 +145,8 @@ def _track_conversation(
 ) -> list[TrackedMessage]:
     messages = conversation.messages
     mine = [_is_mine(m, identity) for m in messages]
+    if not any(mine):
+        return []
     classifications: dict[int, Classification] = {}
     tracked_indexes: list[int] = []
     their_subjects: set[str] = set()  # normalized subjects of other people's earlier mail
@@ -156,12 +158,10 @@ def _track_conversation(
             continue
         if automatic_reason(message.facts) is not None:
             continue  # my own auto-replies are not something I wait on
-        facts = message.facts
         # "Re: Your proposal" answering someone else's proposal is not my proposal: a
         # subject inherited from another person's message says nothing about what I sent.
-        if their_subjects and normalize_subject(facts.subject) in their_subjects:
-            facts = replace(facts, subject="")
-        classification = classify(facts)
+        inherited = normalize_subject(message.facts.subject) in their_subjects
+        classification = classify(message.facts, inherited)
         classifications[index] = classification
         if classification.is_tracked or tracking.track == "all":
             tracked_indexes.append(index)
@@ -301,10 +301,8 @@ class _BounceIndex:
         self.by_recipient: dict[str, list[ThreadMessage]] = defaultdict(list)
         for conversation in conversations:
             for message in conversation.messages:
-                if message.facts.from_ and _is_mine(message, identity):
-                    continue
                 bounce = bounce_of(message.facts)
-                if bounce is None:
+                if bounce is None or (message.facts.from_ and _is_mine(message, identity)):
                     continue
                 if bounce.original_message_id:
                     self.by_message_id.setdefault(bounce.original_message_id, message)

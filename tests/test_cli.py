@@ -55,6 +55,10 @@ def test_demo_runs_without_an_account(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "demo: 33 new messages this run" in result.stdout
     assert "Sent" in result.stdout
+    lines = result.stdout.splitlines()
+    assert any("Website proposal for Acme Outdoor" in x and "awaiting" in x for x in lines)
+    assert any("Wisla Ceramics" in x and "bounced" in x for x in lines)
+    assert any("(reply in spam)" in x for x in lines)
     assert "Traceback" not in result.stderr
 
 

@@ -196,9 +196,16 @@ def demo(state_dir: Path | None) -> None:
         click.echo(f"Demo mailbox of {DEMO_ADDRESS}: {mailbox_path}")
         try:
             _run_sync(settings, None)
+            with Store.open(settings.store_path) as store:
+                # The sample's clock: just after its newest message (this morning, in its story).
+                newest = max((m.date or 0 for m in store.messages()), default=0)
+                now = datetime.fromtimestamp(newest + 15 * 60, settings.zone)
+                analysis = analyze(store, settings, now)
         except WatcherError as exc:
             _fail(exc)
-        click.echo(f"Store: {settings.store_path}")
+        click.echo(f"\nAs of {now:%a %d %b %Y %H:%M}, waiting for a reply (watcher list --all):")
+        click.echo(format_table(analysis.tracked, settings.zone, now))
+        click.echo(f"\nStore: {settings.store_path}")
 
 
 def _parse_now(value: str | None, settings: Settings) -> datetime:

@@ -12,6 +12,7 @@ from pathlib import Path
 from types import EllipsisType
 
 import pytest
+from corpus import CORPUS_DIR
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -33,7 +34,7 @@ ANN = "ann@acme.example"  # a client
 BOB = "bob@acme.example"  # her colleague
 CY = "cy@other.example"  # another client
 DEMO = Path(__file__).resolve().parent.parent / "watcher" / "demo_mailbox"
-ENRON = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "enron-sample.tar.xz"
+ENRON = CORPUS_DIR / "enron-sample.tar.xz"
 
 
 def mail(
@@ -430,20 +431,17 @@ def test_enron_replies_without_headers_join_by_subject(parks_mailbox: list[Store
         for c in build_conversations(parks_mailbox)
         for m in c.messages
     }
+
+    def together(one: str, two: str) -> bool:
+        return (
+            thread_of[f"<{one}.JavaMail.evans@thyme>"] == thread_of[f"<{two}.JavaMail.evans@thyme>"]
+        )
+
     # Enron mail has no In-Reply-To or References at all. Joe's "Credit" to Trevor Mihalik
-    # (sent_items) and Trevor's "RE: Credit" three hours later (deleted_items) are one thread.
-    assert (
-        thread_of["<11306683.1075841394622.JavaMail.evans@thyme>"]
-        == (thread_of["<32531236.1075841358340.JavaMail.evans@thyme>"])
-    )
-    # "MARATHON" to Kim Parks and her "RE: MARATHON", the same.
-    assert (
-        thread_of["<20948677.1075841403643.JavaMail.evans@thyme>"]
-        == (thread_of["<23963012.1075841378756.JavaMail.evans@thyme>"])
-    )
+    # (sent_items) and Trevor's "RE: Credit" three hours later (deleted_items) are one thread;
+    # so are "MARATHON" to Kim Parks and her "RE: MARATHON".
+    assert together("11306683.1075841394622", "32531236.1075841358340")
+    assert together("20948677.1075841403643", "23963012.1075841378756")
     # Two of Joe's mails named "Duke Field Services", to Phil Polsky and to Doug Sewell two
     # days apart, share only Joe: two threads.
-    assert (
-        thread_of["<21776667.1075841397500.JavaMail.evans@thyme>"]
-        != (thread_of["<33034004.1075841397175.JavaMail.evans@thyme>"])
-    )
+    assert not together("21776667.1075841397500", "33034004.1075841397175")

@@ -1,25 +1,22 @@
 """Rebuild conversations from the stored copies of messages: pure code, no I/O.
 
-The store holds one row per copy per folder. Four steps turn the rows into conversations, each
-linear in the number of messages (dict look-ups and a union-find; never a comparison of every
-message with every other):
+The store holds one row per copy of a message per folder. The steps, each linear in the number
+of copies (dict look-ups and a union-find, never a comparison of every message with every
+other), per account (conversations never span accounts):
 
-1. Dedupe: copies with the same Message-ID, or with the same content signature (From, Date to
-   the minute, normalized subject, To/Cc), are one message. The signature catches copies that
-   carry different Message-IDs (Enron's overlapping sent folders).
-2. Headers: messages citing the same id in In-Reply-To or References (JWZ: a missing parent
-   still joins its children), sharing a Gmail thread id or the conversation part of an Outlook
-   Thread-Index, are one conversation; so are a delivery or read report and the message it
-   names (a bounce carries no threading headers, only the original Message-ID).
-3. Subject fallback, for mail whose threading headers are missing or broken: within one
-   normalized subject, sweep by time and join a message to an earlier conversation that shares
-   a participant other than me, whose latest message is at most `SUBJECT_WINDOW` seconds
-   older, when the message looks like a follow-up (see `_sweep_subject`).
+1. Dedupe: copies with the same Message-ID are one message; so are copies with the same
+   content signature (From, Date to the minute, normalized subject, To/Cc addresses), which
+   catches copies with different Message-IDs (Enron's overlapping sent folders).
+2. Headers: messages citing the same id in Message-ID, In-Reply-To or References (JWZ: a
+   missing parent still joins its children), sharing a Gmail thread id or the conversation
+   part of an Outlook Thread-Index, are one conversation; so are a bounce or read receipt and
+   the message it reports on (a bounce carries no threading headers, only that Message-ID).
+3. Subject fallback, for mail whose threading headers are missing or broken: bucket by
+   normalized subject, sweep each bucket by time (see `_Builder._sweep_subject`).
 4. Collect: one `Conversation` per set, messages in time order, an id from its first message.
 
-Everything is per account: conversations never span accounts. "Me" is every From address of a
-message marked `is_from_me` (the identity and the Sent folders decided that at sync time).
-The result does not depend on the order of the input.
+"Me" is every From address of a copy marked `is_from_me` (the identity and the Sent folders
+decided that at sync time). The result does not depend on the order of the input.
 """
 
 from __future__ import annotations
@@ -39,7 +36,7 @@ from watcher.mail.facts import MessageFacts, StoredMessage
 SUBJECT_WINDOW = 45 * 86_400
 # A Date this far after the server's arrival time is a wrong clock, not a real date.
 FUTURE_DATE_SLACK = 2 * 86_400
-# Subjects too common to say that two messages belong together (compared normalized).
+# Normalized subjects too common to say that two messages belong together.
 GENERIC_SUBJECTS = frozenset(
     {
         *("", "hi", "hello", "hey", "question", "quick question", "update", "meeting", "fyi"),
@@ -50,15 +47,15 @@ GENERIC_SUBJECTS = frozenset(
     }
 )
 
-# One reply/forward prefix ("re:", "aw:", "re[2]:", "re :", "回复：") or one "[list-tag]", matched
-# on the casefolded subject (an IGNORECASE pattern is several times slower).
+# One reply/forward prefix ("re:", "aw:", "re[2]:", "re :", "回复：") or one "[list-tag]", on
+# the casefolded subject (an IGNORECASE pattern is several times slower).
 _PREFIX = re.compile(
     r"\s*(?:((?:re|aw|sv|vs|fwd?|wg|tr|rv|res|enc|antw|doorst|rif|r|odp|pd|vá|ynt|ilt|"
     r"απ|σχετ|πρθ|回复|回覆|答复|转发|轉寄|転送|返信)\s*(?:\[\d+\]|\(\d+\)|\^\d+)?\s*[:：])"
     r"|\[[^\[\]]*\])"
 )
 _SENT, _JUNK, _TRASH = "\\Sent", "\\Junk", "\\Trash"
-_ADDRESS = itemgetter(1)  # of an (display name, address) pair
+_ADDRESS = itemgetter(1)  # of a (display name, address) pair
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +87,8 @@ class ThreadMessage:
 class Conversation:
     """Messages that belong together, oldest first; `thread_id` is what the CLI takes.
 
-    The id hashes the first message's Message-ID (or its content signature), so a later reply
-    or another run over the same mail never changes it.
+    The id hashes the first message's Message-ID (else its content signature), so a later
+    reply, or another run over the same mail in any order, never changes it.
     """
 
     thread_id: str
@@ -106,16 +103,12 @@ class Conversation:
         return self.messages[-1]
 
 
-# A frozen dataclass's __init__ sets each field through object.__setattr__, which costs more
-# than all the rest done for most messages; the builder fills the slots directly instead.
-_THREAD_MESSAGE_SLOTS = ("facts", "account", "folders", "folder_uses", "when")
-assert tuple(f.name for f in fields(ThreadMessage)) == _THREAD_MESSAGE_SLOTS
+# A frozen dataclass's __init__ sets each field through object.__setattr__, which costs as
+# much as all else done for most messages: the builder fills the slots directly instead.
+_THREAD_MESSAGE_FIELDS = ("facts", "account", "folders", "folder_uses", "when")
+assert tuple(f.name for f in fields(ThreadMessage)) == _THREAD_MESSAGE_FIELDS
 _set_facts, _set_account, _set_folders, _set_uses, _set_when = (
-    ThreadMessage.__dict__[name].__set__ for name in _THREAD_MESSAGE_SLOTS
-)
-assert tuple(f.name for f in fields(Conversation)) == ("thread_id", "messages")
-_set_thread_id, _set_messages = (
-    Conversation.__dict__[n].__set__ for n in ("thread_id", "messages")
+    ThreadMessage.__dict__[name].__set__ for name in _THREAD_MESSAGE_FIELDS
 )
 
 
@@ -123,23 +116,16 @@ def _new_thread_message(
     facts: MessageFacts,
     account: str,
     folders: tuple[str, ...],
-    folder_uses: frozenset[str],
+    uses: frozenset[str],
     when: int | None,
 ) -> ThreadMessage:
     message: ThreadMessage = object.__new__(ThreadMessage)
     _set_facts(message, facts)
     _set_account(message, account)
     _set_folders(message, folders)
-    _set_uses(message, folder_uses)
+    _set_uses(message, uses)
     _set_when(message, when)
     return message
-
-
-def _new_conversation(thread_id: str, messages: tuple[ThreadMessage, ...]) -> Conversation:
-    conversation: Conversation = object.__new__(Conversation)
-    _set_thread_id(conversation, thread_id)
-    _set_messages(conversation, messages)
-    return conversation
 
 
 def normalize_subject(subject: str) -> str:
@@ -154,8 +140,7 @@ def _split_subject(subject: str) -> tuple[str, bool]:
     while match := _PREFIX.match(text, position):
         replied = replied or match.group(1) is not None
         position = match.end()
-    normalized = " ".join(text[position:].split())
-    return normalized, replied
+    return " ".join(text[position:].split()), replied
 
 
 def _is_generic(normalized: str) -> bool:
@@ -168,9 +153,9 @@ def build_conversations(messages: Iterable[StoredMessage]) -> list[Conversation]
     by_account: dict[str, list[StoredMessage]] = {}
     for copy in messages:
         by_account.setdefault(copy.account, []).append(copy)
-    # Hundreds of thousands of small objects are made here, none of them in a cycle, and
-    # every automatic collection would walk the whole input again: pausing the collector
-    # saves a third of the run time (the new objects are scanned once, later, as always).
+    # Hundreds of thousands of small objects are made here, none in a cycle, and each
+    # automatic collection would walk the whole input again: pausing the collector saves
+    # nearly half the run time. (It scans the new objects once, later, as it always would.)
     collecting = gc.isenabled()
     gc.disable()
     try:
@@ -189,38 +174,32 @@ class _Builder:
     """The conversations of one account: a union-find over the copies, fed by one scan.
 
     What is known about each copy sits in lists indexed by its number: at this scale an
-    object per message costs more than the work done with it. Every other copy of a message
-    points (`original`) to its least-numbered copy, which stands for the message; the
-    least-numbered message stands for the conversation.
+    object per message costs more than the work done with it. A message is known by its
+    least-numbered copy (its "first"); the least-numbered message is the union-find's root.
     """
 
     def __init__(self, account: str, copies: list[StoredMessage]) -> None:
         self.account = account
         self.copies = copies
         self.parent = list(range(len(copies)))  # the union-find: copies in one conversation
-        self.original: dict[int, int] = {}  # copy -> an earlier copy of the same message
-        self.several: dict[int, list[int]] = {}  # first copy -> all copies, when several
-        self.whens: list[int | None] = []  # per copy; at a first copy, the message's earliest
+        self.original: dict[int, int] = {}  # a later copy of a message -> its first
+        self.several: dict[int, list[int]] = {}  # first -> all copies, when there are several
+        self.whens: list[int | None] = []  # per copy; at a first, the message's earliest
         self.minutes: list[int] = []  # Date // 60 per copy, -1 without a Date
-        self.by_subject: dict[str, list[int]] = {}  # raw subject -> first copies
-        self.subjects: dict[str, tuple[str, bool]] = {}  # raw -> _split_subject()
+        self.by_subject: dict[str, list[int]] = {}  # raw subject -> firsts
+        self.subjects: dict[str, tuple[str, bool]] = {}  # raw -> _split_subject(raw)
         self.idents: dict[int, str] = {}
-        self.me: set[str] = set()
         self.uses_of: dict[str, frozenset[str]] = {}  # one frozenset per special use
+        self.me: set[str] = set()
 
     def conversations(self) -> list[Conversation]:
         self._scan()
-        buckets: dict[str, list[int]] = {}  # normalized subject -> first copies
+        buckets: dict[str, list[int]] = {}  # normalized subject -> firsts
         for subject, firsts in self.by_subject.items():
-            normalized = self.split(subject)[0]
-            if normalized in buckets:
-                buckets[normalized] += firsts
-            else:
-                buckets[normalized] = firsts
+            buckets.setdefault(self.split(subject)[0], []).extend(firsts)
         for normalized, bucket in buckets.items():
             if len(bucket) > 1:
-                # Copies of one message share their normalized subject: dedupe here.
-                bucket = self._dedupe_by_content(bucket)
+                bucket = self._dedupe_by_content(bucket)  # copies share the bucket
                 if len(bucket) > 1 and not _is_generic(normalized):
                     self._link_by_subject(bucket)
         return self._collect()
@@ -242,7 +221,6 @@ class _Builder:
         gmail: dict[int, int] = {}
         outlook: dict[str, bytes | None] = {}
         by_outlook: dict[bytes, int] = {}
-        slack = FUTURE_DATE_SLACK
         for i, copy in enumerate(copies):
             facts = copy.facts
             date, arrived = facts.date, facts.internal_date
@@ -250,12 +228,12 @@ class _Builder:
                 whens.append(arrived)
                 minutes.append(-1)
             else:
-                whens.append(arrived if arrived is not None and date > arrived + slack else date)
+                too_late = arrived is not None and date > arrived + FUTURE_DATE_SLACK
+                whens.append(arrived if too_late else date)
                 minutes.append(date // 60)
             if facts.is_from_me:  # any copy: the Sent copy may come after the INBOX copy
-                me.update(a for _, a in facts.from_)
-            message_id = facts.message_id
-            if message_id:
+                me.update(map(_ADDRESS, facts.from_))
+            if message_id := facts.message_id:
                 first = nodes.setdefault(message_id, i)
                 if first >= 0 and first != i:  # a copy of a message seen: same headers
                     self._same_message(first, i)
@@ -267,9 +245,9 @@ class _Builder:
             # quote a Message-ID in a forwarded header block, which is no link.
             reported = "" if facts.is_from_me else facts.reported_message_id
             if facts.references or facts.in_reply_to or reported:
-                for linked in (facts.in_reply_to, reported, *facts.references):
-                    if linked:
-                        first = nodes.setdefault(linked, ~i)
+                for cited in (facts.in_reply_to, reported, *facts.references):
+                    if cited:
+                        first = nodes.setdefault(cited, ~i)
                         if first != ~i:
                             _union(parent, first if first >= 0 else ~first, i)
             if facts.gm_thread_id is not None:
@@ -277,8 +255,7 @@ class _Builder:
             if facts.thread_index:
                 if facts.thread_index not in outlook:
                     outlook[facts.thread_index] = _thread_index_prefix(facts.thread_index)
-                prefix = outlook[facts.thread_index]
-                if prefix is not None:
+                if (prefix := outlook[facts.thread_index]) is not None:
                     _union(parent, by_outlook.setdefault(prefix, i), i)
             if facts.subject in by_subject:
                 by_subject[facts.subject].append(i)
@@ -286,26 +263,23 @@ class _Builder:
                 by_subject[facts.subject] = [i]
 
     def _dedupe_by_content(self, bucket: list[int]) -> list[int]:
-        """Copies with different Message-IDs but one signature are one message too.
+        """Join copies with one content signature; return the bucket without the later ones.
 
-        The signature is costly: only copies whose Dates fall in one minute are compared.
-        Returns the bucket without the copies found to be copies.
+        Everything in the bucket shares the normalized subject; only copies whose Dates fall
+        in one minute are compared further, by sender and recipients.
         """
-        minutes, original = self.minutes, self.original
+        minutes = self.minutes
         if len(bucket) == 2 and minutes[bucket[0]] != minutes[bucket[1]]:
             return bucket  # the common case
         first_of_minute: dict[int, int] = {}
         same_minute: dict[int, list[int]] = {}
         for i in bucket:
-            minute = minutes[i]
-            if minute >= 0:
-                first = first_of_minute.setdefault(minute, i)
+            if minutes[i] >= 0:
+                first = first_of_minute.setdefault(minutes[i], i)
                 if first != i:
                     same_minute.setdefault(first, [first]).append(i)
         found = False
         for members in same_minute.values():
-            # These share the normalized subject (the bucket) and the minute of their Date:
-            # what is left of the signature is the sender and the recipients.
             by_rest: dict[tuple[str, frozenset[str]], int] = {}
             for i in sorted(members):  # the least number stands for the message
                 facts = self.copies[i].facts
@@ -315,24 +289,16 @@ class _Builder:
                     if first != i:
                         self._same_message(first, i)
                         found = True
-        return [i for i in bucket if i not in original] if found else bucket
+        return [i for i in bucket if i not in self.original] if found else bucket
 
     def _same_message(self, first: int, i: int) -> None:
         """Copy `i` (with any copies of its own) is a later copy of the message at `first`."""
         self.original[i] = first
         _union(self.parent, first, i)
         self.several.setdefault(first, [first]).extend(self.several.pop(i, (i,)))
-        whens, when = self.whens, self.whens[first]
-        if when is None or (whens[i] or when) < when:
-            whens[first] = whens[i]
-
-    def _signature(self, copy: StoredMessage) -> tuple[object, ...] | None:
-        """What copies of one message share even when their Message-IDs differ (as above)."""
-        facts = copy.facts
-        if facts.date is None or not facts.from_:
-            return None
-        recipients = frozenset(map(_ADDRESS, facts.to + facts.cc))
-        return (facts.from_[0][1], facts.date // 60, self.split(facts.subject)[0], recipients)
+        if (when := self.whens[i]) is not None:
+            earliest = self.whens[first]
+            self.whens[first] = when if earliest is None else min(when, earliest)
 
     def ident(self, first: int) -> str:
         """What names a message across runs: its Message-ID, else its content, else its copy."""
@@ -343,34 +309,40 @@ class _Builder:
             copies = [self.copies[i] for i in self.several.get(first, (first,))]
             # Copies found by content may carry several ids: the least is a fixed choice.
             ids = [c.facts.message_id for c in copies if c.facts.message_id]
-            signature = None if ids else self._signature(copies[0])
-            first_copy = f"{copies[0].folder}/{copies[0].facts.key}"
-            ident = min(ids) if ids else repr(signature) if signature else first_copy
+            facts = copies[0].facts
+            if ids:
+                ident = min(ids)
+            elif facts.date is not None and facts.from_:
+                addresses = sorted(map(_ADDRESS, facts.to + facts.cc))
+                content = (facts.from_[0][1], facts.date // 60, self.split(facts.subject)[0])
+                ident = repr((*content, addresses))
+            else:
+                ident = f"{copies[0].folder}/{facts.key}"
             self.idents[first] = ident
         return ident
 
-    def in_order(self, messages: list[int]) -> None:
-        """Sort messages (first copies) by time, undated last, ties settled by the ident."""
+    def in_order(self, firsts: list[int]) -> None:
+        """Sort messages by time, undated last, ties settled by their idents."""
         whens = self.whens
-        if len(messages) == 2:  # the most common case by far
-            a, b = whens[messages[0]], whens[messages[1]]
+        if len(firsts) == 2:  # the most common case by far
+            a, b = whens[firsts[0]], whens[firsts[1]]
             if a is not None and b is not None and a != b:
                 if a > b:
-                    messages.reverse()
+                    firsts.reverse()
                 return
-        elif None not in map(whens.__getitem__, messages):
-            messages.sort(key=whens.__getitem__)  # type: ignore[arg-type]  # all dated
-            if len(set(map(whens.__getitem__, messages))) == len(messages):
-                return  # no ties: the common case, and no ident to compute
+        elif None not in map(whens.__getitem__, firsts):
+            firsts.sort(key=whens.__getitem__)  # type: ignore[arg-type]  # all dated
+            if len(set(map(whens.__getitem__, firsts))) == len(firsts):
+                return  # no ties, and no ident to compute
 
         def key(first: int) -> tuple[bool, int, str]:
             when = whens[first]
             return (when is None, when or 0, self.ident(first))
 
-        messages.sort(key=key)
+        firsts.sort(key=key)
 
     def _link_by_subject(self, bucket: list[int]) -> None:
-        whens, window = self.whens, SUBJECT_WINDOW
+        whens = self.whens
         self.in_order(bucket)
         # Cut where the gap exceeds the window: nothing joins across it, and most runs are
         # single messages with nothing to do. Undated messages never join by subject.
@@ -380,7 +352,7 @@ class _Builder:
             if when is None:
                 bucket = bucket[:end]
                 break
-            if last is not None and when - last > window:
+            if last is not None and when - last > SUBJECT_WINDOW:
                 if end - start > 1:
                     self._sweep_subject(bucket[start:end])
                 start = end
@@ -391,7 +363,7 @@ class _Builder:
     def _sweep_subject(self, run: list[int]) -> None:
         """Join, in time order, each message to the open conversations it follows up.
 
-        A message M joins an earlier conversation C when
+        A message M joins an earlier conversation C (of the same normalized subject) when
         - they share a From/To/Cc address that is not mine: two of my proposals with the
           same subject to different clients stay apart, while the client's answer, or a
           colleague's answer that copies the client (or that I had copied), joins;
@@ -403,41 +375,26 @@ class _Builder:
         A message already joined to C by its headers keeps C open whatever it says.
         """
         parent, me, copies, whens = self.parent, self.me, self.copies, self.whens
-        if len(run) == 2:  # the most common run, in short: a message and what may answer it
-            a, b = run
-            if _find(parent, a) != _find(parent, b):
-                earlier, later = copies[a].facts, copies[b].facts
-                shared = set(map(_ADDRESS, earlier.from_ + earlier.to + earlier.cc)) - me
-                shared.intersection_update(map(_ADDRESS, later.from_ + later.to + later.cc))
-                if shared and self._follows_up(later, [earlier]):
-                    _union(parent, a, b)
-            return
-        open_by_root: dict[int, _Open] = {}  # conversations met in this run, by their root
+        # Conversations met in this run, by root: (latest time, people, messages).
+        open_by_root: dict[int, tuple[int, set[str], list[MessageFacts]]] = {}
         for first in run:
             facts = copies[first].facts
             when: int = whens[first]  # type: ignore[assignment]  # runs hold dated mail only
             people = set(map(_ADDRESS, facts.from_ + facts.to + facts.cc)) - me
-            root, joined = _find(parent, first), []
-            if open_by_root:
-                cutoff, expired = when - SUBJECT_WINDOW, []
-                for other_root, state in open_by_root.items():
-                    if other_root == root:
-                        joined.append(other_root)
-                    elif state.last < cutoff:
-                        expired.append(other_root)
-                    elif not people.isdisjoint(state.people) and self._follows_up(
-                        facts, state.members
-                    ):
-                        joined.append(other_root)
-                for other_root in expired:
-                    del open_by_root[other_root]
-            merged = _Open(when, people, [facts])
+            root, members, joined = _find(parent, first), [facts], []
+            for other_root, (last, others, earlier) in list(open_by_root.items()):
+                if last < when - SUBJECT_WINDOW and other_root != root:
+                    del open_by_root[other_root]  # expired, for good: times only grow
+                elif other_root == root or (
+                    not people.isdisjoint(others) and self._follows_up(facts, earlier)
+                ):
+                    joined.append(other_root)
             for other_root in joined:
-                other = open_by_root.pop(other_root)
-                merged.people |= other.people
-                merged.members += other.members
+                _, others, earlier = open_by_root.pop(other_root)
+                people |= others
+                members += earlier
                 _union(parent, other_root, first)
-            open_by_root[_find(parent, first)] = merged
+            open_by_root[_find(parent, first)] = (when, people, members)
 
     def _follows_up(self, facts: MessageFacts, earlier: list[MessageFacts]) -> bool:
         if self.split(facts.subject)[1] or not (facts.in_reply_to or facts.references):
@@ -446,37 +403,28 @@ class _Builder:
         return any(sender == a for f in earlier for _, a in f.to + f.cc + f.bcc)
 
     def _collect(self) -> list[Conversation]:
-        parent, original, several = self.parent, self.original, self.several
-        copies, account, whens = self.copies, self.account, self.whens
-        messages: dict[int, list[int]] = {}  # root -> its messages' first copies, when several
+        parent, original = self.parent, self.original
+        messages: dict[int, list[int]] = {}  # root -> its firsts, when there are several
         for i in [i for i, up in enumerate(parent) if up != i]:
             if i not in original:
                 root = _find(parent, i)
                 messages.setdefault(root, [root]).append(i)
-        uses_of = self.uses_of
         # 40 bits are plenty for one user's threads and short enough to type. BLAKE2b, and
-        # a copy of a hash primed with the account, as this runs for every conversation.
-        primed = hashlib.blake2b(account.encode() + b"\0", digest_size=5)
-        found = []
+        # copies of a hash primed with the account: this runs for every conversation.
+        primed = hashlib.blake2b(self.account.encode() + b"\0", digest_size=5)
+        thread_message, found = self._thread_message, []
         for i in [i for i, up in enumerate(parent) if up == i]:
             group = messages.get(i)
-            if group is None and i not in several:  # by far the most common case
-                copy = copies[i]
-                uses = uses_of.get(copy.folder_use)
-                if uses is None:
-                    uses = uses_of[copy.folder_use] = frozenset((copy.folder_use,))
-                message = _new_thread_message(copy.facts, account, (copy.folder,), uses, whens[i])
-                thread: tuple[ThreadMessage, ...] = (message,)
-                ident = copy.facts.message_id or self.ident(i)
+            if group is None:  # by far the most common case: a conversation of one message
+                thread: tuple[ThreadMessage, ...] = (thread_message(i),)
+                first = i
             else:
-                if group is None:
-                    group = [i]
                 self.in_order(group)
-                thread = tuple(map(self._thread_message, group))
-                ident = self.ident(group[0])
+                thread = tuple(map(thread_message, group))
+                first = group[0]
             digest = primed.copy()
-            digest.update(ident.encode())
-            found.append(_new_conversation("t" + digest.hexdigest(), thread))
+            digest.update(self.ident(first).encode())
+            found.append(Conversation("t" + digest.hexdigest(), thread))
         return found
 
     def _thread_message(self, first: int) -> ThreadMessage:
@@ -495,15 +443,6 @@ class _Builder:
         return _new_thread_message(copy.facts, self.account, folders, uses, self.whens[first])
 
 
-class _Open:
-    """A conversation met in one subject run: what later messages are matched against."""
-
-    __slots__ = ("last", "members", "people")
-
-    def __init__(self, last: int, people: set[str], members: list[MessageFacts]) -> None:
-        self.last, self.people, self.members = last, people, members
-
-
 def _representative_rank(copy: StoredMessage) -> tuple[int, str, str]:
     # The Sent copy keeps the Bcc; otherwise prefer a copy outside Junk and Trash.
     use = copy.folder_use
@@ -517,10 +456,9 @@ def _find(parent: list[int], i: int) -> int:
 
 
 def _union(parent: list[int], a: int, b: int) -> None:
-    # The least number becomes the root: _Builder relies on it.
     a, b = _find(parent, a), _find(parent, b)
     if a != b:
-        parent[max(a, b)] = min(a, b)
+        parent[max(a, b)] = min(a, b)  # the least number is the root: _Builder relies on it
 
 
 def _thread_index_prefix(value: str) -> bytes | None:

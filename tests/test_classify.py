@@ -819,3 +819,10 @@ def test_remembering_classifier_classifies_each_message_once() -> None:
     assert with_keywords.fresh  # other keywords: another verdict, computed afresh
     edited = MessageFacts(key="k", subject="Angebot Website v2", body_text="Anbei unser Angebot.")
     assert again.digest(edited) != again.digest(facts)
+
+
+def test_currency_codes_inside_words_or_urls_are_not_prices() -> None:
+    facts = MessageFacts(
+        key="k", subject="link", body_text="see http://shop.example/nok88worgsmc.html"
+    )
+    assert not any(r.startswith("price") for r in classify_sent(facts).reasons)

@@ -54,7 +54,7 @@ __all__ = [
 
 TRACK_THRESHOLD = 3.0
 # Bump when the rules below change: verdicts remembered in the store are then recomputed.
-CLASSIFIER_VERSION = 1
+CLASSIFIER_VERSION = 2
 
 _ATTACHMENT = 3.0
 _SUBJECT = 3.0
@@ -206,8 +206,8 @@ _AMOUNT = r"\d{1,3}(?:[\s.,'’]\d{3}){1,4}(?:[.,]\d{1,2})?|\d{1,12}(?:[.,]\d{1,
 _CODES = r"EUR|USD|GBP|CHF|SEK|NOK|DKK|AUD|CAD|NZD|SGD|JPY|PLN|CZK|INR"
 _PRICE_RE = _Guarded(
     re.compile(
-        rf"(?<![\w.,])(?:[A-Z]{{0,2}}\$|€|£|¥|(?:{_CODES}|kr\.?)(?![^\W\d_]))\s?(?:{_AMOUNT})(?!\d)"
-        rf"|(?<![\w.,])(?:{_AMOUNT})\s?(?:€|\$|£|(?:{_CODES}|kr|kronor|euros?|dollars?)(?![^\W\d_])"
+        rf"(?<![\w.,])(?:[A-Z]{{0,2}}\$|€|£|¥|(?:(?-i:{_CODES})|kr\.?)(?![^\W\d_]))\s?(?:{_AMOUNT})(?!\d)"
+        rf"|(?<![\w.,])(?:{_AMOUNT})\s?(?:€|\$|£|(?:(?-i:{_CODES})|kr|kronor|euros?|dollars?)(?![^\W\d_])"
         r"|:-(?![()DPp]))",
         re.IGNORECASE,
     ),

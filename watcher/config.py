@@ -22,6 +22,7 @@ from watcher.configcheck import (
     check_non_negative,
     check_positive,
 )
+from watcher.digest.settings import TEMPLATE_NAMES, WEBMAILS, DigestSettings
 from watcher.errors import ConfigError
 from watcher.rules import KINDS, Rule, Tracking
 
@@ -71,6 +72,7 @@ class Settings:
     lookback_days: int
     accounts: tuple[Account, ...] = field(default=())
     tracking: Tracking = field(default_factory=Tracking)
+    digest: DigestSettings = field(default_factory=lambda: DigestSettings())
 
     @property
     def store_path(self) -> Path:
@@ -160,6 +162,85 @@ class _SettingsReader(TableReader):
             lookback_days=lookback,
             accounts=accounts,
             tracking=self.tracking(),
+            digest=self.digest(accounts),
+        )
+
+    def digest(self, accounts: tuple[Account, ...]) -> DigestSettings:
+        where = "digest"
+        table = self.data.get("digest", {})
+        if not isinstance(table, dict):
+            raise self.fail(where, "must be a [digest] table")
+        self.check_keys(table, _DIGEST_KEYS, where)
+        imap_accounts = [a for a in accounts if not a.is_maildir]
+        account_name = self.get(table, "account", where, str, "")
+        if account_name and account_name not in {a.name for a in accounts}:
+            raise self.fail(f"{where}.account", f"names {account_name!r}, which is no account")
+        account = next((a for a in accounts if a.name == account_name), None) or (
+            imap_accounts[0] if imap_accounts else accounts[0]
+        )
+        to = self.get(table, "to", where, str, "") or account.addresses[0]
+        templates = table.get("templates", {})
+        if not isinstance(templates, dict) or not all(
+            isinstance(v, str) for v in templates.values()
+        ):
+            raise self.fail(f"{where}.templates", 'must be a table of strings, e.g. first = "..."')
+        self.check_keys(templates, set(TEMPLATE_NAMES), f"{where}.templates")
+        smtp_table = table.get("smtp")
+        smtp = None
+        if smtp_table is not None:
+            if not isinstance(smtp_table, dict):
+                raise self.fail(f"{where}.smtp", "must be a [digest.smtp] table")
+            smtp = self.smtp(smtp_table, account)
+        delivery = self.get(table, "delivery", where, str, "smtp" if smtp else "", _check_delivery)
+        if delivery in ("smtp", "both") and smtp is None:
+            raise self.fail(
+                f"{where}.delivery", f'is "{delivery}" but there is no [digest.smtp] table'
+            )
+        return DigestSettings(
+            at=self.get(table, "at", where, str, "07:30", _check_clock),
+            catch_up_until=self.get(table, "catch_up_until", where, str, "12:00", _check_clock),
+            recipient=to.lower(),
+            sender=self.get(table, "from", where, str, "") or to,
+            account=account.name,
+            delivery=delivery,
+            send_when_empty=self.get(table, "send_when_empty", where, bool, False),
+            webmail=self.get(table, "webmail", where, str, "", _check_webmail),
+            drafts=self.get(table, "drafts", where, bool, False),
+            templates=tuple(sorted(templates.items())),
+            smtp=smtp,
+        )
+
+    def smtp(self, table: dict[str, Any], account: Account) -> Account:
+        where = "digest.smtp"
+        self.check_keys(table, _SMTP_KEYS, where)
+        host = self.get(table, "host", where, str, "")
+        if not host:
+            raise self.fail(f"{where}.host", 'is missing; e.g. host = "smtp.example.com"')
+        security = self.get(table, "security", where, str, "starttls", _check_smtp_security)
+        ca_text = self.get(table, "ca_file", where, str, "")
+        own_secret = any(k in table for k in ("password_command", "password_env", "credential"))
+        # Same login as the mail account unless told otherwise: one password to manage.
+        source = account if not own_secret else None
+        return Account(
+            name=f"{account.name}-smtp" if own_secret else account.name,
+            addresses=account.addresses,
+            host=host,
+            port=self.get(
+                table, "port", where, int, 465 if security == "ssl" else 587, _check_port
+            ),
+            security=security,  # type: ignore[arg-type]  # checked by _check_smtp_security
+            username=self.get(table, "username", where, str, "") or account.username,
+            ca_file=Path(ca_text).expanduser() if ca_text else None,
+            timeout_seconds=self.get(table, "timeout_seconds", where, float, 60.0, check_positive),
+            password_command=source.password_command
+            if source
+            else self.get(table, "password_command", where, str, ""),
+            password_env=source.password_env
+            if source
+            else self.get(table, "password_env", where, str, ""),
+            credential=source.credential
+            if source
+            else self.get(table, "credential", where, str, ""),
         )
 
     def tracking(self) -> Tracking:
@@ -319,6 +400,31 @@ _TOP_KEYS = {
     "keywords",
     "keyword_prefix",
     "rules",
+    "digest",
+}
+_DIGEST_KEYS = {
+    "at",
+    "catch_up_until",
+    "to",
+    "from",
+    "account",
+    "delivery",
+    "send_when_empty",
+    "webmail",
+    "drafts",
+    "templates",
+    "smtp",
+}
+_SMTP_KEYS = {
+    "host",
+    "port",
+    "security",
+    "username",
+    "ca_file",
+    "timeout_seconds",
+    "password_command",
+    "password_env",
+    "credential",
 }
 _RULE_KEYS = {
     "contact",
@@ -349,6 +455,33 @@ _ACCOUNT_KEYS = {
     "password_env",
     "credential",
 }
+
+
+def _check_clock(value: str) -> str | None:
+    hours, colon, minutes = value.partition(":")
+    ok = colon and hours.isdigit() and minutes.isdigit() and len(minutes) == 2
+    if ok and int(hours) < 24 and int(minutes) < 60:
+        return None
+    return f'is {value!r}; give a local time as "HH:MM", e.g. "07:30"'
+
+
+def _check_delivery(value: str) -> str | None:
+    if value in ("smtp", "imap", "both"):
+        return None
+    return 'must be "smtp", "imap" (append to your inbox) or "both"'
+
+
+def _check_smtp_security(value: str) -> str | None:
+    if value in ("ssl", "starttls"):
+        return None
+    return f'is {value!r}; use "starttls" (port 587) or "ssl" (port 465)'
+
+
+def _check_webmail(value: str) -> str | None:
+    if not value or value in WEBMAILS or "{message_id}" in value:
+        return None
+    names = ", ".join(f'"{w}"' for w in WEBMAILS)
+    return f"must be one of {names}, or a URL with {{message_id}} in it"
 
 
 def _check_track(value: str) -> str | None:

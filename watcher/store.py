@@ -114,6 +114,34 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         );
         """,
     ),
+    (
+        # A digest is recorded as pending before it is sent and as sent after: a process
+        # killed in between finds the pending one and looks for it before sending again.
+        # The entries say which rung of which thread each digest carried (the cadence).
+        "0005_digests",
+        """
+        CREATE TABLE digests (
+            day TEXT NOT NULL,
+            recipient TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            state TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            sent_at INTEGER,
+            PRIMARY KEY (day, recipient)
+        );
+        CREATE TABLE digest_entries (
+            day TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            since INTEGER NOT NULL,
+            rung INTEGER NOT NULL,
+            PRIMARY KEY (message_id, since, rung)
+        );
+        CREATE TABLE drafts (
+            draft_id TEXT PRIMARY KEY,
+            saved_at INTEGER NOT NULL
+        );
+        """,
+    ),
 )
 
 _MESSAGE_COLUMNS = (
@@ -171,6 +199,16 @@ class FolderState:
     server_messages: int | None = None
     initial_done: bool = False
     last_synced: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DigestRecord:
+    day: date
+    recipient: str
+    message_id: str
+    state: str  # "pending" (recorded before sending) or "sent"
+    created_at: int
+    sent_at: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -450,6 +488,63 @@ class Store:
 
     def forget_classifications(self) -> None:
         self._db.execute("DELETE FROM classifications")
+
+    # -- digests ---------------------------------------------------------------------------
+
+    def digest_state(self, day: date, recipient: str) -> DigestRecord | None:
+        row = self._db.execute(
+            "SELECT message_id, state, created_at, sent_at FROM digests"
+            " WHERE day = ? AND recipient = ?",
+            (day.isoformat(), recipient),
+        ).fetchone()
+        return DigestRecord(day, recipient, *row) if row else None
+
+    def record_digest_pending(
+        self, day: date, recipient: str, message_id: str, entries: Iterable[tuple[str, int, int]]
+    ) -> None:
+        """Before sending: the digest and the rungs it carries, as (message_id, since, rung)."""
+        self._db.execute(
+            "INSERT OR IGNORE INTO digests (day, recipient, message_id, state, created_at)"
+            " VALUES (?, ?, ?, 'pending', ?)",
+            (day.isoformat(), recipient, message_id, int(time.time())),
+        )
+        self._db.executemany(
+            "INSERT OR IGNORE INTO digest_entries (day, message_id, since, rung)"
+            " VALUES (?, ?, ?, ?)",
+            ((day.isoformat(), m, since, rung) for m, since, rung in entries),
+        )
+
+    def record_digest_sent(self, day: date, recipient: str) -> None:
+        self._db.execute(
+            "UPDATE digests SET state = 'sent', sent_at = ? WHERE day = ? AND recipient = ?",
+            (int(time.time()), day.isoformat(), recipient),
+        )
+
+    def digest_entries(self) -> dict[tuple[str, int], dict[int, date]]:
+        """(message_id, since) -> {rung: the day a digest carried it}."""
+        found: dict[tuple[str, int], dict[int, date]] = {}
+        for day, message_id, since, rung in self._db.execute(
+            "SELECT day, message_id, since, rung FROM digest_entries"
+        ):
+            found.setdefault((message_id, since), {})[rung] = date.fromisoformat(day)
+        return found
+
+    def last_digest(self) -> DigestRecord | None:
+        row = self._db.execute(
+            "SELECT day, recipient, message_id, state, created_at, sent_at FROM digests"
+            " WHERE state = 'sent' ORDER BY day DESC LIMIT 1"
+        ).fetchone()
+        return DigestRecord(date.fromisoformat(row[0]), *row[1:]) if row else None
+
+    def draft_saved(self, draft_id: str) -> bool:
+        row = self._db.execute("SELECT 1 FROM drafts WHERE draft_id = ?", (draft_id,))
+        return row.fetchone() is not None
+
+    def record_draft(self, draft_id: str) -> None:
+        self._db.execute(
+            "INSERT OR IGNORE INTO drafts (draft_id, saved_at) VALUES (?, ?)",
+            (draft_id, int(time.time())),
+        )
 
     def summary(self) -> list[FolderSummary]:
         rows = self._db.execute(

@@ -1,0 +1,84 @@
+"""What a digest says, as plain data: selection fills it, rendering and delivery read it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+FIRST = "first"  # the quiet period just ended
+REMINDER = "reminder"  # back again per remind_every
+LAST = "last"  # give_up_after reached: "let it go, or one last check-in?"
+
+BOUNCED = "bounced"
+REPLY_IN_SPAM = "reply-in-spam"
+
+
+@dataclass(frozen=True, slots=True)
+class DigestItem:
+    """One thread in the digest: who, what was sent, how long ago, why, and what to write."""
+
+    thread_id: str
+    message_id: str  # of my sent message
+    account: str
+    contact_name: str  # display name, may be ""
+    contact_address: str
+    first_name: str  # for the greeting: "Ana", or "" when unknown
+    other_contacts: tuple[str, ...]  # further recipients' addresses
+    subject: str
+    kind: str  # proposal, quote, estimate, offer, contract, agreement (or "message")
+    sent_at: datetime  # aware, in the user's time zone
+    quiet_days: int
+    reasons: tuple[str, ...]  # why it was flagged (the tracker's reasons)
+    attachments: tuple[str, ...]  # file names of what was sent
+    excerpt: str  # the first lines of what I wrote (my own text, quotes removed)
+    rung: str  # FIRST, REMINDER or LAST
+    reminder_number: int  # 0 for FIRST, 1.. for reminders
+    suggestion: str  # the suggested follow-up text (plain text, < ~80 words)
+    reply_subject: str  # "Re: <subject>"
+    alarm: str = ""  # "", BOUNCED or REPLY_IN_SPAM
+    alarm_detail: str = ""  # "delivery to x@y failed", "reply from Ana is in your spam folder"
+    open_link: str = ""  # webmail link to the original thread, "" when none configured
+
+
+@dataclass(frozen=True, slots=True)
+class DigestGroup:
+    """Threads grouped by how long they have been quiet ("Quiet for a week or more")."""
+
+    title: str
+    items: tuple[DigestItem, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """One morning's digest for one recipient."""
+
+    day: date  # the local day it is for
+    generated_at: datetime  # aware
+    recipient: str
+    message_id: str  # deterministic per recipient and day: lets a restart find it
+    alarms: tuple[DigestItem, ...] = ()  # bounced proposals, replies in spam: shown first
+    groups: tuple[DigestGroup, ...] = ()
+    watched: int = 0  # threads being watched in all
+    next_digest: datetime | None = None
+    account_problems: tuple[str, ...] = field(default=())  # "account work: not read since …"
+
+    @property
+    def items(self) -> tuple[DigestItem, ...]:
+        return self.alarms + tuple(item for group in self.groups for item in group.items)
+
+    @property
+    def empty(self) -> bool:
+        return not self.items
+
+    @property
+    def subject(self) -> str:
+        """`3 proposals waiting for a reply · Mon 23 Nov` (alarms named first)."""
+        waiting = sum(len(g.items) for g in self.groups)
+        parts = []
+        if self.alarms:
+            parts.append(f"{len(self.alarms)} need{'s' if len(self.alarms) == 1 else ''} attention")
+        if waiting or not parts:
+            noun = "proposal" if waiting == 1 else "proposals"
+            verb = "waiting"
+            parts.append(f"{waiting or 'No'} {noun} {verb} for a reply")
+        return f"{', '.join(parts)} · {self.day:%a} {self.day.day} {self.day:%b}"

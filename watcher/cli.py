@@ -22,10 +22,14 @@ import click
 from watcher import __version__
 from watcher.config import Account, Settings, default_config_path, load_settings
 from watcher.conversations import Conversation
+from watcher.digest.render import render_html, render_text
+from watcher.digest.select import select_digest
+from watcher.digest.send import send_digest
+from watcher.digest.settings import DigestSettings
 from watcher.errors import ConfigError, WatcherError
 from watcher.listing import as_json, format_table, format_thread, wanted
 from watcher.logsetup import configure_logging, redact
-from watcher.pipeline import Analysis, analyze
+from watcher.pipeline import Analysis, analyze, select_for
 from watcher.rules import Override, parse_tag
 from watcher.store import Store
 from watcher.sync import AccountOutcome, sync_accounts
@@ -184,6 +188,7 @@ def demo(state_dir: Path | None) -> None:
             state_dir=state,
             timezone="Europe/Stockholm",
             lookback_days=0,
+            digest=DigestSettings(recipient=DEMO_ADDRESS, sender=DEMO_ADDRESS),
             accounts=(
                 Account(
                     name="demo",
@@ -197,15 +202,40 @@ def demo(state_dir: Path | None) -> None:
         try:
             _run_sync(settings, None)
             with Store.open(settings.store_path) as store:
-                # The sample's clock: just after its newest message (this morning, in its story).
-                newest = max((m.date or 0 for m in store.messages()), default=0)
-                now = datetime.fromtimestamp(newest + 15 * 60, settings.zone)
+                now = datetime.now(settings.zone)
+                _shift_to_this_morning(store, now, settings)
                 analysis = analyze(store, settings, now)
+                selection = select_digest(
+                    analysis.tracked,
+                    carried={},
+                    settings=settings.digest,
+                    now=now,
+                    zone=settings.zone,
+                )
         except WatcherError as exc:
             _fail(exc)
-        click.echo(f"\nAs of {now:%a %d %b %Y %H:%M}, waiting for a reply (watcher list --all):")
+        click.echo(f"\nAll tracked threads as of {now:%a %d %b %H:%M} (watcher list --all):")
         click.echo(format_table(analysis.tracked, settings.zone, now))
+        html_path = state / "digest.html"
+        html_path.write_text(render_html(selection.digest), encoding="utf-8")
+        click.echo("\nThis morning's digest (plain-text part):\n")
+        click.echo(render_text(selection.digest))
+        click.echo(f"\nThe HTML digest: {html_path}")
         click.echo(f"\nStore: {settings.store_path}")
+
+
+def _shift_to_this_morning(store: Store, now: datetime, settings: Settings) -> None:
+    """Move the sample's dates by whole days so that its newest message is from today."""
+    newest = max((m.date or 0 for m in store.messages()), default=0)
+    if not newest:
+        return
+    newest_local = datetime.fromtimestamp(newest, settings.zone)
+    days = (now.date() - newest_local.date()).days
+    if newest_local.replace(year=now.year, month=now.month, day=now.day) > now:
+        days -= 1  # before the sample's "this morning" hour: end it yesterday, not later today
+    if days:
+        with store.transaction():
+            store.shift_dates(days * 86400)
 
 
 def _parse_now(value: str | None, settings: Settings) -> datetime:
@@ -312,6 +342,38 @@ def thread_command(
         _fail(exc)
     tracked = [t for t in analysis.tracked if t.thread_id == conversation.thread_id]
     click.echo(format_thread(conversation, tracked, settings.zone))
+
+
+@cli.command("digest")
+@click.option("--preview", is_flag=True, help="Print the plain-text digest (the default).")
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the HTML digest to this file.",
+)
+@click.option("--send", is_flag=True, help="Deliver today's digest (at most once a day).")
+@_NOW_OPTION
+@click.pass_obj
+def digest_command(
+    obj: _Context, preview: bool, html_path: Path | None, send: bool, now_text: str | None
+) -> None:
+    """Show, write or send the morning digest of threads that have gone quiet."""
+    try:
+        settings = obj.settings()
+        now = _parse_now(now_text, settings)
+        with Store.open(settings.store_path) as store:
+            selection = select_for(store, settings, now)
+            if html_path is not None:
+                html_path.write_text(render_html(selection.digest), encoding="utf-8")
+                click.echo(f"HTML digest written to {html_path}")
+            if preview or not (send or html_path):
+                click.echo(render_text(selection.digest))
+            if send:
+                outcome = send_digest(selection, settings, store)
+                click.echo(outcome.message)
+    except WatcherError as exc:
+        _fail(exc)
 
 
 def _find_thread(analysis: Analysis, thread_id: str) -> Conversation:

@@ -8,6 +8,7 @@ from datetime import datetime
 from watcher.classify import RememberingClassifier
 from watcher.config import Settings
 from watcher.conversations import Conversation, build_conversations
+from watcher.digest.select import Selection, select_digest
 from watcher.identity import Identity
 from watcher.store import Store
 from watcher.tracker import TrackedMessage, track
@@ -47,3 +48,15 @@ def analyze(store: Store, settings: Settings, now: datetime) -> Analysis:
         with store.transaction():
             store.save_classifications(classifier.fresh)
     return Analysis(conversations, tracked)
+
+
+def select_for(store: Store, settings: Settings, now: datetime) -> Selection:
+    """Today's digest from the store's current verdicts and what earlier digests carried."""
+    analysis = analyze(store, settings, now)
+    return select_digest(
+        analysis.tracked,
+        carried=store.digest_entries(),
+        settings=settings.digest,
+        now=now,
+        zone=settings.zone,
+    )

@@ -206,7 +206,7 @@ class DigestRecord:
     day: date
     recipient: str
     message_id: str
-    state: str  # "pending" (recorded before sending) or "sent"
+    state: str  # "pending" (recorded before sending), "failed" (known undelivered) or "sent"
     created_at: int
     sent_at: int | None
 
@@ -520,6 +520,14 @@ class Store:
             (int(time.time()), day.isoformat(), recipient),
         )
 
+    def record_digest_failed(self, day: date, recipient: str) -> None:
+        """The delivery attempt failed for sure (refused, rejected): retry without waiting."""
+        self._db.execute(
+            "UPDATE digests SET state = 'failed'"
+            " WHERE day = ? AND recipient = ? AND state != 'sent'",
+            (day.isoformat(), recipient),
+        )
+
     def digest_entries(self) -> dict[tuple[str, int], dict[int, date]]:
         """(message_id, since) -> {rung: the day a digest carried it}."""
         found: dict[tuple[str, int], dict[int, date]] = {}
@@ -544,6 +552,13 @@ class Store:
         self._db.execute(
             "INSERT OR IGNORE INTO drafts (draft_id, saved_at) VALUES (?, ?)",
             (draft_id, int(time.time())),
+        )
+
+    def shift_dates(self, seconds: int) -> None:
+        """Move every date by `seconds` (the demo: its sample mail always ends this morning)."""
+        self._db.execute(
+            "UPDATE messages SET date = date + ?, internal_date = internal_date + ?",
+            (seconds, seconds),
         )
 
     def summary(self) -> list[FolderSummary]:

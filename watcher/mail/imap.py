@@ -41,6 +41,7 @@ from watcher.mail.parse import (
     BODY_FETCH_BYTES,
     decode_text_part,
     facts_from_headers,
+    is_watcher_mail,
     reported_message_id,
     wants_body_text,
 )
@@ -461,6 +462,9 @@ class ImapSync:
             uid = message.get("UID")
             if not isinstance(uid, int) or uid not in wanted:
                 continue  # an unsolicited FETCH about another message
+            header_block = message.get("BODY[HEADER.FIELDS]")
+            if isinstance(header_block, bytes) and is_watcher_mail(header_block):
+                continue  # our own digest in the inbox
             try:
                 facts, outline = self._facts_of(message, uid, uidvalidity, in_sent)
             except Exception as exc:

@@ -20,7 +20,7 @@ from watcher.errors import AccountError
 from watcher.identity import Identity
 from watcher.mail.facts import MessageFacts
 from watcher.mail.headers import parse_date, split_header_block
-from watcher.mail.parse import facts_from_raw, header_end
+from watcher.mail.parse import facts_from_raw, header_end, is_watcher_mail
 from watcher.mail.report import FolderReport, Progress, SyncReport, log_folder_report
 from watcher.store import FolderState, Store
 
@@ -211,6 +211,8 @@ def _read_one(
         return MessageFacts(
             key=key, flags=flags, parse_problems=(f"unreadable file: {exc.strerror}",)
         )
+    if is_watcher_mail(raw[: header_end(raw)]):
+        return None  # our own digest or draft
     if cutoff is not None:
         # The Date header is cheap to read; the full MIME parse is not.
         when = parse_date(split_header_block(raw[: header_end(raw)]).get("date", "")) or received

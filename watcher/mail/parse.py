@@ -120,6 +120,11 @@ def facts_from_headers(
     )
 
 
+def is_watcher_mail(header_block: bytes) -> bool:
+    """The watcher's own digests and drafts (X-Followup-Watcher): never stored, never a reply."""
+    return b"x-followup-watcher:" in header_block.lower()
+
+
 def wants_body_text(facts: MessageFacts) -> bool:
     """Whether the text part is worth fetching: my own mail, and reports and bounces."""
     if facts.is_from_me or facts.content_type == "multipart/report":

@@ -1,0 +1,245 @@
+"""The digest end to end: the demo mailbox on Dovecot, a real SMTP server on loopback that
+delivers into that mailbox like an MTA would, and `watcher digest --send` run as a process.
+
+Exactly once: a second run does not send again; a run killed after the server accepted the
+digest but before recording it is followed by a run that finds it in the inbox instead of
+sending it again; a digest the server refused is sent by the next run, not lost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from email import message_from_bytes
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from dovecot import DovecotServer, MailUser
+from test_end_to_end import DEMO, imap_folder, manifest
+
+NOW = "2026-11-23T08:00"
+SMTP_USER, SMTP_PASSWORD = "digest-sender", "smtp-secret-pw"
+
+
+class InboxDelivery:
+    """An aiosmtpd handler that delivers into the user's Dovecot INBOX, as an MTA would.
+
+    `hold` makes it keep the client waiting after delivering, before answering "250": the
+    moment to kill the client.
+    """
+
+    def __init__(self, server: DovecotServer, user: MailUser) -> None:
+        self.server = server
+        self.user = user
+        self.received: list[bytes] = []
+        self.hold = False
+        self.delivered = threading.Event()
+        self.release = threading.Event()
+
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
+        content = bytes(envelope.original_content or envelope.content)
+        self.server.append(self.user, "INBOX", content)
+        self.received.append(content)
+        self.delivered.set()
+        if self.hold:
+            self.release.wait(timeout=30)
+        return "250 OK"
+
+
+def _authenticate(
+    _server: Any, _session: Any, _envelope: Any, mechanism: str, data: Any
+) -> AuthResult:
+    ok = (
+        mechanism in ("LOGIN", "PLAIN")
+        and isinstance(data, LoginPassword)
+        and data.login == SMTP_USER.encode()
+        and data.password == SMTP_PASSWORD.encode()
+    )
+    return AuthResult(success=ok, handled=False)
+
+
+@pytest.fixture
+def smtp_inbox(
+    imap_server: DovecotServer, mail_user: MailUser
+) -> Iterator[tuple[Controller, InboxDelivery]]:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(str(imap_server.ca_file), str(imap_server.key_file))
+    handler = InboxDelivery(imap_server, mail_user)
+    with socket.socket() as probe:  # aiosmtpd 1.4 cannot start on port 0: pick a free one
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=port,
+        tls_context=context,
+        require_starttls=True,
+        auth_required=True,
+        authenticator=_authenticate,
+    )
+    try:
+        controller.start()
+        yield controller, handler
+    finally:
+        handler.release.set()
+        controller.stop()
+
+
+def write_config(
+    path: Path, server: DovecotServer, user: MailUser, smtp_port: int, state: Path
+) -> Path:
+    path.write_text(
+        f"""
+state_dir = "{state}"
+timezone = "Europe/Stockholm"
+lookback_days = 0
+
+[[accounts]]
+name = "maya"
+host = "{server.host}"
+port = {server.port}
+security = "starttls"
+ca_file = "{server.ca_file}"
+username = "{user.name}"
+addresses = ["maya@lindqvist-studio.example"]
+aliases = ["maya.lindqvist@gmail.example"]
+password_env = "TEST_IMAP_PASSWORD"
+
+[digest]
+to = "maya@lindqvist-studio.example"
+webmail = "fastmail"
+
+[digest.smtp]
+host = "127.0.0.1"
+port = {smtp_port}
+security = "starttls"
+ca_file = "{server.ca_file}"
+username = "{SMTP_USER}"
+password_env = "TEST_SMTP_PASSWORD"
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def watcher(config: Path, user: MailUser, *args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "TEST_IMAP_PASSWORD": user.password, "TEST_SMTP_PASSWORD": SMTP_PASSWORD}
+    return subprocess.Popen(
+        [sys.executable, "-m", "watcher", "--config", str(config), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+
+
+def finish(process: subprocess.Popen[str]) -> tuple[int, str, str]:
+    out, err = process.communicate(timeout=120)
+    return process.returncode, out, err
+
+
+def seed_demo(server: DovecotServer, user: MailUser) -> None:
+    for _number, _verdict, _contact, files in manifest():
+        for relative in files:
+            delivered = int(Path(relative).name.split(".")[0])
+            server.append(
+                user,
+                imap_folder(relative),
+                (DEMO / relative).read_bytes(),
+                internal_date=dt.datetime.fromtimestamp(delivered, dt.UTC),
+            )
+
+
+def digests_in_inbox(server: DovecotServer, user: MailUser) -> int:
+    with server.connect(user) as client:
+        client.select_folder("INBOX", readonly=True)
+        return len(client.search(["HEADER", "X-Followup-Watcher", "digest"]))
+
+
+def test_digest_arrives_once_by_smtp_and_survives_a_kill(
+    imap_server: DovecotServer,
+    mail_user: MailUser,
+    smtp_inbox: tuple[Controller, InboxDelivery],
+    tmp_path: Path,
+) -> None:
+    controller, handler = smtp_inbox
+    seed_demo(imap_server, mail_user)
+    config = write_config(
+        tmp_path / "c.toml", imap_server, mail_user, controller.port, tmp_path / "s"
+    )
+    assert finish(watcher(config, mail_user, "sync"))[0] == 0
+
+    code, out, err = finish(watcher(config, mail_user, "digest", "--send", "--now", NOW))
+    assert code == 0, err
+    assert "digest sent to maya@lindqvist-studio.example" in out
+    (raw,) = handler.received
+    message = message_from_bytes(raw)
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert message["X-Followup-Watcher"] == "digest"
+    assert message.get_content_type() == "multipart/alternative"
+    assert "waiting for a reply" in str(message["Subject"])
+    assert digests_in_inbox(imap_server, mail_user) == 1
+
+    code, out, _ = finish(watcher(config, mail_user, "digest", "--send", "--now", NOW))
+    assert code == 0 and "was sent already" in out
+    assert len(handler.received) == 1
+
+    # The watcher's own digest in the inbox is never read as mail of a thread.
+    assert finish(watcher(config, mail_user, "sync"))[0] == 0
+    code, out, _ = finish(watcher(config, mail_user, "list", "--all", "--json", "--now", NOW))
+    assert "followup-watcher" not in out.lower()
+
+    # Killed after the server took the next day's digest, before it was recorded as sent.
+    handler.hold = True
+    handler.delivered.clear()
+    tomorrow = "2026-11-24T08:00"
+    process = watcher(config, mail_user, "digest", "--send", "--now", tomorrow)
+    assert handler.delivered.wait(timeout=60)
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=30)
+    handler.release.set()
+    handler.hold = False
+    assert len(handler.received) == 2
+    code, out, err = finish(watcher(config, mail_user, "digest", "--send", "--now", tomorrow))
+    assert code == 0, err
+    assert "had arrived; recorded" in out
+    assert len(handler.received) == 2  # not sent again
+    assert digests_in_inbox(imap_server, mail_user) == 2  # one for each day
+
+
+def test_refused_digest_is_sent_by_the_next_run(
+    imap_server: DovecotServer,
+    mail_user: MailUser,
+    smtp_inbox: tuple[Controller, InboxDelivery],
+    tmp_path: Path,
+) -> None:
+    controller, handler = smtp_inbox
+    seed_demo(imap_server, mail_user)
+    closed_port = 1
+    broken = write_config(tmp_path / "b.toml", imap_server, mail_user, closed_port, tmp_path / "s")
+    assert finish(watcher(broken, mail_user, "sync"))[0] == 0
+    code, _, err = finish(watcher(broken, mail_user, "digest", "--send", "--now", NOW))
+    assert code == 1
+    assert err.startswith("error: ") and "Traceback" not in err
+    assert SMTP_PASSWORD not in err
+    fixed = write_config(
+        tmp_path / "f.toml", imap_server, mail_user, controller.port, tmp_path / "s"
+    )
+    code, out, err = finish(watcher(fixed, mail_user, "digest", "--send", "--now", NOW))
+    assert code == 0, err
+    assert len(handler.received) == 1
+    time.sleep(0)  # nothing pending remains: a third run sends nothing
+    code, out, _ = finish(watcher(fixed, mail_user, "digest", "--send", "--now", NOW))
+    assert "was sent already" in out and len(handler.received) == 1

@@ -1,0 +1,335 @@
+"""Deliver the digest and save follow-up drafts: the only module that writes to a mail server.
+
+What it may write, and when:
+- SMTP (`send_smtp`): the digest, when `[digest] delivery` is "smtp" or "both". Always over
+  TLS: implicit (`security = "ssl"`) or STARTTLS, required (a server that does not offer it
+  is refused: neither password nor digest goes out in plain text); the certificate and host
+  name are verified (`ca_file` trusts a self-signed certificate).
+- IMAP APPEND, the only IMAP write the project ever makes: the digest into INBOX when
+  `delivery` is "imap" or "both" (`append_to_folder`), and drafts into the `\\Drafts` folder
+  when `[digest] drafts = true` (`save_draft`, never twice with one Message-ID). No STORE,
+  COPY, MOVE, EXPUNGE, CREATE or DELETE, ever.
+- Reads (`message_in_folder`, the exactly-once check before sending again): EXAMINE, SEARCH,
+  LIST, FETCH `BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]`.
+
+smtplib, ssl and socket errors become one-line `DeliveryError`s naming the fix, here only.
+IMAP goes through `mail/imap.py` (`connect`, `translate_errors`); its `ImapError` and
+`AuthenticationError` are re-raised as `DeliveryError` (kept as `__cause__`). The password
+is never logged nor put into an error message.
+"""
+
+from __future__ import annotations
+
+import email.parser
+import email.policy
+import email.utils
+import logging
+import smtplib
+import socket
+import ssl
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from datetime import datetime
+from email.message import EmailMessage
+from pathlib import Path
+
+from imapclient import IMAPClient
+from imapclient.imapclient import DRAFTS
+
+from watcher.config import Account
+from watcher.credentials import Secret
+from watcher.errors import AuthenticationError, DeliveryError, ImapError
+from watcher.mail.imap import connect, translate_errors
+
+logger = logging.getLogger(__name__)
+
+DRAFT_FLAGS = ("\\Draft", "\\Seen")
+_NAME_MISMATCH = (62, 64)  # X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH
+_CHECK_LOGIN = "check the username and password"
+_CHECK_SENDER = "check [digest] from, and whether the server needs a login"
+
+
+# -- SMTP -----------------------------------------------------------------------------------
+
+
+def send_smtp(message: EmailMessage, server: Account, secret: Secret | None) -> None:
+    """Send `message` from its From address to its To addresses through `server`.
+
+    Logs in when `secret` is given. Raises `DeliveryError` (one line, naming the fix).
+    """
+    senders, recipients = _addresses(message, "From"), _addresses(message, "To")
+    if not senders or not recipients:
+        raise DeliveryError("the digest has no From or no To address; set [digest] from and to")
+    where = f"SMTP {server.host}:{server.port}"
+    if server.security not in ("ssl", "starttls"):
+        raise DeliveryError(f'{where}: use security = "starttls" or "ssl" in [digest.smtp]')
+    context = _tls_context(server.ca_file, where)
+    smtp = (
+        smtplib.SMTP_SSL(timeout=server.timeout_seconds, context=context)
+        if server.security == "ssl"
+        else smtplib.SMTP(timeout=server.timeout_seconds)
+    )
+    # smtplib names the TLS server (SNI and the host name check) after `_host`, which only its
+    # constructor sets; but connecting in the constructor leaks the socket if the greeting
+    # fails. So: no host in the constructor, `_host` here, and `connect` under our `finally`.
+    smtp._host = server.host  # type: ignore[attr-defined]
+    try:
+        code, reply = smtp.connect(server.host, server.port)
+        if code != 220:
+            raise smtplib.SMTPConnectError(code, reply)
+        smtp.ehlo()
+        if server.security == "starttls":
+            if not smtp.has_extn("starttls"):
+                raise DeliveryError(
+                    f"{where} does not offer STARTTLS, so nothing was sent (not in plain "
+                    'text); use its TLS port with security = "ssl", or check port'
+                )
+            smtp.starttls(context=context)
+            smtp.ehlo()
+        if secret is not None:
+            _login(smtp, server, secret, where)
+        refused = smtp.send_message(message, from_addr=senders[0], to_addrs=recipients)
+    except (smtplib.SMTPException, OSError) as exc:  # ssl.SSLError and socket errors too
+        raise DeliveryError(_smtp_failure(exc, server, secret)) from None
+    else:
+        # Sent: a failing QUIT must not make the caller send it again.
+        with suppress(smtplib.SMTPException, OSError):
+            smtp.quit()
+    finally:
+        smtp.close()
+    if refused:
+        logger.warning("%s refused some recipients: %s", where, ", ".join(sorted(refused)))
+    logger.debug("sent %s via %s", message.get("Message-ID", "a message"), where)
+
+
+def _login(smtp: smtplib.SMTP, server: Account, secret: Secret, where: str) -> None:
+    if not smtp.has_extn("auth"):
+        raise DeliveryError(
+            f"{where} does not offer AUTH (login); check host and port (a submission port, "
+            "usually 587 or 465)"
+        )
+    try:
+        smtp.login(server.username, secret.value)
+    except UnicodeEncodeError:  # its text would quote a character of the password
+        raise DeliveryError(
+            f"the username or password for {where} has non-ASCII characters, which SMTP "
+            "AUTH cannot send here; use an ASCII (app) password"
+        ) from None
+
+
+def _tls_context(ca_file: Path | None, where: str) -> ssl.SSLContext:
+    try:
+        return ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    except OSError as exc:  # ssl.SSLError too
+        reason = getattr(exc, "reason", None) or exc.strerror or type(exc).__name__
+        raise DeliveryError(
+            f"ca_file {str(ca_file)!r} for {where} cannot be used ({reason}); "
+            "point ca_file at the server's PEM certificate"
+        ) from None
+
+
+def _smtp_failure(exc: OSError, server: Account, secret: Secret | None) -> str:
+    """The one-line message, with the fix, for an smtplib, ssl or socket failure."""
+    where = f"SMTP {server.host}:{server.port}"
+    text = _server_text(exc, secret)
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return f"{where} refused the login for {server.username!r} ({text}); {_CHECK_LOGIN}"
+    if isinstance(exc, smtplib.SMTPSenderRefused):
+        return f"{where} refused the sender {exc.sender!r} ({text}); {_CHECK_SENDER}"
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        refused = ", ".join(
+            f"{to} ({_server_text(smtplib.SMTPResponseException(*reply), secret)})"
+            for to, reply in sorted(exc.recipients.items())
+        )
+        return f"{where} refused every recipient: {refused}; check [digest] to"
+    if isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError):
+        # (smtplib turns a read timeout into SMTPServerDisconnected)
+        return (
+            f"{where} did not answer within {server.timeout_seconds:g} s; it will be retried "
+            "(raise timeout_seconds for a slow server)"
+        )
+    if isinstance(exc, smtplib.SMTPDataError):
+        return f"{where} refused the message ({text})"
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return f"{where} closed the connection ({text}); it will be retried"
+    if isinstance(exc, smtplib.SMTPResponseException):  # SMTPConnectError, SMTPHeloError
+        return f"{where} answered {text}; check host and port"
+    if isinstance(exc, smtplib.SMTPException):  # SMTPNotSupportedError, no usable AUTH
+        return f"{where} cannot be used: {text}"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        if exc.verify_code in _NAME_MISMATCH:
+            return (
+                f"{where}: its certificate is not valid for {server.host!r} "
+                f"({exc.verify_message}); set host to the name the certificate gives"
+            )
+        return (
+            f"{where}: its certificate could not be verified ({exc.verify_message}); "
+            "if the server uses a self-signed certificate, set ca_file to it"
+        )
+    if isinstance(exc, ssl.SSLError):
+        return (
+            f"TLS with {where} failed ({exc.reason or text}); check that "
+            f'security = "{server.security}" matches port {server.port}'
+        )
+    if isinstance(exc, socket.gaierror):
+        return f"cannot find the SMTP host {server.host!r} ({exc.strerror}); check host"
+    if isinstance(exc, ConnectionRefusedError):
+        return f"{where} refused the connection; check host, port and security"
+    return f"network error with {where}: {exc.strerror or text}"
+
+
+def _server_text(exc: BaseException, secret: Secret | None) -> str:
+    """What the server (or the OS) said, on one line, without the password."""
+    raw = exc.smtp_error if isinstance(exc, smtplib.SMTPResponseException) else str(exc)
+    value = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    if secret is not None and len(secret.value) >= 4:
+        value = value.replace(secret.value, "<redacted>")
+    value = " ".join(value.split())[:300]
+    if isinstance(exc, smtplib.SMTPResponseException):
+        value = f"{exc.smtp_code} {value}".strip()
+    return value or type(exc).__name__
+
+
+def _addresses(message: EmailMessage, header: str) -> list[str]:
+    values = [str(value) for value in message.get_all(header, [])]
+    return [address for _name, address in email.utils.getaddresses(values) if address]
+
+
+# -- IMAP -----------------------------------------------------------------------------------
+
+
+def append_to_folder(
+    message: EmailMessage,
+    account: Account,
+    secret: Secret,
+    *,
+    folder: str = "INBOX",
+    flags: Sequence[str] = (),
+) -> None:
+    """IMAP APPEND `message` to `folder` with `flags`; `DeliveryError` if that fails."""
+    with (
+        _imap_delivery(f"cannot append to {folder!r}"),
+        connect(account, secret) as client,
+        translate_errors(account),
+    ):
+        client.append(folder, _wire_bytes(message), flags=tuple(flags))
+    logger.debug("%s: appended %s to %s", account.name, message.get("Message-ID", ""), folder)
+
+
+def message_in_folder(
+    account: Account, secret: Secret, message_id: str, *, folder: str = "INBOX"
+) -> bool:
+    """Whether `folder` holds a message with exactly this Message-ID (read-only: EXAMINE)."""
+    _check_message_id(message_id)
+    with (
+        _imap_delivery(f"cannot look into {folder!r}"),
+        connect(account, secret) as client,
+        translate_errors(account),
+    ):
+        return _holds(client, folder, message_id)
+
+
+def find_drafts_folder(client: IMAPClient) -> str:
+    """The folder with the `\\Drafts` special use (or a usual drafts name), else "Drafts"."""
+    found = client.find_special_folder(DRAFTS)
+    return str(found) if found else "Drafts"
+
+
+def save_draft(draft: EmailMessage, account: Account, secret: Secret) -> bool:
+    """APPEND `draft` to the drafts folder flagged `\\Draft \\Seen`, unless it is there already.
+
+    Returns False (and saves nothing) when a message with its Message-ID is in that folder.
+    """
+    message_id = str(draft.get("Message-ID", "")).strip()
+    _check_message_id(message_id)
+    with (
+        _imap_delivery("cannot save a draft"),
+        connect(account, secret) as client,
+        translate_errors(account),
+    ):
+        folder = find_drafts_folder(client)
+        if not client.folder_exists(folder):
+            raise DeliveryError(
+                f"cannot save a draft: account {account.name!r} has no drafts folder; create "
+                'one named "Drafts" in your mail program, or set [digest] drafts = false'
+            )
+        if _holds(client, folder, message_id):
+            logger.debug("%s: draft %s is already in %s", account.name, message_id, folder)
+            return False
+        client.append(folder, _wire_bytes(draft), flags=DRAFT_FLAGS)
+    logger.debug("%s: saved draft %s in %s", account.name, message_id, folder)
+    return True
+
+
+def _check_message_id(message_id: str) -> None:
+    bad = not message_id.strip() or not message_id.isascii()
+    if bad or any(ord(c) < 32 or c in '"\\' for c in message_id):
+        raise ValueError(f"not a usable Message-ID: {message_id!r}")
+
+
+def _holds(client: IMAPClient, folder: str, message_id: str) -> bool:
+    wanted = "".join(message_id.split())
+    client.select_folder(folder, readonly=True)  # EXAMINE: nothing can change
+    uids = client.search(["HEADER", "Message-ID", wanted])
+    if not uids:
+        return False
+    # SEARCH is a case-insensitive substring match (fuzzy on some servers): compare exactly.
+    parser = email.parser.BytesHeaderParser(policy=email.policy.compat32)
+    for data in client.fetch(list(uids)[:50], ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"]).values():
+        for key, value in data.items():
+            if not (isinstance(key, bytes) and key.startswith(b"BODY[")):
+                continue
+            headers = parser.parsebytes(value if isinstance(value, bytes) else b"")
+            if any("".join(str(v).split()) == wanted for v in headers.get_all("Message-ID", [])):
+                return True
+    return False
+
+
+@contextmanager
+def _imap_delivery(action: str) -> Iterator[None]:
+    try:
+        yield
+    except (ImapError, AuthenticationError) as exc:
+        raise DeliveryError(f"{action}: {exc}") from exc
+
+
+def _wire_bytes(message: EmailMessage) -> bytes:
+    """The message as IMAP wants it: CRLF line endings."""
+    return message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+
+
+# -- drafts ---------------------------------------------------------------------------------
+
+
+def build_draft(
+    *,
+    sender: str,
+    to: str,
+    subject: str,
+    body: str,
+    in_reply_to: str,
+    references: Sequence[str],
+    message_id: str,
+    date: datetime,
+) -> EmailMessage:
+    """A plain-text UTF-8 follow-up, threaded under `in_reply_to` (my original message).
+
+    `in_reply_to` is added at the end of References when it is not in `references` already.
+    """
+    if date.tzinfo is None or date.utcoffset() is None:
+        raise ValueError("the draft's date must be timezone-aware")
+    chain = [r for r in references if r]
+    if in_reply_to and in_reply_to not in chain:
+        chain.append(in_reply_to)
+    draft = EmailMessage(policy=email.policy.default)
+    draft["From"] = sender
+    draft["To"] = to
+    draft["Subject"] = subject
+    draft["Date"] = email.utils.format_datetime(date)
+    draft["Message-ID"] = message_id
+    if in_reply_to:
+        draft["In-Reply-To"] = in_reply_to
+    if chain:
+        draft["References"] = " ".join(chain)
+    draft.set_content(body, charset="utf-8")
+    return draft

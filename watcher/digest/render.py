@@ -1,0 +1,294 @@
+"""Turn a `Digest` into the morning email: plain text, HTML, and the MIME message.
+
+Pure: a digest in, strings or an `EmailMessage` out. The templates live in
+`watcher/digest/templates/` (shipped as package data). Everything that comes from mail
+(names, subjects, excerpts, reasons) is untrusted: the HTML template autoescapes every field,
+and the only hrefs are the ones built here (`mailto:` and an `https://` webmail link).
+"""
+
+from __future__ import annotations
+
+import email.policy
+import re
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+from functools import cache
+from urllib.parse import quote
+
+import jinja2
+from markupsafe import Markup, escape
+
+from watcher.digest.model import BOUNCED, LAST, REPLY_IN_SPAM, Digest, DigestItem
+from watcher.errors import DeliveryError
+
+TEXT_WIDTH = 72
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_URL = re.compile(r"(?:https?://|mailto:)\S+", re.IGNORECASE)
+_BULLET = re.compile(r"\s*(?:[-*•–]|\d{1,2}[.)])\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class ItemView:
+    """One item as the templates show it: single-line fields, dates and links ready."""
+
+    item: DigestItem
+    who: str  # the contact's name, else the address
+    address: str  # shown after the name; "" when `who` is the address
+    also: str  # further recipients, "" when none
+    subject: str
+    kind: str  # "Proposal"
+    sent: str  # "Wed 11 Nov"
+    quiet: str  # "12 days quiet"
+    headline: str  # alarms: "Your proposal to Mateusz Nowak bounced"
+    detail: str  # alarms: what happened, in one line
+    attachments: str
+    reasons: str
+    mailto: str  # with the suggested text as body
+    reply_link: str  # mailto with the subject only, for the plain-text part
+    open_link: str  # "" unless an https:// webmail link
+    last: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SectionView:
+    title: str
+    note: str
+    items: tuple[ItemView, ...]
+
+
+def render_text(digest: Digest) -> str:
+    """The plain-text part: wrapped at 72 columns (URLs excepted), headings underlined."""
+    return _environment().get_template("digest.txt.j2").render(_context(digest))
+
+
+def render_html(digest: Digest) -> str:
+    """The HTML part: inline CSS, no remote resources, readable at 360 px and in dark mode."""
+    return _environment().get_template("digest.html.j2").render(_context(digest))
+
+
+def build_message(digest: Digest, *, sender: str) -> EmailMessage:
+    """The digest as one multipart/alternative message (text, then HTML), ready to send.
+
+    `sender` falls back to the recipient (a digest from yourself to yourself). Raises
+    DeliveryError when an address contains a line break (header injection is refused).
+    """
+    # policy=SMTP: CRLF line endings on the wire, and every header value is checked for
+    # CR/LF when set, so nothing from mail or config can add a header.
+    message = EmailMessage(policy=email.policy.SMTP)
+    headers = (
+        ("From", sender or digest.recipient),
+        ("To", digest.recipient),
+        ("Subject", digest.subject),
+        ("Date", format_datetime(digest.generated_at)),
+        ("Message-ID", _bracketed(digest.message_id)),
+        ("Auto-Submitted", "auto-generated"),  # RFC 3834: no auto-replies to it
+        ("X-Followup-Watcher", "digest"),  # the sync skips its own digests
+    )
+    for name, value in headers:
+        try:
+            message[name] = value
+        except ValueError as exc:
+            raise DeliveryError(f"the digest's {name} header cannot be used: {exc}") from exc
+    # Quoted-printable keeps both parts 7-bit safe for servers without 8BITMIME.
+    message.set_content(render_text(digest), charset="utf-8", cte="quoted-printable")
+    message.add_alternative(
+        render_html(digest), subtype="html", charset="utf-8", cte="quoted-printable"
+    )
+    return message
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("watcher.digest", "templates"),
+        # Only the HTML template escapes: escaping the text part would show "&amp;".
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default=False),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    environment.filters["wrap"] = wrap_text
+    environment.filters["underline"] = _underline
+    environment.filters["paragraphs"] = _paragraphs
+    environment.filters["reflow"] = reflow
+    return environment
+
+
+def _context(digest: Digest) -> dict[str, object]:
+    sections = [
+        SectionView(
+            title=group.title,
+            note=_LAST_NOTE if all(i.rung == LAST for i in group.items) else "",
+            items=tuple(_view(item, digest.day) for item in group.items),
+        )
+        for group in digest.groups
+        if group.items
+    ]
+    people = [_line(i.contact_name) or _line(i.contact_address) for i in digest.items]
+    preheader = ", ".join(people[:3]) + (f" and {len(people) - 3} more" if len(people) > 3 else "")
+    return {
+        "subject": _line(digest.subject),
+        "preheader": f"{preheader}: suggested follow-ups inside" if people else "",
+        "alarms": tuple(_view(item, digest.day) for item in digest.alarms),
+        "problems": tuple(_line(p) for p in digest.account_problems),
+        "sections": tuple(sections),
+        "empty": digest.empty,
+        "watched": _count(digest.watched, "thread"),
+        "next_digest": _moment(digest.next_digest) if digest.next_digest else "",
+    }
+
+
+_LAST_NOTE = (
+    "These have had every reminder, and this is the last time they appear. Send one "
+    "gracious last note, or simply let them go."
+)
+
+
+def _view(item: DigestItem, today: date) -> ItemView:
+    name, address = _line(item.contact_name), _line(item.contact_address)
+    who = name or address
+    subject = _line(item.subject) or "(no subject)"
+    noun = item.kind if item.kind and item.kind != "message" else "message"
+    headline = ""
+    if item.alarm == BOUNCED:
+        headline = f"Your {noun} to {who} bounced"
+    elif item.alarm == REPLY_IN_SPAM:
+        headline = f"{who} replied, but the reply is in your spam folder"
+    return ItemView(
+        item=item,
+        who=who,
+        address=address if name else "",
+        also=", ".join(_line(a) for a in item.other_contacts),
+        subject=subject,
+        kind=noun.capitalize(),
+        sent=_day(item.sent_at.date(), today),
+        quiet="1 day quiet" if item.quiet_days == 1 else f"{item.quiet_days} days quiet",
+        headline=headline,
+        # The selection's spam detail says what the headline says: show it once.
+        detail=""
+        if _line(item.alarm_detail).lower() == headline.lower()
+        else _line(item.alarm_detail),
+        attachments=", ".join(_line(a) for a in item.attachments),
+        reasons=" · ".join(_line(r) for r in item.reasons),
+        mailto=mailto(
+            item.contact_address, item.reply_subject, item.suggestion, item.other_contacts
+        ),
+        reply_link=mailto(item.contact_address, item.reply_subject, "", item.other_contacts),
+        open_link=safe_link(item.open_link),
+        last=item.rung == LAST,
+    )
+
+
+def mailto(address: str, subject: str, body: str, cc: Sequence[str] = ()) -> str:
+    """An RFC 6068 mailto: URL; every reserved character percent-encoded, CRLF line breaks."""
+    url = "mailto:" + quote(_line(address), safe="@")
+    fields = [("cc", ",".join(_line(a) for a in cc)), ("subject", _line(subject))]
+    fields.append(("body", "\r\n".join(body.splitlines())))
+    query = "&".join(f"{key}={quote(value, safe='')}" for key, value in fields if value)
+    return f"{url}?{query}" if query else url
+
+
+def safe_link(link: str) -> str:
+    """`link` when it is an https:// URL without spaces or controls, else "" (dropped)."""
+    if not link.lower().startswith("https://") or any(c <= " " or c == "\x7f" for c in link):
+        return ""
+    return link
+
+
+def wrap_text(text: str, indent: str = "", width: int = TEXT_WIDTH) -> str:
+    """Wrap each line at `width`, prefixing `indent`; URLs stay whole, list items hang."""
+    out: list[str] = []
+    for line in text.splitlines():
+        if not line.strip():
+            out.append(indent.rstrip())
+            continue
+        bullet = _BULLET.match(line)
+        hang = " " * len(bullet.group(0)) if bullet else ""
+        room = max(width - len(indent) - len(hang), 20)
+        # A word longer than a line (a 60-character file name) is cut; a URL is not, so it
+        # stays clickable on a line of its own.
+        words: list[str] = []
+        for word in line.split():
+            if len(word) > room and not _URL.fullmatch(word):
+                words.extend(word[i : i + room] for i in range(0, len(word), room))
+            else:
+                words.append(word)
+        first = (bullet.group(0).strip() + " ") if bullet else ""
+        body = " ".join(words[1:] if bullet else words)
+        out.append(
+            textwrap.fill(
+                first + body if bullet else body,
+                width=width,
+                initial_indent=indent,
+                subsequent_indent=indent + hang,
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+        )
+    return "\n".join(out)
+
+
+def reflow(text: str) -> str:
+    """Undo a mail client's hard wrapping: lines of one paragraph joined, lists kept.
+
+    A line is joined to the one before when that one was long (wrapped, not ended on
+    purpose), unless it starts a list item or is a short line after a finished sentence
+    (a sign-off: "Best,").
+    """
+    out: list[str] = []
+    for line in text.splitlines():
+        line = line.rstrip()
+        previous = out[-1] if out else ""
+        signoff = previous.endswith((".", "!", "?", ":")) and len(line.strip()) < 25
+        if line.strip() and len(previous) >= 50 and not _BULLET.match(line) and not signoff:
+            out[-1] = f"{previous} {line.strip()}"
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def _underline(heading: str, char: str = "-") -> str:
+    lines = wrap_text(heading).splitlines()
+    return "\n".join([*lines, char * max((len(line) for line in lines), default=0)])
+
+
+def _paragraphs(text: str) -> Markup:
+    """Escaped text as <p> per paragraph and <br> per line: no reliance on white-space CSS."""
+    blocks = [b for b in re.split(r"\n[ \t]*\n", text.strip()) if b.strip()]
+    paragraphs = []
+    for number, block in enumerate(blocks, 1):
+        margin = "0" if number == len(blocks) else "0 0 12px 0"
+        lines = Markup("<br>").join(escape(line.strip()) for line in block.splitlines())
+        paragraphs.append(Markup('<p style="margin:{};">{}</p>').format(margin, lines))
+    return Markup("").join(paragraphs)
+
+
+def _line(value: str) -> str:
+    """One line: CR, LF, tabs and runs of spaces (from hostile or folded headers) as one space."""
+    return " ".join(value.split())
+
+
+def _bracketed(message_id: str) -> str:
+    message_id = message_id.strip()
+    return message_id if message_id.startswith("<") else f"<{message_id}>"
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+def _day(day: date, today: date) -> str:
+    """ "Wed 11 Nov" (the year only when it is not this year), independent of the locale."""
+    text = f"{_DAYS[day.weekday()]} {day.day} {_MONTHS[day.month - 1]}"
+    return text if day.year == today.year else f"{text} {day.year}"
+
+
+def _moment(moment: datetime) -> str:
+    """ "Tue 24 Nov, 07:30" in the moment's own time zone."""
+    return f"{_day(moment.date(), moment.date())}, {moment:%H:%M}"

@@ -1,0 +1,215 @@
+"""Which threads go into today's digest, at which rung of their cadence.
+
+A thread enters when its quiet period ends (rung 0), comes back `remind_every` days after
+that (rungs 1..n), and once `give_up_after` days have passed since I last wrote, appears one
+last time under "let it go, or one last check-in?" (the last rung). Each rung is shown once:
+the store remembers which digest carried which rung, so the cadence survives restarts, and a
+daemon that was down for days shows only the highest rung that has come due. Any new message
+of mine restarts the clock (`since` changes, and with it the key of the cadence). Bounces and
+replies in the spam folder are alarms, shown once at the top.
+
+Pure: the tracker's verdicts, what earlier digests carried, and `now` in; a `Digest` out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from watcher.classify import own_text
+from watcher.digest.model import (
+    BOUNCED,
+    FIRST,
+    LAST,
+    REMINDER,
+    REPLY_IN_SPAM,
+    Digest,
+    DigestGroup,
+    DigestItem,
+)
+from watcher.digest.settings import DigestSettings
+from watcher.digest.suggest import first_name_of, suggest_follow_up
+from watcher.rules import Policy
+from watcher.tracker import ANSWERED, AWAITING, TrackedMessage
+from watcher.tracker import BOUNCED as STATE_BOUNCED
+
+ALARM_RUNG = -1  # an alarm is "carried" once, like a rung
+_EXCERPT_LINES = 4
+
+
+def rung_dates(policy: Policy, due: date, since_day: date) -> list[date]:
+    """The days on which a thread is (re)shown: due, due + each remind_every, then the last."""
+    last = since_day + timedelta(days=policy.give_up_after)
+    dates = [due] + [due + timedelta(days=d) for d in policy.remind_every]
+    dates = [d for d in dates if d < last]
+    return [*dates, max(last, dates[-1] + timedelta(days=1) if dates else last)]
+
+
+def current_rung(dates: Sequence[date], today: date) -> int | None:
+    """The highest rung whose day has come, or None before the first."""
+    reached = [index for index, day in enumerate(dates) if day <= today]
+    return reached[-1] if reached else None
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """A digest, and the (message_id, since, rung) entries it carries for the cadence."""
+
+    digest: Digest
+    entries: tuple[tuple[str, int, int], ...]
+
+
+def select_digest(
+    tracked: Sequence[TrackedMessage],
+    *,
+    carried: Mapping[tuple[str, int], Mapping[int, date]],
+    settings: DigestSettings,
+    now: datetime,
+    zone: ZoneInfo,
+    account_problems: Sequence[str] = (),
+) -> Selection:
+    """Today's digest. `carried`: (message_id, since) -> {rung: day an earlier digest had it}."""
+    today = now.astimezone(zone).date()
+    templates = dict(settings.templates)
+    alarms: list[DigestItem] = []
+    waiting: list[DigestItem] = []
+    entries: list[tuple[str, int, int]] = []
+    for item in tracked:
+        key = (item.message.facts.message_id or item.message.facts.key, item.since)
+        before = {rung: day for rung, day in carried.get(key, {}).items() if day < today}
+        alarm = _alarm_of(item)
+        if alarm:
+            if ALARM_RUNG not in before:
+                alarms.append(_item(item, LAST, 0, settings, templates, zone, alarm=alarm))
+                entries.append((*key, ALARM_RUNG))
+            continue
+        if item.state != AWAITING or not item.due:
+            continue
+        since_day = datetime.fromtimestamp(item.since, zone).date()
+        dates = rung_dates(item.policy, item.due_date, since_day)
+        rung = current_rung(dates, today)
+        if rung is None or any(r >= rung for r in before):
+            continue  # not due, or this rung (or a later one) was shown already
+        name = FIRST if rung == 0 else LAST if rung == len(dates) - 1 else REMINDER
+        waiting.append(_item(item, name, rung, settings, templates, zone))
+        entries.append((*key, rung))
+    digest = Digest(
+        day=today,
+        generated_at=now.astimezone(zone),
+        recipient=settings.recipient,
+        message_id=digest_message_id(settings.recipient, today),
+        alarms=tuple(alarms),
+        groups=_groups(waiting),
+        watched=sum(1 for t in tracked if t.state == AWAITING),
+        next_digest=next_digest_time(settings.at, now, zone),
+        account_problems=tuple(account_problems),
+    )
+    return Selection(digest, tuple(entries))
+
+
+def _alarm_of(item: TrackedMessage) -> tuple[str, str] | None:
+    if item.state == STATE_BOUNCED:
+        detail = next((n for n in item.notes if n.startswith("bounced")), "bounced")
+        return BOUNCED, detail.replace("bounced: ", "").capitalize()
+    if item.state == ANSWERED and item.reply_in_spam:
+        who = item.answered_by[1] if item.answered_by else "they"
+        return REPLY_IN_SPAM, f"{who} replied, but the reply is in your spam folder"
+    return None
+
+
+def _groups(items: list[DigestItem]) -> tuple[DigestGroup, ...]:
+    buckets: dict[str, list[DigestItem]] = {}
+    order = (
+        "Quiet for a few days",
+        "Quiet for a week or more",
+        "Quiet for two weeks or more",
+        "Let it go, or one last check-in?",
+    )
+    for item in sorted(items, key=lambda i: (-i.quiet_days, i.subject)):
+        if item.rung == LAST:
+            title = order[3]
+        elif item.quiet_days >= 14:
+            title = order[2]
+        elif item.quiet_days >= 7:
+            title = order[1]
+        else:
+            title = order[0]
+        buckets.setdefault(title, []).append(item)
+    return tuple(DigestGroup(title, tuple(buckets[title])) for title in order if title in buckets)
+
+
+def _item(
+    tracked: TrackedMessage,
+    rung_name: str,
+    rung: int,
+    settings: DigestSettings,
+    templates: Mapping[str, str],
+    zone: ZoneInfo,
+    alarm: tuple[str, str] | None = None,
+) -> DigestItem:
+    facts = tracked.message.facts
+    name, address = tracked.contacts[0] if tracked.contacts else ("", "")
+    first = first_name_of(name, address)
+    attachments = tuple(a.filename for a in facts.attachments if a.filename)
+    sent_at = datetime.fromtimestamp(tracked.sent_at, zone)
+    suggestion = suggest_follow_up(
+        first_name=first,
+        subject=facts.subject,
+        kind=tracked.kind,
+        sent_on=sent_at.date(),
+        quiet_days=tracked.quiet_days,
+        rung=rung_name,
+        reminder_number=rung,
+        attachments=attachments,
+        templates=templates,
+    )
+    subject = facts.subject or "(no subject)"
+    return DigestItem(
+        thread_id=tracked.thread_id,
+        message_id=facts.message_id,
+        account=tracked.account,
+        contact_name=name,
+        contact_address=address,
+        first_name=first,
+        other_contacts=tuple(a for _, a in tracked.contacts[1:]),
+        subject=subject,
+        kind=tracked.kind,
+        sent_at=sent_at,
+        quiet_days=tracked.quiet_days,
+        reasons=tracked.reasons,
+        attachments=attachments,
+        excerpt=_excerpt(facts.body_text),
+        rung=rung_name,
+        reminder_number=rung,
+        suggestion=suggestion,
+        reply_subject=subject if subject.lower().startswith("re:") else f"Re: {subject}",
+        alarm=alarm[0] if alarm else "",
+        alarm_detail=alarm[1] if alarm else "",
+        open_link=settings.link_to(facts.message_id),
+    )
+
+
+def _excerpt(body: str) -> str:
+    lines = [line.rstrip() for line in own_text(body).splitlines() if line.strip()]
+    return "\n".join(lines[:_EXCERPT_LINES])
+
+
+def digest_message_id(recipient: str, day: date) -> str:
+    """The same for one recipient and day in every process: a restart can look for it."""
+    tag = hashlib.blake2b(recipient.lower().encode(), digest_size=6).hexdigest()
+    return f"<digest-{day:%Y%m%d}-{tag}@followup-watcher.invalid>"
+
+
+def next_digest_time(at: str, now: datetime, zone: ZoneInfo) -> datetime:
+    """The next local `at` (HH:MM) after `now`, DST-safe (wall-clock time on that day)."""
+    hours, minutes = (int(part) for part in at.split(":"))
+    local = now.astimezone(zone)
+    candidate = datetime.combine(local.date(), time(hours, minutes), tzinfo=zone)
+    if candidate <= local:
+        candidate = datetime.combine(
+            local.date() + timedelta(days=1), time(hours, minutes), tzinfo=zone
+        )
+    return candidate

@@ -1,0 +1,104 @@
+"""Deliver today's digest exactly once, even if the process dies at the worst moment.
+
+The protocol, per recipient and local day:
+1. before sending, the digest (with its deterministic Message-ID) and the cadence rungs it
+   carries are recorded as *pending*, in one transaction;
+2. it is delivered (SMTP, IMAP APPEND into the inbox, or both);
+3. it is recorded as *sent*.
+A run that finds a *pending* digest does not know whether step 2 happened, so it looks in the
+inbox for the Message-ID first: found means sent (recorded now, not sent again). Not found:
+SMTP mail may still be on its way, so for `IN_FLIGHT` after the first attempt it waits (the
+daemon tries again on its next cycle); after that it sends again. A digest that could not be
+delivered stays pending and is retried, never silently lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from watcher.config import Account, Settings
+from watcher.credentials import find_password
+from watcher.digest.deliver import append_to_folder, message_in_folder, send_smtp
+from watcher.digest.render import build_message
+from watcher.digest.select import Selection
+from watcher.errors import DeliveryError
+from watcher.store import Store
+
+logger = logging.getLogger(__name__)
+
+IN_FLIGHT = 10 * 60  # seconds an SMTP digest may take to reach the inbox
+
+SENT = "sent"
+ALREADY_SENT = "already sent"
+FOUND = "found in the inbox"
+WAITING = "in flight"
+NOTHING = "nothing due"
+
+
+@dataclass(frozen=True, slots=True)
+class SendOutcome:
+    state: str
+    message: str
+
+
+def send_digest(
+    selection: Selection, settings: Settings, store: Store, *, now_epoch: float | None = None
+) -> SendOutcome:
+    """Deliver `selection` once for its day; see the module docstring for the protocol."""
+    options = settings.digest
+    digest = selection.digest
+    if not options.delivery:
+        raise DeliveryError(
+            'no digest delivery is configured; set [digest] delivery = "smtp" (with a '
+            '[digest.smtp] table) or "imap" (append to your inbox) in the config'
+        )
+    now_epoch = time.time() if now_epoch is None else now_epoch
+    record = store.digest_state(digest.day, digest.recipient)
+    if record is not None and record.state == SENT:
+        return SendOutcome(ALREADY_SENT, f"the digest for {digest.day} was sent already")
+    if record is None and digest.empty and not options.send_when_empty:
+        return SendOutcome(NOTHING, "nothing is due today; no digest (send_when_empty = false)")
+    account = _imap_account(settings)
+    secret = find_password(account) if account is not None else None
+    if record is not None:  # pending: an earlier run may have delivered it
+        if account is not None and secret is not None:
+            if message_in_folder(account, secret, record.message_id):
+                with store.transaction():
+                    store.record_digest_sent(digest.day, digest.recipient)
+                return SendOutcome(FOUND, f"the digest for {digest.day} had arrived; recorded")
+            in_flight = now_epoch - record.created_at < IN_FLIGHT
+            if record.state == "pending" and options.delivery != "imap" and in_flight:
+                return SendOutcome(WAITING, "an earlier digest may still be on its way; will check")
+        logger.warning("the digest for %s was not delivered before; sending it now", digest.day)
+    else:
+        with store.transaction():
+            store.record_digest_pending(
+                digest.day, digest.recipient, digest.message_id, selection.entries
+            )
+    message = build_message(digest, sender=options.sender)
+    try:
+        if options.delivery in ("smtp", "both"):
+            assert options.smtp is not None  # the config guarantees it
+            send_smtp(message, options.smtp, find_password(options.smtp))
+        if options.delivery in ("imap", "both"):
+            if account is None or secret is None:
+                raise DeliveryError(
+                    'delivery = "imap" needs an IMAP account; set [digest] account to one'
+                )
+            append_to_folder(message, account, secret)
+    except DeliveryError:
+        with store.transaction():
+            store.record_digest_failed(digest.day, digest.recipient)
+        raise
+    with store.transaction():
+        store.record_digest_sent(digest.day, digest.recipient)
+    count = len(digest.items)
+    logger.info("digest for %s sent to %s: %d threads", digest.day, digest.recipient, count)
+    return SendOutcome(SENT, f"digest sent to {digest.recipient}: {count} threads")
+
+
+def _imap_account(settings: Settings) -> Account | None:
+    account = settings.account(settings.digest.account)
+    return None if account.is_maildir else account

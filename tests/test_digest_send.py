@@ -243,3 +243,33 @@ def test_refused_digest_is_sent_by_the_next_run(
     time.sleep(0)  # nothing pending remains: a third run sends nothing
     code, out, _ = finish(watcher(fixed, mail_user, "digest", "--send", "--now", NOW))
     assert "was sent already" in out and len(handler.received) == 1
+
+
+def test_imap_delivery_and_opt_in_drafts(
+    imap_server: DovecotServer, mail_user: MailUser, tmp_path: Path
+) -> None:
+    seed_demo(imap_server, mail_user)
+    config = write_config(tmp_path / "c.toml", imap_server, mail_user, 1, tmp_path / "s")
+    text = config.read_text().replace(
+        'webmail = "fastmail"', 'webmail = "fastmail"\ndelivery = "imap"\ndrafts = true'
+    )
+    config.write_text(text)
+    before = imap_server.folder_state(mail_user, "Sent")
+    assert finish(watcher(config, mail_user, "sync"))[0] == 0
+    code, out, err = finish(watcher(config, mail_user, "digest", "--send", "--now", NOW))
+    assert code == 0, err
+    assert digests_in_inbox(imap_server, mail_user) == 1
+    with imap_server.connect(mail_user) as client:
+        client.select_folder("Drafts", readonly=True)
+        drafts = client.fetch(client.search("ALL"), ["FLAGS", "BODY.PEEK[HEADER]"])
+    assert len(drafts) >= 4  # one per thread in the digest (alarms excluded)
+    for data in drafts.values():
+        assert b"\\Draft" in data[b"FLAGS"]
+        headers = message_from_bytes(data[b"BODY[HEADER]"])
+        assert headers["In-Reply-To"] and headers["Subject"].startswith("Re: ")
+    code, out, _ = finish(watcher(config, mail_user, "digest", "--send", "--now", NOW))
+    assert "was sent already" in out
+    with imap_server.connect(mail_user) as client:
+        client.select_folder("Drafts", readonly=True)
+        assert len(client.search("ALL")) == len(drafts)  # not saved twice
+    assert imap_server.folder_state(mail_user, "Sent") == before  # sent mail untouched

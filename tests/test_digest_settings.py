@@ -55,3 +55,9 @@ def test_digest_errors_name_the_key_and_fix(table: str, message: str) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_settings(ACCOUNT + table)
     assert message in str(caught.value)
+
+
+def test_bad_template_is_named_at_load() -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(ACCOUNT + '[digest.templates]\nfirst = "Hi {nmae}"\n')
+    assert "digest.templates.first" in str(caught.value)

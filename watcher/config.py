@@ -23,6 +23,7 @@ from watcher.configcheck import (
     check_positive,
 )
 from watcher.digest.settings import TEMPLATE_NAMES, WEBMAILS, DigestSettings
+from watcher.digest.suggest import check_template
 from watcher.errors import ConfigError
 from watcher.rules import KINDS, Rule, Tracking
 
@@ -185,6 +186,10 @@ class _SettingsReader(TableReader):
         ):
             raise self.fail(f"{where}.templates", 'must be a table of strings, e.g. first = "..."')
         self.check_keys(templates, set(TEMPLATE_NAMES), f"{where}.templates")
+        for name, text in templates.items():
+            problem = check_template(text)
+            if problem:
+                raise self.fail(f"{where}.templates.{name}", problem)
         smtp_table = table.get("smtp")
         smtp = None
         if smtp_table is not None:

@@ -38,6 +38,8 @@ class DigestItem:
     alarm: str = ""  # "", BOUNCED or REPLY_IN_SPAM
     alarm_detail: str = ""  # "delivery to x@y failed", "reply from Ana is in your spam folder"
     open_link: str = ""  # webmail link to the original thread, "" when none configured
+    since: int = 0  # when the thread's clock started (POSIX): with the rung, names a draft
+    references: tuple[str, ...] = ()  # of my sent message, to thread a draft under it
 
 
 @dataclass(frozen=True, slots=True)

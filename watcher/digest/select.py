@@ -189,6 +189,8 @@ def _item(
         alarm=alarm[0] if alarm else "",
         alarm_detail=alarm[1] if alarm else "",
         open_link=settings.link_to(facts.message_id),
+        since=tracked.since,
+        references=facts.references,
     )
 
 

@@ -14,13 +14,20 @@ delivered stays pending and is retried, never silently lost.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from dataclasses import dataclass
 
 from watcher.config import Account, Settings
-from watcher.credentials import find_password
-from watcher.digest.deliver import append_to_folder, message_in_folder, send_smtp
+from watcher.credentials import Secret, find_password
+from watcher.digest.deliver import (
+    append_to_folder,
+    build_draft,
+    message_in_folder,
+    save_draft,
+    send_smtp,
+)
 from watcher.digest.render import build_message
 from watcher.digest.select import Selection
 from watcher.errors import DeliveryError
@@ -94,6 +101,8 @@ def send_digest(
         raise
     with store.transaction():
         store.record_digest_sent(digest.day, digest.recipient)
+    if options.drafts and account is not None and secret is not None:
+        save_drafts(selection, settings, store, account, secret)
     count = len(digest.items)
     logger.info("digest for %s sent to %s: %d threads", digest.day, digest.recipient, count)
     return SendOutcome(SENT, f"digest sent to {digest.recipient}: {count} threads")
@@ -102,3 +111,41 @@ def send_digest(
 def _imap_account(settings: Settings) -> Account | None:
     account = settings.account(settings.digest.account)
     return None if account.is_maildir else account
+
+
+def save_drafts(
+    selection: Selection, settings: Settings, store: Store, account: Account, secret: Secret
+) -> int:
+    """With `drafts = true`: each suggested follow-up as a draft threaded to my message.
+
+    Never sent; saved once per thread and rung (the store remembers, and the Drafts folder
+    is checked for the draft's Message-ID too).
+    """
+    saved = 0
+    for item in selection.digest.items:
+        if item.alarm or not item.message_id:
+            continue
+        tag = hashlib.blake2b(
+            f"{item.message_id}|{item.since}|{item.reminder_number}".encode(), digest_size=8
+        ).hexdigest()
+        draft_id = f"<draft-{tag}@followup-watcher.invalid>"
+        if store.draft_saved(draft_id):
+            continue
+        draft = build_draft(
+            sender=settings.digest.sender,
+            to=item.contact_address,
+            subject=item.reply_subject,
+            body=item.suggestion,
+            in_reply_to=item.message_id,
+            references=item.references,
+            message_id=draft_id,
+            date=selection.digest.generated_at,
+        )
+        draft["X-Followup-Watcher"] = "draft"
+        if save_draft(draft, account, secret):
+            saved += 1
+        with store.transaction():
+            store.record_draft(draft_id)
+    if saved:
+        logger.info("saved %d suggested follow-ups as drafts", saved)
+    return saved

@@ -20,170 +20,16 @@ from pathlib import Path
 
 from watcher.classify import Classification
 from watcher.errors import StoreError
-from watcher.mail.facts import Address, Attachment, MessageFacts, StoredMessage
+from watcher.mail.facts import MessageFacts, StoredMessage
+from watcher.migrations import MIGRATIONS
+from watcher.rows import MESSAGE_COLUMNS, from_row, to_row
 from watcher.rules import Override
 
-# Named migrations, applied in order and recorded in the `migrations` table. Never edit one
-# that has shipped: add a new one.
-MIGRATIONS: tuple[tuple[str, str], ...] = (
-    (
-        "0001_initial",
-        """
-        CREATE TABLE folders (
-            account TEXT NOT NULL,
-            name TEXT NOT NULL,
-            special_use TEXT NOT NULL DEFAULT '',
-            uidvalidity INTEGER,
-            last_uid INTEGER NOT NULL DEFAULT 0,
-            highest_modseq INTEGER,
-            server_messages INTEGER,
-            initial_done INTEGER NOT NULL DEFAULT 0,
-            last_synced INTEGER,
-            PRIMARY KEY (account, name)
-        );
-        CREATE TABLE messages (
-            id INTEGER PRIMARY KEY,
-            account TEXT NOT NULL,
-            folder TEXT NOT NULL,
-            key TEXT NOT NULL,
-            uid INTEGER,
-            message_id TEXT NOT NULL,
-            in_reply_to TEXT NOT NULL,
-            refs TEXT NOT NULL,
-            gm_thread_id INTEGER,
-            thread_index TEXT NOT NULL,
-            from_addrs TEXT NOT NULL,
-            sender_addrs TEXT NOT NULL,
-            reply_to_addrs TEXT NOT NULL,
-            to_addrs TEXT NOT NULL,
-            cc_addrs TEXT NOT NULL,
-            bcc_addrs TEXT NOT NULL,
-            date INTEGER,
-            internal_date INTEGER,
-            subject TEXT NOT NULL,
-            flags TEXT NOT NULL,
-            modseq INTEGER,
-            size INTEGER,
-            auto_submitted TEXT NOT NULL,
-            x_autoreply TEXT NOT NULL,
-            x_autorespond TEXT NOT NULL,
-            precedence TEXT NOT NULL,
-            list_id TEXT NOT NULL,
-            content_type TEXT NOT NULL,
-            report_type TEXT NOT NULL,
-            reported_message_id TEXT NOT NULL,
-            attachments TEXT NOT NULL,
-            is_from_me INTEGER NOT NULL,
-            body_text TEXT NOT NULL,
-            parse_problems TEXT NOT NULL,
-            UNIQUE (account, folder, key)
-        );
-        CREATE INDEX messages_by_message_id ON messages (message_id);
-        CREATE INDEX messages_by_uid ON messages (account, folder, uid);
-        """,
-    ),
-    (
-        "0002_thread_overrides",
-        """
-        CREATE TABLE thread_overrides (
-            thread_id TEXT PRIMARY KEY,
-            quiet_days INTEGER,
-            snooze_until TEXT,
-            muted INTEGER NOT NULL DEFAULT 0,
-            done INTEGER NOT NULL DEFAULT 0,
-            updated_at INTEGER NOT NULL
-        );
-        """,
-    ),
-    (
-        # The UNIQUE (account, folder, key) index already serves per-folder lookups; a
-        # second index only slowed every insert down.
-        "0003_drop_redundant_uid_index",
-        "DROP INDEX IF EXISTS messages_by_uid;",
-    ),
-    (
-        # Whether a sent message is a proposal depends only on its content, the user's
-        # keywords and the classifier's version (all in the digest): classify it once.
-        "0004_classifications",
-        """
-        CREATE TABLE classifications (
-            digest TEXT PRIMARY KEY,
-            kind TEXT NOT NULL,
-            score REAL NOT NULL,
-            reasons TEXT NOT NULL
-        );
-        """,
-    ),
-    (
-        # A digest is recorded as pending before it is sent and as sent after: a process
-        # killed in between finds the pending one and looks for it before sending again.
-        # The entries say which rung of which thread each digest carried (the cadence).
-        "0005_digests",
-        """
-        CREATE TABLE digests (
-            day TEXT NOT NULL,
-            recipient TEXT NOT NULL,
-            message_id TEXT NOT NULL,
-            state TEXT NOT NULL,
-            created_at INTEGER NOT NULL,
-            sent_at INTEGER,
-            PRIMARY KEY (day, recipient)
-        );
-        CREATE TABLE digest_entries (
-            day TEXT NOT NULL,
-            message_id TEXT NOT NULL,
-            since INTEGER NOT NULL,
-            rung INTEGER NOT NULL,
-            PRIMARY KEY (message_id, since, rung)
-        );
-        CREATE TABLE drafts (
-            draft_id TEXT PRIMARY KEY,
-            saved_at INTEGER NOT NULL
-        );
-        """,
-    ),
-)
-
-_MESSAGE_COLUMNS = (
-    "account",
-    "folder",
-    "key",
-    "uid",
-    "message_id",
-    "in_reply_to",
-    "refs",
-    "gm_thread_id",
-    "thread_index",
-    "from_addrs",
-    "sender_addrs",
-    "reply_to_addrs",
-    "to_addrs",
-    "cc_addrs",
-    "bcc_addrs",
-    "date",
-    "internal_date",
-    "subject",
-    "flags",
-    "modseq",
-    "size",
-    "auto_submitted",
-    "x_autoreply",
-    "x_autorespond",
-    "precedence",
-    "list_id",
-    "content_type",
-    "report_type",
-    "reported_message_id",
-    "attachments",
-    "is_from_me",
-    "body_text",
-    "parse_problems",
-)
 _UPSERT = (
-    f"INSERT OR REPLACE INTO messages ({', '.join(_MESSAGE_COLUMNS)}) "
-    f"VALUES ({', '.join('?' * len(_MESSAGE_COLUMNS))})"
+    f"INSERT OR REPLACE INTO messages ({', '.join(MESSAGE_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(MESSAGE_COLUMNS))})"
 )
-_SELECT = f"SELECT {', '.join(_MESSAGE_COLUMNS)} FROM messages"
+_SELECT = f"SELECT {', '.join(MESSAGE_COLUMNS)} FROM messages"
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,7 +206,7 @@ class Store:
     # -- messages ------------------------------------------------------------------------
 
     def put_messages(self, account: str, folder: str, messages: Iterable[MessageFacts]) -> int:
-        rows = [_to_row(account, folder, facts) for facts in messages]
+        rows = [to_row(account, folder, facts) for facts in messages]
         self._db.executemany(_UPSERT, rows)
         return len(rows)
 
@@ -415,11 +261,11 @@ class Store:
             values.append(folder)
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         for row in self._db.execute(f"{_SELECT}{where} ORDER BY account, folder, uid, key", values):
-            yield _from_row(row)
+            yield from_row(row)
 
     def stored_messages(self, account: str | None = None) -> Iterator[StoredMessage]:
         """Every message with its account, folder and the folder's special use."""
-        columns = ", ".join(f"m.{c}" for c in _MESSAGE_COLUMNS)
+        columns = ", ".join(f"m.{c}" for c in MESSAGE_COLUMNS)
         query = (
             f"SELECT {columns}, COALESCE(f.special_use, '') FROM messages m"
             " LEFT JOIN folders f ON f.account = m.account AND f.name = m.folder"
@@ -430,7 +276,7 @@ class Store:
             else self._db.execute(f"{query} WHERE m.account = ?", (account,))
         )
         for row in rows:
-            yield StoredMessage(str(row[0]), str(row[1]), str(row[-1]), _from_row(row[:-1]))
+            yield StoredMessage(str(row[0]), str(row[1]), str(row[-1]), from_row(row[:-1]))
 
     # -- per-thread overrides (set with `watcher thread`) -------------------------------------
 
@@ -573,152 +419,3 @@ class Store:
             return int(self._db.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
         row = self._db.execute("SELECT COUNT(*) FROM messages WHERE account = ?", (account,))
         return int(row.fetchone()[0])
-
-
-_json_cache: dict[tuple[Address, ...], str] = {}
-
-
-def _addresses_json(addresses: tuple[Address, ...]) -> str:
-    # Address lists repeat (your own address, a client's From): encode each distinct one once.
-    if not addresses:
-        return "[]"
-    encoded = _json_cache.get(addresses)
-    if encoded is None:
-        if len(_json_cache) >= 50_000:
-            _json_cache.clear()
-        encoded = _json_cache[addresses] = json.dumps(addresses, ensure_ascii=False)
-    return encoded
-
-
-def _to_row(account: str, folder: str, f: MessageFacts) -> tuple[object, ...]:
-    return (
-        account,
-        folder,
-        f.key,
-        f.uid,
-        f.message_id,
-        f.in_reply_to,
-        " ".join(f.references),
-        f.gm_thread_id,
-        f.thread_index,
-        _addresses_json(f.from_),
-        _addresses_json(f.sender),
-        _addresses_json(f.reply_to),
-        _addresses_json(f.to),
-        _addresses_json(f.cc),
-        _addresses_json(f.bcc),
-        f.date,
-        f.internal_date,
-        f.subject,
-        " ".join(f.flags),
-        f.modseq,
-        f.size,
-        f.auto_submitted,
-        f.x_autoreply,
-        f.x_autorespond,
-        f.precedence,
-        f.list_id,
-        f.content_type,
-        f.report_type,
-        f.reported_message_id,
-        json.dumps(
-            [[a.filename, a.content_type, a.size] for a in f.attachments], ensure_ascii=False
-        )
-        if f.attachments
-        else "[]",
-        int(f.is_from_me),
-        f.body_text,
-        json.dumps(f.parse_problems, ensure_ascii=False) if f.parse_problems else "[]",
-    )
-
-
-_decoded_cache: dict[str, tuple[Address, ...]] = {}
-
-
-def _addresses(text: str) -> tuple[Address, ...]:
-    # The same few thousand address lists come back on every load: decode each once.
-    if text == "[]":
-        return ()
-    decoded = _decoded_cache.get(text)
-    if decoded is None:
-        if len(_decoded_cache) >= 50_000:
-            _decoded_cache.clear()
-        decoded = tuple((name, address) for name, address in json.loads(text))
-        _decoded_cache[text] = decoded
-    return decoded
-
-
-def _from_row(row: Sequence[object]) -> MessageFacts:
-    (
-        _account,
-        _folder,
-        key,
-        uid,
-        message_id,
-        in_reply_to,
-        refs,
-        gm_thread_id,
-        thread_index,
-        from_addrs,
-        sender_addrs,
-        reply_to_addrs,
-        to_addrs,
-        cc_addrs,
-        bcc_addrs,
-        date,
-        internal_date,
-        subject,
-        flags,
-        modseq,
-        size,
-        auto_submitted,
-        x_autoreply,
-        x_autorespond,
-        precedence,
-        list_id,
-        content_type,
-        report_type,
-        reported_message_id,
-        attachments,
-        is_from_me,
-        body_text,
-        parse_problems,
-    ) = row
-    return MessageFacts(
-        key=str(key),
-        uid=uid,  # type: ignore[arg-type]
-        message_id=str(message_id),
-        in_reply_to=str(in_reply_to),
-        references=tuple(str(refs).split()),
-        gm_thread_id=gm_thread_id,  # type: ignore[arg-type]
-        thread_index=str(thread_index),
-        from_=_addresses(str(from_addrs)),
-        sender=_addresses(str(sender_addrs)),
-        reply_to=_addresses(str(reply_to_addrs)),
-        to=_addresses(str(to_addrs)),
-        cc=_addresses(str(cc_addrs)),
-        bcc=_addresses(str(bcc_addrs)),
-        date=date,  # type: ignore[arg-type]
-        internal_date=internal_date,  # type: ignore[arg-type]
-        subject=str(subject),
-        flags=tuple(str(flags).split()),
-        modseq=modseq,  # type: ignore[arg-type]
-        size=size,  # type: ignore[arg-type]
-        auto_submitted=str(auto_submitted),
-        x_autoreply=str(x_autoreply),
-        x_autorespond=str(x_autorespond),
-        precedence=str(precedence),
-        list_id=str(list_id),
-        content_type=str(content_type),
-        report_type=str(report_type),
-        reported_message_id=str(reported_message_id),
-        attachments=()
-        if attachments == "[]"
-        else tuple(
-            Attachment(filename=n, content_type=t, size=s)
-            for n, t, s in json.loads(str(attachments))
-        ),
-        is_from_me=bool(is_from_me),
-        body_text=str(body_text),
-        parse_problems=() if parse_problems == "[]" else tuple(json.loads(str(parse_problems))),
-    )

@@ -43,7 +43,9 @@ from imapclient import IMAPClient
 
 from watcher.config import Account
 from watcher.credentials import Secret
-from watcher.mail.imap import ImapSync, choose_folders, connect, list_folders, sync_imap_account
+from watcher.mail.connection import connect
+from watcher.mail.folders import choose_folders, list_folders
+from watcher.mail.imap import ImapSync, sync_imap_account
 from watcher.store import Store
 
 REPO = Path(__file__).resolve().parent.parent

@@ -13,7 +13,7 @@ What it may write, and when:
   LIST, FETCH `BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]`.
 
 smtplib, ssl and socket errors become one-line `DeliveryError`s naming the fix, here only.
-IMAP goes through `mail/imap.py` (`connect`, `translate_errors`); its `ImapError` and
+IMAP goes through `mail/connection.py` (`connect`, `translate_errors`); its `ImapError` and
 `AuthenticationError` are re-raised as `DeliveryError` (kept as `__cause__`). The password
 is never logged nor put into an error message.
 """
@@ -39,7 +39,7 @@ from imapclient.imapclient import DRAFTS
 from watcher.config import Account
 from watcher.credentials import Secret
 from watcher.errors import AuthenticationError, DeliveryError, ImapError
-from watcher.mail.imap import connect, translate_errors
+from watcher.mail.connection import connect, translate_errors
 
 logger = logging.getLogger(__name__)
 

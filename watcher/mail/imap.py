@@ -8,34 +8,35 @@ Per folder the store keeps UIDVALIDITY, the last UID seen, HIGHESTMODSEQ and the
 count. A poll first asks every folder's status (one LIST-STATUS command where the server has
 it, else one STATUS per folder) and opens only the folders that changed. Bulk FETCH responses
 go through our own parser (`imapwire`), because imapclient's general one costs about seven
-times the transfer itself; imapclient still does everything else. imapclient, imaplib, socket
-and ssl exceptions are translated into `ImapError`/`AuthenticationError` here and nowhere else.
+times the transfer itself; imapclient still does everything else. Connecting and the
+translation of foreign exceptions live in `connection.py`, folder discovery in `folders.py`.
 """
 
 from __future__ import annotations
 
-import fnmatch
-import imaplib
 import logging
-import socket
-import ssl
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from imapclient import IMAPClient, imap_utf7
-from imapclient.exceptions import LoginError
-from imapclient.response_parser import parse_response
+from imapclient import IMAPClient
 
 from watcher.config import Account
 from watcher.credentials import Secret
-from watcher.errors import AuthenticationError, ImapError
 from watcher.identity import Identity
 from watcher.mail import imapwire
 from watcher.mail.bulkfetch import uid_fetch
+from watcher.mail.connection import connect, translate_errors
 from watcher.mail.facts import MessageFacts
+from watcher.mail.folders import (
+    STATUS_ITEMS,
+    FolderStatus,
+    RemoteFolder,
+    choose_folders,
+    list_folders,
+    status_from_pairs,
+)
 from watcher.mail.headers import HEADER_FIELDS
 from watcher.mail.parse import (
     BODY_FETCH_BYTES,
@@ -51,239 +52,6 @@ from watcher.store import FolderState, Store
 logger = logging.getLogger(__name__)
 
 FETCH_BATCH = 500  # UIDs per FETCH: big enough to stream, small enough to keep memory flat
-_STATUS_ITEMS = ("MESSAGES", "UIDNEXT", "UIDVALIDITY")
-_NAME_GUESSES = {
-    "\\Sent": ("sent", "sent items", "sent messages", "sent mail", "gesendet", "envoyés"),
-    "\\Drafts": ("drafts", "draft", "entwürfe", "brouillons"),
-    "\\Junk": ("junk", "spam", "junk e-mail", "junk email", "bulk mail"),
-    "\\Trash": ("trash", "deleted items", "deleted messages", "papierkorb", "corbeille"),
-}
-_SPECIAL_USES = ("\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Junk", "\\Sent", "\\Trash")
-
-
-@dataclass(frozen=True, slots=True)
-class FolderStatus:
-    uidvalidity: int
-    uidnext: int
-    messages: int
-    highest_modseq: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RemoteFolder:
-    name: str
-    flags: tuple[str, ...]
-    special_use: str = ""
-    status: FolderStatus | None = None
-
-    @property
-    def selectable(self) -> bool:
-        lowered = {f.lower() for f in self.flags}
-        return not lowered & {"\\noselect", "\\nonexistent"}
-
-
-# -- connecting -----------------------------------------------------------------------------
-
-
-@contextmanager
-def translate_errors(account: Account) -> Iterator[None]:
-    """Turn imapclient/imaplib/socket/ssl failures into one-line `ImapError`s with the fix."""
-    where = f"{account.host}:{account.port}"
-    try:
-        yield
-    except LoginError as exc:
-        raise AuthenticationError(
-            account.name,
-            f"the server {account.host} refused the login for {account.username!r} "
-            f"({_server_text(exc)}); check the username and the password",
-        ) from None
-    except ssl.SSLCertVerificationError as exc:
-        raise ImapError(
-            account.name,
-            f"the TLS certificate of {where} could not be verified ({exc.verify_message}); "
-            "if the server uses a self-signed certificate, set ca_file to its certificate",
-        ) from None
-    except ssl.SSLError as exc:
-        raise ImapError(
-            account.name,
-            f"TLS with {where} failed ({exc.reason or exc}); check that security "
-            f'= "{account.security}" matches port {account.port}',
-        ) from None
-    except socket.gaierror as exc:
-        raise ImapError(
-            account.name, f"cannot find the host {account.host!r} ({exc.strerror}); check host"
-        ) from None
-    except ConnectionRefusedError:
-        raise ImapError(
-            account.name, f"{where} refused the connection; check host, port and security"
-        ) from None
-    except TimeoutError:
-        raise ImapError(
-            account.name,
-            f"{where} did not answer within {account.timeout_seconds:g} s; "
-            "it will be retried (raise timeout_seconds for a slow server)",
-        ) from None
-    except imaplib.IMAP4.abort as exc:
-        raise ImapError(
-            account.name, f"{where} closed the connection ({_server_text(exc)})"
-        ) from None
-    except imaplib.IMAP4.error as exc:
-        raise ImapError(account.name, f"{where} refused a command: {_server_text(exc)}") from None
-    except OSError as exc:
-        raise ImapError(
-            account.name, f"network error with {where}: {exc.strerror or exc}"
-        ) from None
-
-
-def _server_text(exc: BaseException) -> str:
-    text = str(exc)
-    if text.startswith("b'") or text.startswith('b"'):
-        text = text[2:-1]
-    return text.strip()[:300] or type(exc).__name__
-
-
-@contextmanager
-def connect(account: Account, secret: Secret) -> Iterator[IMAPClient]:
-    """A logged-in client; logs out (and never hides the real error) on the way out."""
-    with translate_errors(account):
-        context = ssl.create_default_context(
-            cafile=str(account.ca_file) if account.ca_file else None
-        )
-        if account.security == "ssl":
-            client = IMAPClient(
-                account.host,
-                port=account.port,
-                ssl=True,
-                ssl_context=context,
-                timeout=account.timeout_seconds,
-            )
-        else:
-            client = IMAPClient(
-                account.host, port=account.port, ssl=False, timeout=account.timeout_seconds
-            )
-    if not logging.getLogger("imapclient").isEnabledFor(logging.DEBUG):
-        # imapclient turns imaplib's debug output on, which formats a message for every
-        # response line even when nothing logs it: a large cost on a bulk sync.
-        client._imap.debug = 0
-    try:
-        with translate_errors(account):
-            if account.security == "starttls":
-                client.starttls(context)
-            client.login(account.username, secret.value)
-        yield client
-    finally:
-        # The connection may already be gone; the error that got us here is what matters.
-        try:
-            client.logout()
-        except Exception:
-            with suppress(Exception):
-                client.shutdown()
-
-
-# -- folders --------------------------------------------------------------------------------
-
-
-def list_folders(client: IMAPClient) -> list[RemoteFolder]:
-    """Every folder with its special use and, where LIST-STATUS exists, its status."""
-    capabilities = {c.upper() for c in client.capabilities()}
-    condstore = b"CONDSTORE" in capabilities
-    if b"LIST-STATUS" in capabilities:
-        return _list_with_status(client, condstore)
-    folders = []
-    for flags, _delimiter, name in client.list_folders():
-        flag_texts = tuple(_text(f) for f in flags)
-        folders.append(RemoteFolder(str(name), flag_texts, _special_use(str(name), flag_texts)))
-    return folders
-
-
-def _list_with_status(client: IMAPClient, condstore: bool) -> list[RemoteFolder]:
-    # RFC 5819: one command for the whole folder list and every folder's status.
-    items = " ".join((*_STATUS_ITEMS, "HIGHESTMODSEQ") if condstore else _STATUS_ITEMS)
-    imap = client._imap
-    typ, data = imap._simple_command(
-        "LIST", '""', '"*"', "RETURN", f"(SPECIAL-USE STATUS ({items}))"
-    )
-    if typ != "OK":
-        raise imaplib.IMAP4.error(f"LIST-STATUS failed: {data!r}")
-    _typ, list_lines = imap._untagged_response(typ, data, "LIST")
-    _typ, status_lines = imap._untagged_response(typ, data, "STATUS")
-    statuses: dict[str, FolderStatus] = {}
-    for line in status_lines or []:
-        if line is None:
-            continue
-        parsed = parse_response([line] if isinstance(line, bytes) else list(line))
-        name, values = _folder_name(parsed[0]), parsed[1]
-        statuses[name] = _status_from_pairs(values)
-    folders: list[RemoteFolder] = []
-    for line in list_lines or []:
-        if line is None:
-            continue
-        parsed = parse_response([line] if isinstance(line, bytes) else list(line))
-        flags = tuple(_text(f) for f in parsed[0])
-        name = _folder_name(parsed[2])
-        folders.append(RemoteFolder(name, flags, _special_use(name, flags), statuses.get(name)))
-    return folders
-
-
-def _folder_name(raw: object) -> str:
-    if isinstance(raw, bytes):
-        return str(imap_utf7.decode(raw))
-    if isinstance(raw, int):
-        return str(raw)
-    return str(raw)
-
-
-def _text(value: object) -> str:
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-
-
-def _status_from_pairs(values: Sequence[object]) -> FolderStatus:
-    pairs = {_text(values[i]).upper(): values[i + 1] for i in range(0, len(values) - 1, 2)}
-    modseq = pairs.get("HIGHESTMODSEQ")
-    return FolderStatus(
-        uidvalidity=int(pairs.get("UIDVALIDITY", 0)),  # type: ignore[call-overload]
-        uidnext=int(pairs.get("UIDNEXT", 0)),  # type: ignore[call-overload]
-        messages=int(pairs.get("MESSAGES", 0)),  # type: ignore[call-overload]
-        highest_modseq=int(modseq) if modseq is not None else None,  # type: ignore[call-overload]
-    )
-
-
-def _special_use(name: str, flags: Sequence[str]) -> str:
-    for flag in flags:
-        for use in _SPECIAL_USES:
-            if flag.lower() == use.lower():
-                return use
-    leaf = name.replace("INBOX.", "", 1).replace("INBOX/", "", 1).split("/")[-1].lower()
-    leaf = leaf.removeprefix("[gmail].")
-    for use, names in _NAME_GUESSES.items():
-        if leaf in names:
-            return use
-    return ""
-
-
-def choose_folders(folders: Sequence[RemoteFolder], account: Account) -> list[RemoteFolder]:
-    """The folders to read: all selectable but Drafts, or Gmail's All Mail instead of copies.
-
-    Replies are often filed away (Archive, a client's folder, even Trash), so everything is
-    read by default. Where a `\\All` folder exists it already holds every message once, so
-    only it, Junk and Trash (which it leaves out) are read.
-    """
-    selectable = [f for f in folders if f.selectable and f.special_use != "\\Drafts"]
-    if any(f.special_use == "\\All" for f in selectable):
-        selectable = [f for f in selectable if f.special_use in ("\\All", "\\Junk", "\\Trash")]
-
-    def wanted(folder: RemoteFolder) -> bool:
-        included = any(_matches(folder.name, p) for p in account.include_folders)
-        excluded = any(_matches(folder.name, p) for p in account.exclude_folders)
-        return included and not excluded
-
-    return [f for f in selectable if wanted(f)]
-
-
-def _matches(name: str, pattern: str) -> bool:
-    return fnmatch.fnmatchcase(name, pattern) or fnmatch.fnmatchcase(name.lower(), pattern.lower())
-
-
 # -- the sync -------------------------------------------------------------------------------
 
 
@@ -359,9 +127,9 @@ class ImapSync:
     def folder_status(self, folder: RemoteFolder) -> FolderStatus:
         if folder.status is not None:
             return folder.status
-        items = [*_STATUS_ITEMS, "HIGHESTMODSEQ"] if self.condstore else list(_STATUS_ITEMS)
+        items = [*STATUS_ITEMS, "HIGHESTMODSEQ"] if self.condstore else list(STATUS_ITEMS)
         raw = self.client.folder_status(folder.name, items)
-        return _status_from_pairs([x for pair in raw.items() for x in pair])
+        return status_from_pairs([x for pair in raw.items() for x in pair])
 
     def sync_folder(
         self, folder: RemoteFolder, state: FolderState | None, status: FolderStatus

@@ -1,0 +1,144 @@
+"""Which folders an account has, what each is for (SPECIAL-USE), and which ones to read."""
+
+from __future__ import annotations
+
+import fnmatch
+import imaplib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from imapclient import IMAPClient, imap_utf7
+from imapclient.response_parser import parse_response
+
+from watcher.config import Account
+
+STATUS_ITEMS = ("MESSAGES", "UIDNEXT", "UIDVALIDITY")
+_NAME_GUESSES = {
+    "\\Sent": ("sent", "sent items", "sent messages", "sent mail", "gesendet", "envoyés"),
+    "\\Drafts": ("drafts", "draft", "entwürfe", "brouillons"),
+    "\\Junk": ("junk", "spam", "junk e-mail", "junk email", "bulk mail"),
+    "\\Trash": ("trash", "deleted items", "deleted messages", "papierkorb", "corbeille"),
+}
+_SPECIAL_USES = ("\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Junk", "\\Sent", "\\Trash")
+
+
+@dataclass(frozen=True, slots=True)
+class FolderStatus:
+    uidvalidity: int
+    uidnext: int
+    messages: int
+    highest_modseq: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteFolder:
+    name: str
+    flags: tuple[str, ...]
+    special_use: str = ""
+    status: FolderStatus | None = None
+
+    @property
+    def selectable(self) -> bool:
+        lowered = {f.lower() for f in self.flags}
+        return not lowered & {"\\noselect", "\\nonexistent"}
+
+
+def list_folders(client: IMAPClient) -> list[RemoteFolder]:
+    """Every folder with its special use and, where LIST-STATUS exists, its status."""
+    capabilities = {c.upper() for c in client.capabilities()}
+    condstore = b"CONDSTORE" in capabilities
+    if b"LIST-STATUS" in capabilities:
+        return _list_with_status(client, condstore)
+    folders = []
+    for flags, _delimiter, name in client.list_folders():
+        flag_texts = tuple(_text(f) for f in flags)
+        folders.append(RemoteFolder(str(name), flag_texts, _special_use(str(name), flag_texts)))
+    return folders
+
+
+def _list_with_status(client: IMAPClient, condstore: bool) -> list[RemoteFolder]:
+    # RFC 5819: one command for the whole folder list and every folder's status.
+    items = " ".join((*STATUS_ITEMS, "HIGHESTMODSEQ") if condstore else STATUS_ITEMS)
+    imap = client._imap
+    typ, data = imap._simple_command(
+        "LIST", '""', '"*"', "RETURN", f"(SPECIAL-USE STATUS ({items}))"
+    )
+    if typ != "OK":
+        raise imaplib.IMAP4.error(f"LIST-STATUS failed: {data!r}")
+    _typ, list_lines = imap._untagged_response(typ, data, "LIST")
+    _typ, status_lines = imap._untagged_response(typ, data, "STATUS")
+    statuses: dict[str, FolderStatus] = {}
+    for line in status_lines or []:
+        if line is None:
+            continue
+        parsed = parse_response([line] if isinstance(line, bytes) else list(line))
+        name, values = _folder_name(parsed[0]), parsed[1]
+        statuses[name] = status_from_pairs(values)
+    folders: list[RemoteFolder] = []
+    for line in list_lines or []:
+        if line is None:
+            continue
+        parsed = parse_response([line] if isinstance(line, bytes) else list(line))
+        flags = tuple(_text(f) for f in parsed[0])
+        name = _folder_name(parsed[2])
+        folders.append(RemoteFolder(name, flags, _special_use(name, flags), statuses.get(name)))
+    return folders
+
+
+def _folder_name(raw: object) -> str:
+    if isinstance(raw, bytes):
+        return str(imap_utf7.decode(raw))
+    if isinstance(raw, int):
+        return str(raw)
+    return str(raw)
+
+
+def _text(value: object) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def status_from_pairs(values: Sequence[object]) -> FolderStatus:
+    pairs = {_text(values[i]).upper(): values[i + 1] for i in range(0, len(values) - 1, 2)}
+    modseq = pairs.get("HIGHESTMODSEQ")
+    return FolderStatus(
+        uidvalidity=int(pairs.get("UIDVALIDITY", 0)),  # type: ignore[call-overload]
+        uidnext=int(pairs.get("UIDNEXT", 0)),  # type: ignore[call-overload]
+        messages=int(pairs.get("MESSAGES", 0)),  # type: ignore[call-overload]
+        highest_modseq=int(modseq) if modseq is not None else None,  # type: ignore[call-overload]
+    )
+
+
+def _special_use(name: str, flags: Sequence[str]) -> str:
+    for flag in flags:
+        for use in _SPECIAL_USES:
+            if flag.lower() == use.lower():
+                return use
+    leaf = name.replace("INBOX.", "", 1).replace("INBOX/", "", 1).split("/")[-1].lower()
+    leaf = leaf.removeprefix("[gmail].")
+    for use, names in _NAME_GUESSES.items():
+        if leaf in names:
+            return use
+    return ""
+
+
+def choose_folders(folders: Sequence[RemoteFolder], account: Account) -> list[RemoteFolder]:
+    """The folders to read: all selectable but Drafts, or Gmail's All Mail instead of copies.
+
+    Replies are often filed away (Archive, a client's folder, even Trash), so everything is
+    read by default. Where a `\\All` folder exists it already holds every message once, so
+    only it, Junk and Trash (which it leaves out) are read.
+    """
+    selectable = [f for f in folders if f.selectable and f.special_use != "\\Drafts"]
+    if any(f.special_use == "\\All" for f in selectable):
+        selectable = [f for f in selectable if f.special_use in ("\\All", "\\Junk", "\\Trash")]
+
+    def wanted(folder: RemoteFolder) -> bool:
+        included = any(_matches(folder.name, p) for p in account.include_folders)
+        excluded = any(_matches(folder.name, p) for p in account.exclude_folders)
+        return included and not excluded
+
+    return [f for f in selectable if wanted(f)]
+
+
+def _matches(name: str, pattern: str) -> bool:
+    return fnmatch.fnmatchcase(name, pattern) or fnmatch.fnmatchcase(name.lower(), pattern.lower())

@@ -17,15 +17,14 @@ if _TESTS_DIR not in sys.path:
 from dovecot import DovecotServer, DovecotUnavailable, MailUser  # noqa: E402
 
 
-@pytest.fixture(scope="session")
-def imap_server() -> Iterator[DovecotServer]:
-    """A private Dovecot on 127.0.0.1 for the whole session.
+def running_dovecot(extra_config: str = "") -> Iterator[DovecotServer]:
+    """A private Dovecot on 127.0.0.1, stopped afterwards (for fixtures to yield from).
 
     Skips when Dovecot is missing or does not start, except under CI (``CI`` set), where
     that is a failure.
     """
     try:
-        server = DovecotServer.start()
+        server = DovecotServer.start(extra_config=extra_config)
     except DovecotUnavailable as exc:
         if os.environ.get("CI"):
             pytest.fail(f"dovecot not available under CI: {exc}", pytrace=False)
@@ -34,6 +33,12 @@ def imap_server() -> Iterator[DovecotServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def imap_server() -> Iterator[DovecotServer]:
+    """A private Dovecot on 127.0.0.1 for the whole session."""
+    yield from running_dovecot()
 
 
 @pytest.fixture

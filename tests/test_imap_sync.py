@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dovecot import DovecotServer, DovecotUnavailable, MailUser
+from conftest import running_dovecot
+from dovecot import DovecotServer, MailUser
 from mailfactory import make_message, new_message_id
 
 from watcher.config import Account
@@ -320,16 +320,7 @@ MINIMAL_CAPABILITIES = "imap_capability = IMAP4rev1 LITERAL+ SASL-IR ID ENABLE I
 
 @pytest.fixture(scope="module")
 def minimal_imap_server() -> Iterator[DovecotServer]:
-    try:
-        server = DovecotServer.start(extra_config=MINIMAL_CAPABILITIES)
-    except DovecotUnavailable as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"dovecot not available under CI: {exc}", pytrace=False)
-        pytest.skip(f"dovecot not available: {exc.reason}")
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from running_dovecot(MINIMAL_CAPABILITIES)
 
 
 def test_server_without_condstore_or_list_status(

@@ -150,3 +150,15 @@ def test_classifications_round_trip(fresh_store: Store) -> None:
     with fresh_store.transaction():
         fresh_store.save_classifications(found)
     assert fresh_store.classifications() == found
+
+
+def test_account_status_keeps_when_failures_began(fresh_store: Store) -> None:
+    with fresh_store.transaction():
+        fresh_store.record_sync_failure("work", 100, "refused")
+        fresh_store.record_sync_failure("work", 200, "timed out")
+    status = fresh_store.account_statuses()["work"]
+    assert (status.failing_since, status.last_attempt, status.last_error) == (100, 200, "timed out")
+    with fresh_store.transaction():
+        fresh_store.record_sync_success("work", 300)
+    status = fresh_store.account_statuses()["work"]
+    assert (status.failing_since, status.last_success, status.last_error) == (None, 300, "")

@@ -121,4 +121,17 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         );
         """,
     ),
+    (
+        # What the daemon, `watcher status`, `doctor` and the digest say about each account.
+        "0006_account_status",
+        """
+        CREATE TABLE account_status (
+            account TEXT PRIMARY KEY,
+            last_attempt INTEGER,
+            last_success INTEGER,
+            last_error TEXT NOT NULL DEFAULT '',
+            failing_since INTEGER
+        );
+        """,
+    ),
 )

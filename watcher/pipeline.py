@@ -59,4 +59,18 @@ def select_for(store: Store, settings: Settings, now: datetime) -> Selection:
         settings=settings.digest,
         now=now,
         zone=settings.zone,
+        account_problems=account_problems(store, settings),
     )
+
+
+def account_problems(store: Store, settings: Settings) -> list[str]:
+    """One line per account that could not be read lately, for the digest and `status`."""
+    lines = []
+    for name, status in sorted(store.account_statuses().items()):
+        if status.failing_since is None:
+            continue
+        since = datetime.fromtimestamp(status.failing_since, settings.zone)
+        lines.append(
+            f"Account {name} could not be read since {since:%a %d %b %H:%M}: {status.last_error}"
+        )
+    return lines

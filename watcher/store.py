@@ -48,6 +48,15 @@ class FolderState:
 
 
 @dataclass(frozen=True, slots=True)
+class AccountStatus:
+    account: str
+    last_attempt: int | None
+    last_success: int | None
+    last_error: str
+    failing_since: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class DigestRecord:
     day: date
     recipient: str
@@ -406,6 +415,34 @@ class Store:
             "UPDATE messages SET date = date + ?, internal_date = internal_date + ?",
             (seconds, seconds),
         )
+
+    # -- account health ----------------------------------------------------------------------
+
+    def record_sync_success(self, account: str, when: int) -> None:
+        self._db.execute(
+            "INSERT INTO account_status (account, last_attempt, last_success, last_error,"
+            " failing_since) VALUES (?, ?, ?, '', NULL) ON CONFLICT(account) DO UPDATE SET"
+            " last_attempt = excluded.last_attempt, last_success = excluded.last_success,"
+            " last_error = '', failing_since = NULL",
+            (account, when, when),
+        )
+
+    def record_sync_failure(self, account: str, when: int, error: str) -> None:
+        """Keeps when the failures began: "not read since 07:10" needs the first one."""
+        self._db.execute(
+            "INSERT INTO account_status (account, last_attempt, last_error, failing_since)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT(account) DO UPDATE SET"
+            " last_attempt = excluded.last_attempt, last_error = excluded.last_error,"
+            " failing_since = COALESCE(account_status.failing_since, excluded.failing_since)",
+            (account, when, error, when),
+        )
+
+    def account_statuses(self) -> dict[str, AccountStatus]:
+        rows = self._db.execute(
+            "SELECT account, last_attempt, last_success, last_error, failing_since"
+            " FROM account_status"
+        )
+        return {row[0]: AccountStatus(*row) for row in rows}
 
     def summary(self) -> list[FolderSummary]:
         rows = self._db.execute(

@@ -66,8 +66,12 @@ def sync_accounts(
             )
         except AccountError as exc:
             logger.error("%s", exc)
+            with store.transaction():
+                store.record_sync_failure(account.name, int(now.timestamp()), str(exc))
             outcomes.append(AccountOutcome(account.name, None, exc))
             continue
+        with store.transaction():
+            store.record_sync_success(account.name, int(now.timestamp()))
         logger.info(
             "%s: synced %d folders in %.1f s: %d new, %d flag changes, %d removed",
             account.name,

@@ -51,6 +51,7 @@ class Account:
     ca_file: Path | None = None
     timeout_seconds: float = 60.0
     password_command: str = ""
+    oauth2_token_command: str = ""  # prints a fresh OAuth2 access token (XOAUTH2)
     password_env: str = ""
     credential: str = ""  # name of a systemd credential holding the password
 
@@ -73,6 +74,7 @@ class Settings:
     lookback_days: int
     accounts: tuple[Account, ...] = field(default=())
     tracking: Tracking = field(default_factory=Tracking)
+    sync_interval_minutes: float = 10.0
     digest: DigestSettings = field(default_factory=lambda: DigestSettings())
 
     @property
@@ -144,6 +146,7 @@ class _SettingsReader(TableReader):
         state_dir = Path(state_dir_text).expanduser() if state_dir_text else default_state_dir()
         timezone = self.get(data, "timezone", "", str, "UTC", _check_timezone)
         lookback = self.get(data, "lookback_days", "", int, 90, check_non_negative)
+        interval = self.get(data, "sync_interval", "", float, 10.0, _check_interval)
         raw_accounts = data.get("accounts", [])
         if not isinstance(raw_accounts, list) or not all(isinstance(a, dict) for a in raw_accounts):
             raise self.fail("accounts", "must be written as [[accounts]] tables")
@@ -161,6 +164,7 @@ class _SettingsReader(TableReader):
             state_dir=state_dir,
             timezone=timezone,
             lookback_days=lookback,
+            sync_interval_minutes=interval,
             accounts=accounts,
             tracking=self.tracking(),
             digest=self.digest(accounts),
@@ -387,6 +391,7 @@ class _SettingsReader(TableReader):
             ca_file=ca_file,
             timeout_seconds=timeout,
             password_command=self.get(table, "password_command", where, str, ""),
+            oauth2_token_command=self.get(table, "oauth2_token_command", where, str, ""),
             password_env=self.get(table, "password_env", where, str, ""),
             credential=self.get(table, "credential", where, str, ""),
         )
@@ -394,6 +399,7 @@ class _SettingsReader(TableReader):
 
 _TOP_KEYS = {
     "state_dir",
+    "sync_interval",
     "timezone",
     "lookback_days",
     "accounts",
@@ -457,9 +463,15 @@ _ACCOUNT_KEYS = {
     "ca_file",
     "timeout_seconds",
     "password_command",
+    "oauth2_token_command",
     "password_env",
     "credential",
 }
+
+
+def _check_interval(value: float) -> str | None:
+    # Fractions are for tests; a real mailbox is polled every few minutes at most.
+    return None if value >= 0.05 else "must be a number of minutes, e.g. 10"
 
 
 def _check_clock(value: str) -> str | None:

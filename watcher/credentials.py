@@ -55,9 +55,19 @@ def find_password(account: Account) -> Secret:
     return secret
 
 
+def find_token(account: Account) -> Secret:
+    """A fresh OAuth2 access token from `oauth2_token_command`, run anew on each connection
+    (tokens expire within the hour; the helper refreshes them)."""
+    value = _run_command(account, account.oauth2_token_command, "oauth2_token_command")
+    register_secret(value)
+    return Secret(value, "oauth2_token_command")
+
+
 def _find_password(account: Account) -> Secret:
     if account.password_command:
-        return Secret(_run_password_command(account), "password_command")
+        return Secret(
+            _run_command(account, account.password_command, "password_command"), "password_command"
+        )
     credential = _systemd_credential(account)
     if credential is not None:
         return credential
@@ -77,8 +87,7 @@ def _find_password(account: Account) -> Secret:
     )
 
 
-def _run_password_command(account: Account) -> str:
-    command = account.password_command
+def _run_command(account: Account, command: str, key: str) -> str:
     try:
         result = subprocess.run(  # noqa: S602 - a command the user wrote in their own config
             command,
@@ -91,7 +100,7 @@ def _run_password_command(account: Account) -> str:
     except subprocess.TimeoutExpired:
         raise CredentialError(
             account.name,
-            f"password_command did not finish within {PASSWORD_COMMAND_TIMEOUT} s: {command}",
+            f"{key} did not finish within {PASSWORD_COMMAND_TIMEOUT} s: {command}",
         ) from None
     if result.returncode != 0:
         # Its stderr is the user's own tool talking (e.g. "gpg: decryption failed"); the first
@@ -100,12 +109,12 @@ def _run_password_command(account: Account) -> str:
         detail = f": {reason[0][:200]}" if reason else ""
         raise CredentialError(
             account.name,
-            f"password_command failed with exit code {result.returncode}{detail} "
+            f"{key} failed with exit code {result.returncode}{detail} "
             f"(command: {shlex.split(command)[0] if command.strip() else command})",
         )
     lines = result.stdout.decode("utf-8", "replace").splitlines()
     if not lines or not lines[0]:
-        raise CredentialError(account.name, "password_command printed nothing")
+        raise CredentialError(account.name, f"{key} printed nothing")
     return lines[0]
 
 

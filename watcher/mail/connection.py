@@ -105,7 +105,10 @@ def connect(account: Account, secret: Secret) -> Iterator[IMAPClient]:
         with translate_errors(account):
             if account.security == "starttls":
                 client.starttls(context)
-            client.login(account.username, secret.value)
+            if secret.source == "oauth2_token_command":
+                client.oauth2_login(account.username, secret.value)
+            else:
+                client.login(account.username, secret.value)
         yield client
     finally:
         # The connection may already be gone; the error that got us here is what matters.

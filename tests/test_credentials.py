@@ -1,0 +1,129 @@
+"""Each source of a password, in order, and that none of them ever leaks the value."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import keyring
+import pytest
+from keyring.backend import KeyringBackend
+from keyring.backends import fail
+
+from watcher.config import Account
+from watcher.credentials import KEYRING_SERVICE, find_password, find_token
+from watcher.errors import CredentialError
+from watcher.logsetup import RedactingFilter
+
+ACCOUNT = Account(name="work", addresses=("me@x.example",), host="h", username="me@x.example")
+
+
+class MemoryKeyring(KeyringBackend):
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.values.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.values[service, username] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.values.pop((service, username), None)
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    try:
+        yield backend
+    finally:
+        keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def no_keyring() -> Iterator[None]:
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    try:
+        yield
+    finally:
+        keyring.set_keyring(previous)
+
+
+def test_password_command_comes_first(memory_keyring: MemoryKeyring) -> None:
+    memory_keyring.set_password(KEYRING_SERVICE, "me@x.example", "from-keyring")
+    account = Account(**{**_fields(ACCOUNT), "password_command": "printf 'cmd-pw\\nignored'"})
+    secret = find_password(account)
+    assert (secret.value, secret.source) == ("cmd-pw", "password_command")
+    assert "cmd-pw" not in repr(secret) and "cmd-pw" not in str(secret)
+
+
+def test_failing_command_is_one_line_without_its_output() -> None:
+    account = Account(
+        **{**_fields(ACCOUNT), "password_command": "echo s3cret; echo nope >&2; exit 3"}
+    )
+    with pytest.raises(CredentialError) as caught:
+        find_password(account)
+    assert "exit code 3: nope" in str(caught.value)
+    assert "s3cret" not in str(caught.value)
+
+
+def test_systemd_credential(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_keyring: None
+) -> None:
+    (tmp_path / "work").write_text("cred-pw\n")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(tmp_path))
+    secret = find_password(ACCOUNT)
+    assert (secret.value, secret.source) == ("cred-pw", "systemd credential work")
+    named = Account(**{**_fields(ACCOUNT), "credential": "missing"})
+    with pytest.raises(CredentialError, match="check LoadCredential="):
+        find_password(named)
+
+
+def test_keyring_then_environment(
+    memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WATCHER_PASSWORD_WORK", "env-pw")
+    memory_keyring.set_password(KEYRING_SERVICE, "me@x.example", "ring-pw")
+    assert find_password(ACCOUNT).source == "OS keyring"
+    memory_keyring.values.clear()
+    secret = find_password(ACCOUNT)
+    assert (secret.value, secret.source) == ("env-pw", "environment variable WATCHER_PASSWORD_WORK")
+
+
+def test_headless_without_any_source_names_the_alternatives(
+    no_keyring: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("WATCHER_PASSWORD_WORK", raising=False)
+    with pytest.raises(CredentialError) as caught:
+        find_password(ACCOUNT)
+    message = str(caught.value)
+    assert "password_command" in message and "WATCHER_PASSWORD_WORK" in message
+
+
+def test_oauth2_token_command_runs_each_time() -> None:
+    account = Account(**{**_fields(ACCOUNT), "oauth2_token_command": "date +tok%N"})
+    first, second = find_token(account), find_token(account)
+    assert first.source == "oauth2_token_command"
+    assert first.value != second.value  # a fresh token per connection
+
+
+def test_found_secrets_are_redacted_from_log_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WATCHER_PASSWORD_WORK", "unique-marker-9f3a")
+    find_password(Account(**{**_fields(ACCOUNT), "name": "work"}))
+    record = logging.LogRecord(
+        "x", logging.ERROR, "f", 1, "login failed for %s", ("unique-marker-9f3a",), None
+    )
+    RedactingFilter().filter(record)
+    assert "unique-marker-9f3a" not in record.getMessage()
+
+
+def _fields(account: Account) -> dict[str, object]:
+    return {name: getattr(account, name) for name in account.__slots__}  # type: ignore[attr-defined]

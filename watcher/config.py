@@ -250,6 +250,7 @@ class _SettingsReader(TableReader):
             credential=source.credential
             if source
             else self.get(table, "credential", where, str, ""),
+            oauth2_token_command=source.oauth2_token_command if source else "",
         )
 
     def tracking(self) -> Tracking:

@@ -55,6 +55,11 @@ def find_password(account: Account) -> Secret:
     return secret
 
 
+def secret_of(account: Account) -> Secret:
+    """What the account logs in with: a fresh OAuth2 token if configured, else its password."""
+    return find_token(account) if account.oauth2_token_command else find_password(account)
+
+
 def find_token(account: Account) -> Secret:
     """A fresh OAuth2 access token from `oauth2_token_command`, run anew on each connection
     (tokens expire within the hour; the helper refreshes them)."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from watcher.config import Account, Settings
-from watcher.credentials import find_password, find_token
+from watcher.credentials import secret_of
 from watcher.errors import AccountError
 from watcher.mail.imap import sync_imap_account
 from watcher.mail.maildir import sync_maildir_account
@@ -38,7 +38,7 @@ def sync_account(
         return sync_maildir_account(
             account, store, lookback_days=lookback_days, now=now, progress=progress
         )
-    secret = find_token(account) if account.oauth2_token_command else find_password(account)
+    secret = secret_of(account)
     return sync_imap_account(
         account, secret, store, lookback_days=lookback_days, now=now, progress=progress
     )

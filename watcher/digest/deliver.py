@@ -109,7 +109,12 @@ def _login(smtp: smtplib.SMTP, server: Account, secret: Secret, where: str) -> N
             "usually 587 or 465)"
         )
     try:
-        smtp.login(server.username, secret.value)
+        if secret.source == "oauth2_token_command":
+            # XOAUTH2 (Gmail, Microsoft 365): the bearer token in place of a password.
+            token = f"user={server.username}\x01auth=Bearer {secret.value}\x01\x01"
+            smtp.auth("XOAUTH2", lambda _challenge=None: token, initial_response_ok=True)
+        else:
+            smtp.login(server.username, secret.value)
     except UnicodeEncodeError:  # its text would quote a character of the password
         raise DeliveryError(
             f"the username or password for {where} has non-ASCII characters, which SMTP "

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 
 from watcher.config import Account, Settings
-from watcher.credentials import Secret, find_password
+from watcher.credentials import Secret, secret_of
 from watcher.digest.deliver import (
     append_to_folder,
     build_draft,
@@ -68,7 +68,7 @@ def send_digest(
     if record is None and digest.empty and not options.send_when_empty:
         return SendOutcome(NOTHING, "nothing is due today; no digest (send_when_empty = false)")
     account = _imap_account(settings)
-    secret = find_password(account) if account is not None else None
+    secret = secret_of(account) if account is not None else None
     if record is not None:  # pending: an earlier run may have delivered it
         if account is not None and secret is not None:
             if message_in_folder(account, secret, record.message_id):
@@ -88,7 +88,7 @@ def send_digest(
     try:
         if options.delivery in ("smtp", "both"):
             assert options.smtp is not None  # the config guarantees it
-            send_smtp(message, options.smtp, find_password(options.smtp))
+            send_smtp(message, options.smtp, secret_of(options.smtp))
         if options.delivery in ("imap", "both"):
             if account is None or secret is None:
                 raise DeliveryError(

@@ -1,0 +1,131 @@
+"""`watcher status`: from the store alone, the last sync and the last error of each account,
+what is stored and watched, the last digest and what comes next."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from click.testing import CliRunner
+from dovecot import DovecotServer, MailUser
+from mailfactory import make_message
+from test_cli import write_config
+
+from watcher.config import Settings, load_settings
+from watcher.digest.settings import DigestSettings
+from watcher.status import next_digest, next_sync_time, schedule, status_command
+from watcher.store import AccountStatus, Store
+from watcher.sync import sync_accounts
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def test_status_shows_the_last_sync_and_the_last_error(
+    imap_server: DovecotServer, mail_user: MailUser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = dt.datetime.now(dt.UTC)
+    sent_at = now - dt.timedelta(days=10)
+    proposal = make_message(
+        from_=f"Maya <{mail_user.address}>",
+        to="Lea Brandt <lea@acme.example>",
+        subject="Proposal for the website redesign",
+        body="Hi Lea,\n\nplease find our proposal attached: 12,400 EUR, six weeks.\n",
+        attachments=[("proposal.pdf", "application/pdf", b"%PDF-1.4 proposal")],
+        date=sent_at,
+    )
+    imap_server.append(mail_user, "Sent", proposal, internal_date=sent_at)
+    config = write_config(tmp_path / "config.toml", imap_server, mail_user, tmp_path / "state")
+    settings = load_settings(config)
+
+    synced_at, failed_at = now - dt.timedelta(minutes=30), now - dt.timedelta(minutes=4)
+    monkeypatch.setenv("TEST_IMAP_PASSWORD", mail_user.password)
+    with Store.open(settings.store_path) as store:
+        assert sync_accounts(settings, store, now=synced_at)[0].error is None
+    monkeypatch.setenv("TEST_IMAP_PASSWORD", "not-the-password")
+    with Store.open(settings.store_path) as store:
+        assert sync_accounts(settings, store, now=failed_at)[0].error is not None
+        yesterday = (now - dt.timedelta(days=1)).date()
+        with store.transaction():
+            store.record_digest_pending(yesterday, mail_user.address, "<d@x>", [])
+            store.record_digest_sent(yesterday, mail_user.address)
+
+    result = CliRunner().invoke(status_command, ["--config", str(config)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == f"Store: {settings.store_path} (1 message)"
+    synced = synced_at.astimezone(settings.zone)
+    assert lines[1] == (
+        f"Account work: last synced {synced:%Y-%m-%d %H:%M} (30 min ago); 1 message stored"
+    )
+    failing = failed_at.astimezone(settings.zone)
+    assert lines[2].startswith(f"  failing since {failing:%Y-%m-%d %H:%M} (4 min ago): ")
+    assert "refused the login" in lines[2] and "not-the-password" not in lines[2]
+    assert lines[3] == "Threads: 1 awaiting a reply, 1 due"
+    assert re.fullmatch(rf"Last digest: sent .* to {re.escape(mail_user.address)}", lines[4])
+    assert lines[5].startswith("Next sync: ") and "every 10 min" in lines[5]
+    assert lines[6].startswith("Next digest: none: [digest] delivery is not set")
+
+
+def test_status_before_the_first_sync(
+    imap_server: DovecotServer, mail_user: MailUser, tmp_path: Path
+) -> None:
+    config = write_config(tmp_path / "config.toml", imap_server, mail_user, tmp_path / "state")
+    result = CliRunner().invoke(status_command, ["--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "No store yet" in result.output and "watcher sync" in result.output
+    assert not (tmp_path / "state").exists()  # status only reads
+
+
+def test_status_with_a_broken_config(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("timezone = 'Mars/Olympus'\n", encoding="utf-8")
+    result = CliRunner().invoke(status_command, ["--config", str(config)])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: config.toml line 1: timezone")
+
+
+def _settings(tmp_path: Path, delivery: str = "smtp") -> Settings:
+    digest = DigestSettings(
+        at="07:30", catch_up_until="12:00", recipient="me@x.example", delivery=delivery
+    )
+    return Settings(None, tmp_path, "Europe/Berlin", 0, digest=digest)
+
+
+@pytest.mark.parametrize(
+    ("hour", "expected"),
+    [
+        (6, dt.datetime(2026, 11, 23, 7, 30, tzinfo=BERLIN)),  # later today
+        (9, dt.datetime(2026, 11, 23, 9, 0, tzinfo=BERLIN)),  # missed: caught up at once
+        (13, dt.datetime(2026, 11, 24, 7, 30, tzinfo=BERLIN)),  # too late today: tomorrow
+    ],
+)
+def test_next_digest(tmp_path: Path, hour: int, expected: dt.datetime) -> None:
+    now = dt.datetime(2026, 11, 23, hour, 0, tzinfo=BERLIN)
+    assert next_digest(_settings(tmp_path), None, now) == expected
+
+
+def test_next_digest_after_todays_was_sent(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    now = dt.datetime(2026, 11, 23, 9, 0, tzinfo=BERLIN)
+    with Store.open(tmp_path / "store.sqlite3") as store:
+        with store.transaction():
+            store.record_digest_pending(now.date(), "me@x.example", "<d@x>", [])
+            store.record_digest_sent(now.date(), "me@x.example")
+        assert next_digest(settings, store, now) == dt.datetime(2026, 11, 24, 7, 30, tzinfo=BERLIN)
+    assert next_digest(_settings(tmp_path, delivery=""), None, now) is None
+    (_sync, (_label, text)) = schedule(_settings(tmp_path), None, now)
+    assert text.startswith("due now: today's is not sent yet")
+
+
+def test_next_sync_is_the_last_attempt_plus_the_interval(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    now = dt.datetime(2026, 11, 23, 9, 0, tzinfo=BERLIN)
+    last = int((now - dt.timedelta(minutes=4)).timestamp())
+    statuses = {"work": AccountStatus("work", last, last, "", None)}
+    assert next_sync_time(statuses, settings, now) == now + dt.timedelta(minutes=6)
+    long_ago = {"work": AccountStatus("work", last - 3600, None, "down", last - 3600)}
+    assert next_sync_time(long_ago, settings, now) == now  # overdue: at once
+    assert next_sync_time({}, settings, now) is None

@@ -1,0 +1,166 @@
+"""`watcher status`: what the watcher did last and will do next, from the store alone.
+
+No network: the last sync of each account (and its last error), what is stored, how many
+threads are watched and due, the last digest sent, the next sync and the next digest.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from datetime import datetime, time, timedelta
+from pathlib import Path
+
+import click
+
+from watcher.config import Settings, default_config_path, load_settings
+from watcher.digest.select import next_digest_time
+from watcher.errors import ConfigError, WatcherError
+from watcher.logsetup import redact
+from watcher.pipeline import analyze
+from watcher.store import AccountStatus, Store
+from watcher.tracker import AWAITING, BOUNCED
+
+
+def next_sync_time(
+    statuses: Mapping[str, AccountStatus], settings: Settings, now: datetime
+) -> datetime | None:
+    """When `watcher run` reads mail next: the last attempt plus the interval (None: never)."""
+    last = max((s.last_attempt for s in statuses.values() if s.last_attempt), default=None)
+    if last is None:
+        return None
+    due = datetime.fromtimestamp(last, settings.zone)
+    due += timedelta(minutes=settings.sync_interval_minutes)
+    return max(due, now.astimezone(settings.zone))  # overdue: at once, once it runs
+
+
+def next_digest(settings: Settings, store: Store | None, now: datetime) -> datetime | None:
+    """When the next digest goes out, or None when no delivery is configured.
+
+    Today's, if its time has passed but it was not sent and the catch-up window is still
+    open (a daemon that was down sends it when it comes back); else the next `at`.
+    """
+    digest = settings.digest
+    if not digest.delivery:
+        return None
+    local = now.astimezone(settings.zone)
+    record = store.digest_state(local.date(), digest.recipient) if store else None
+    if record is None or record.state != "sent":
+        at, until = (_clock(local, text) for text in (digest.at, digest.catch_up_until))
+        if at <= local < until:
+            return local
+    return next_digest_time(digest.at, now, settings.zone)
+
+
+def _clock(day: datetime, text: str) -> datetime:
+    hours, minutes = (int(part) for part in text.split(":"))
+    return datetime.combine(day.date(), time(hours, minutes), tzinfo=day.tzinfo)
+
+
+def schedule(settings: Settings, store: Store | None, now: datetime) -> list[tuple[str, str]]:
+    """("Next sync", when) and ("Next digest", when), as `status` and `doctor` print them."""
+    statuses = store.account_statuses() if store else {}
+    sync_at = next_sync_time(statuses, settings, now)
+    every = f"every {settings.sync_interval_minutes:g} min while `watcher run` runs"
+    digest_at = next_digest(settings, store, now)
+    return [
+        (
+            "Next sync",
+            f"{_when(sync_at, now) if sync_at else 'when `watcher run` starts'} ({every})",
+        ),
+        ("Next digest", _digest_text(settings, digest_at, now)),
+    ]
+
+
+def _digest_text(settings: Settings, digest_at: datetime | None, now: datetime) -> str:
+    digest = settings.digest
+    if digest_at is None:
+        return "none: [digest] delivery is not set (`watcher digest --preview` shows it)"
+    if digest_at <= now:
+        return f"due now: today's is not sent yet (it is sent until {digest.catch_up_until})"
+    return f"{_when(digest_at, now)} {settings.timezone}, by {digest.delivery}"
+
+
+def status_lines(settings: Settings, store: Store, now: datetime) -> list[str]:
+    """Everything `watcher status` prints, one line each."""
+    statuses = store.account_statuses()
+    lines = [f"Store: {settings.store_path} ({count(store.count_messages(), 'message')})"]
+    for account in settings.accounts:
+        status = statuses.get(account.name)
+        stored = store.count_messages(account.name)
+        synced = status.last_success if status else None
+        when = _when(_at(synced, settings), now) if synced else "never"
+        lines.append(
+            f"Account {account.name}: last synced {when}; {count(stored, 'message')} stored"
+        )
+        if status and status.last_error:
+            failing = _when(_at(status.failing_since or status.last_attempt, settings), now)
+            lines.append(f"  failing since {failing}: {redact(status.last_error)}")
+    tracked = analyze(store, settings, now).tracked
+    awaiting = [t for t in tracked if t.state == AWAITING]
+    bounced = sum(1 for t in tracked if t.state == BOUNCED)
+    lines.append(
+        f"Threads: {len(awaiting)} awaiting a reply, {sum(t.due for t in awaiting)} due"
+        + (f", {bounced} bounced" if bounced else "")
+    )
+    last = store.last_digest()
+    sent_at = _at(last.sent_at, settings) if last and last.sent_at else None
+    lines.append(
+        f"Last digest: sent {_when(sent_at, now)} to {last.recipient}"
+        if last and sent_at
+        else "Last digest: none sent yet"
+    )
+    lines += [f"{label}: {text}" for label, text in schedule(settings, store, now)]
+    return lines
+
+
+def count(number: int, noun: str) -> str:
+    """`1 message`, `2 messages`."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def _at(timestamp: int | None, settings: Settings) -> datetime | None:
+    return datetime.fromtimestamp(timestamp, settings.zone) if timestamp else None
+
+
+def _when(moment: datetime | None, now: datetime) -> str:
+    """`2026-11-23 08:10 (5 min ago)`: the time, and how far from now."""
+    if moment is None:
+        return "never"
+    seconds = (moment - now).total_seconds()
+    minutes = round(abs(seconds) / 60)
+    if minutes < 1:
+        distance = "now"
+    else:
+        amount = f"{minutes} min" if minutes < 120 else f"{minutes / 60:.0f} h"
+        amount = amount if minutes < 2880 else f"{minutes / 1440:.0f} days"
+        distance = f"{amount} ago" if seconds < 0 else f"in {amount}"
+    return f"{moment:%Y-%m-%d %H:%M} ({distance})"
+
+
+@click.command("status")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The config file (default: as for `watcher --config`).",
+)
+@click.pass_context
+def status_command(ctx: click.Context, config_path: Path | None) -> None:
+    """Show the last sync of each account, what is stored and watched, and the next digest."""
+    path = config_path or getattr(ctx.obj, "config_path", None) or default_config_path()
+    try:
+        settings = load_settings(path)
+        now = datetime.now(settings.zone)
+        if not settings.store_path.exists():  # Store.open would create it: status only reads
+            click.echo(f"No store yet at {settings.store_path}: run `watcher sync` first.")
+            for label, text in schedule(settings, None, now):
+                click.echo(f"{label}: {text}")
+            return
+        with Store.open(settings.store_path) as store:
+            lines = status_lines(settings, store, now)
+    except WatcherError as exc:
+        click.echo(f"error: {redact(str(exc))}", err=True)
+        sys.exit(2 if isinstance(exc, ConfigError) else 1)
+    for line in lines:
+        click.echo(line)

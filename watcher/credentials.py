@@ -164,3 +164,17 @@ def _from_keyring(account: Account) -> Secret | None:
         logger.warning("account %r: the OS keyring failed: %s", account.name, type(exc).__name__)
         return None
     return Secret(value, "OS keyring") if value else None
+
+
+def store_in_keyring(username: str, password: str) -> str:
+    """Put the password in the OS keyring; "" when stored, else why not, in one line."""
+    import keyring
+    from keyring.errors import KeyringError, NoKeyringError
+
+    try:
+        keyring.set_password(KEYRING_SERVICE, username, password)
+    except NoKeyringError:
+        return "no OS keyring on this machine (headless, or no D-Bus session)"
+    except (KeyringError, RuntimeError) as exc:  # a locked keyring, a dismissed unlock prompt
+        return f"the OS keyring did not take it ({type(exc).__name__})"
+    return ""

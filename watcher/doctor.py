@@ -9,18 +9,9 @@ Read-only on the mailbox: LIST, STATUS, EXAMINE and FETCH BODY.PEEK only.
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
-import email.utils
-import smtplib
-import socket
-import ssl
 import sys
 import tempfile
-import time
-from collections import Counter
 from collections.abc import Iterator
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -34,15 +25,20 @@ from watcher.digest import deliver
 from watcher.errors import AccountError, ConfigError, DeliveryError, WatcherError
 from watcher.identity import Identity
 from watcher.logsetup import redact
-from watcher.mail.connection import connect, translate_errors
-from watcher.mail.folders import STATUS_ITEMS, choose_folders, list_folders, status_from_pairs
+from watcher.mail.connection import connect, probe_reachable, probe_tls, translate_errors
+from watcher.mail.folders import (
+    STATUS_ITEMS,
+    choose_folders,
+    discover_mailbox,
+    list_folders,
+    status_from_pairs,
+)
 from watcher.status import count, schedule
 from watcher.store import Store
 
 OK, WARN, FAIL, INFO = "ok", "warn", "fail", "info"
 _MARKS = {OK: "✔", WARN: "!", FAIL: "✘", INFO: "·"}
 _WORDS = {OK: "PASS", WARN: "WARN", FAIL: "FAIL", INFO: "INFO"}
-RECENT_SENT = 50  # how many of the latest sent messages show which addresses I send from
 # The capabilities the sync makes use of, and what each one saves.
 USED_CAPABILITIES = {
     "CONDSTORE": "flag and keyword changes found without reading every folder",
@@ -58,41 +54,6 @@ class Check:
     title: str
     detail: str
     lines: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Discovery:
-    """What the mailbox shows about its owner."""
-
-    sent_folder: str | None
-    from_addresses: tuple[str, ...]  # most frequent first, lower-case
-
-
-def discover_mailbox(client: IMAPClient, limit: int = RECENT_SENT) -> Discovery:
-    """The Sent folder and the From addresses of its latest `limit` messages (read-only)."""
-    sent = next((f for f in list_folders(client) if f.special_use == "\\Sent"), None)
-    if sent is None or not sent.selectable:
-        return Discovery(None, ())
-    exists = int(client.select_folder(sent.name, readonly=True).get(b"EXISTS", 0))  # EXAMINE
-    if not exists:
-        return Discovery(sent.name, ())
-    # Sequence numbers reach the newest messages without a SEARCH over the whole folder.
-    client.use_uid = False
-    try:
-        fetched = client.fetch(
-            list(range(max(1, exists - limit + 1), exists + 1)),
-            ["BODY.PEEK[HEADER.FIELDS (FROM)]"],
-        )
-    finally:
-        client.use_uid = True
-    parser = email.parser.BytesHeaderParser(policy=email.policy.compat32)
-    counts: Counter[str] = Counter()
-    for data in fetched.values():
-        for key, value in data.items():
-            if isinstance(key, bytes) and key.startswith(b"BODY[") and isinstance(value, bytes):
-                headers = [str(h) for h in parser.parsebytes(value).get_all("From", [])]
-                counts.update(a.lower() for _n, a in email.utils.getaddresses(headers) if "@" in a)
-    return Discovery(sent.name, tuple(a for a, _count in counts.most_common()))
 
 
 def run_checks(path: Path, now: datetime) -> Iterator[Check]:
@@ -161,16 +122,10 @@ def check_account(account: Account) -> Iterator[Check]:
 
 
 def _probe_reachable(account: Account) -> Check:
-    began = time.monotonic()
     try:
-        with (
-            translate_errors(account),
-            socket.create_connection((account.host, account.port), account.timeout_seconds),
-        ):
-            pass
+        took = probe_reachable(account)
     except AccountError as exc:
         return Check(FAIL, f"{account.name}: server reachable", str(exc))
-    took = (time.monotonic() - began) * 1000
     return Check(
         OK, f"{account.name}: server reachable", f"{account.host}:{account.port} ({took:.0f} ms)"
     )
@@ -184,25 +139,10 @@ def _probe_tls(account: Account) -> Check:
             WARN, title, 'no TLS (security = "none"): the password crosses the network in clear'
         )
     try:
-        with translate_errors(account):
-            context = ssl.create_default_context(
-                cafile=str(account.ca_file) if account.ca_file else None
-            )
-            use_ssl = account.security == "ssl"
-            client = IMAPClient(
-                account.host, account.port, ssl=use_ssl, ssl_context=context,
-                timeout=account.timeout_seconds,
-            )  # fmt: skip
-            try:
-                if not use_ssl:
-                    client.starttls(context)
-                version = str(client._imap.sock.version())
-            finally:
-                with suppress(Exception):
-                    client.logout()
+        version = probe_tls(account)
     except AccountError as exc:
         return Check(FAIL, title, str(exc))
-    how = "implicit TLS" if use_ssl else "STARTTLS"
+    how = "implicit TLS" if account.security == "ssl" else "STARTTLS"
     return Check(OK, title, f"{how}, {version}, certificate valid for {account.host}")
 
 
@@ -279,52 +219,11 @@ def check_digest(settings: Settings) -> Iterator[Check]:
     title = "SMTP login"
     try:
         secret = secret_of(server)
-        detail = check_smtp_login(server, secret)
+        detail = deliver.check_smtp_login(server, secret)
     except (AccountError, DeliveryError) as exc:
         yield Check(FAIL, title, str(exc))
         return
     yield Check(OK, title, f"{server.host}:{server.port}: {detail}")
-
-
-def check_smtp_login(server: Account, secret: Secret | None) -> str:
-    """Connect, TLS (verified), EHLO and AUTH as the digest will, then QUIT: nothing is sent.
-
-    Returns what was checked; raises `DeliveryError` (one line with the fix). TO MOVE: smtplib
-    belongs in watcher/digest/deliver.py; written on its helpers so it can move unchanged.
-    """
-    where = f"SMTP {server.host}:{server.port}"
-    if server.security not in ("ssl", "starttls"):
-        raise DeliveryError(f'{where}: use security = "starttls" or "ssl" in [digest.smtp]')
-    context = deliver._tls_context(server.ca_file, where)
-    smtp = (
-        smtplib.SMTP_SSL(timeout=server.timeout_seconds, context=context)
-        if server.security == "ssl"
-        else smtplib.SMTP(timeout=server.timeout_seconds)
-    )
-    smtp._host = server.host  # type: ignore[attr-defined]  # for SNI: see send_smtp
-    try:
-        code, reply = smtp.connect(server.host, server.port)
-        if code != 220:
-            raise smtplib.SMTPConnectError(code, reply)
-        smtp.ehlo()
-        if server.security == "starttls":
-            if not smtp.has_extn("starttls"):
-                raise DeliveryError(f"{where} does not offer STARTTLS; use its TLS port")
-            smtp.starttls(context=context)
-            smtp.ehlo()
-        version = str(smtp.sock.version())  # type: ignore[union-attr]  # TLS by now
-        if secret is not None:
-            deliver._login(smtp, server, secret, where)
-    except (smtplib.SMTPException, OSError) as exc:
-        raise DeliveryError(deliver._smtp_failure(exc, server, secret)) from None
-    else:
-        with suppress(smtplib.SMTPException, OSError):
-            smtp.quit()
-    finally:
-        smtp.close()
-    how = "implicit TLS" if server.security == "ssl" else "STARTTLS"
-    login = f"logged in as {server.username}" if secret is not None else "no login"
-    return f"{how}, {version}, certificate verified, {login}"
 
 
 def _utf8_output() -> bool:

@@ -31,29 +31,18 @@ from watcher.config import (
     default_config_path,
     parse_settings,
 )
-from watcher.credentials import KEYRING_SERVICE, Secret, default_env_name, secret_of
-from watcher.doctor import Discovery, discover_mailbox
+from watcher.credentials import (
+    KEYRING_SERVICE,
+    Secret,
+    default_env_name,
+    secret_of,
+    store_in_keyring,
+)
 from watcher.errors import ConfigError, WatcherError
 from watcher.logsetup import redact, register_secret
 from watcher.mail.connection import connect, translate_errors
+from watcher.mail.folders import Discovery, discover_mailbox
 from watcher.providers import Provider, provider_for
-
-
-def store_in_keyring(username: str, password: str) -> str:
-    """Put the password in the OS keyring; "" when stored, else why not, in one line.
-
-    Belongs in credentials.py (the one module that talks to keyring): the lead moves it.
-    """
-    import keyring
-    from keyring.errors import KeyringError, NoKeyringError
-
-    try:
-        keyring.set_password(KEYRING_SERVICE, username, password)
-    except NoKeyringError:
-        return "no OS keyring on this machine (headless, or no D-Bus session)"
-    except (KeyringError, RuntimeError) as exc:  # a locked keyring, a dismissed unlock prompt
-        return f"the OS keyring did not take it ({type(exc).__name__})"
-    return ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -338,3 +338,43 @@ def build_draft(
         draft["References"] = " ".join(chain)
     draft.set_content(body, charset="utf-8")
     return draft
+
+
+def check_smtp_login(server: Account, secret: Secret | None) -> str:
+    """Connect, TLS (verified), EHLO and AUTH as the digest will, then QUIT: nothing is sent.
+
+    Returns what was checked; raises `DeliveryError` (one line with the fix). For `doctor`.
+    """
+    where = f"SMTP {server.host}:{server.port}"
+    if server.security not in ("ssl", "starttls"):
+        raise DeliveryError(f'{where}: use security = "starttls" or "ssl" in [digest.smtp]')
+    context = _tls_context(server.ca_file, where)
+    smtp = (
+        smtplib.SMTP_SSL(timeout=server.timeout_seconds, context=context)
+        if server.security == "ssl"
+        else smtplib.SMTP(timeout=server.timeout_seconds)
+    )
+    smtp._host = server.host  # type: ignore[attr-defined]  # for SNI: see send_smtp
+    try:
+        code, reply = smtp.connect(server.host, server.port)
+        if code != 220:
+            raise smtplib.SMTPConnectError(code, reply)
+        smtp.ehlo()
+        if server.security == "starttls":
+            if not smtp.has_extn("starttls"):
+                raise DeliveryError(f"{where} does not offer STARTTLS; use its TLS port")
+            smtp.starttls(context=context)
+            smtp.ehlo()
+        version = str(smtp.sock.version())  # type: ignore[union-attr]  # TLS by now
+        if secret is not None:
+            _login(smtp, server, secret, where)
+    except (smtplib.SMTPException, OSError) as exc:
+        raise DeliveryError(_smtp_failure(exc, server, secret)) from None
+    else:
+        with suppress(smtplib.SMTPException, OSError):
+            smtp.quit()
+    finally:
+        smtp.close()
+    how = "implicit TLS" if server.security == "ssl" else "STARTTLS"
+    login = f"logged in as {server.username}" if secret is not None else "no login"
+    return f"{how}, {version}, certificate verified, {login}"

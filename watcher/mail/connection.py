@@ -10,6 +10,7 @@ import imaplib
 import logging
 import socket
 import ssl
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
@@ -117,3 +118,38 @@ def connect(account: Account, secret: Secret) -> Iterator[IMAPClient]:
         except Exception:
             with suppress(Exception):
                 client.shutdown()
+
+
+def probe_reachable(account: Account) -> float:
+    """Milliseconds to open a TCP connection to the server (for `doctor`)."""
+    began = time.monotonic()
+    with (
+        translate_errors(account),
+        socket.create_connection((account.host, account.port), account.timeout_seconds),
+    ):
+        pass
+    return (time.monotonic() - began) * 1000
+
+
+def probe_tls(account: Account) -> str:
+    """The TLS handshake and certificate check alone, before any password is sent: the TLS
+    version on success (for `doctor`)."""
+    with translate_errors(account):
+        context = ssl.create_default_context(
+            cafile=str(account.ca_file) if account.ca_file else None
+        )
+        use_ssl = account.security == "ssl"
+        client = IMAPClient(
+            account.host,
+            account.port,
+            ssl=use_ssl,
+            ssl_context=context,
+            timeout=account.timeout_seconds,
+        )
+        try:
+            if not use_ssl:
+                client.starttls(context)
+            return str(client._imap.sock.version())
+        finally:
+            with suppress(Exception):
+                client.logout()

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
+import email.utils
 import fnmatch
 import imaplib
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -142,3 +146,41 @@ def choose_folders(folders: Sequence[RemoteFolder], account: Account) -> list[Re
 
 def _matches(name: str, pattern: str) -> bool:
     return fnmatch.fnmatchcase(name, pattern) or fnmatch.fnmatchcase(name.lower(), pattern.lower())
+
+
+RECENT_SENT = 50  # the newest sent messages looked at to find the user's own addresses
+
+
+@dataclass(frozen=True, slots=True)
+class Discovery:
+    """What the mailbox shows about its owner."""
+
+    sent_folder: str | None
+    from_addresses: tuple[str, ...]  # most frequent first, lower-case
+
+
+def discover_mailbox(client: IMAPClient, limit: int = RECENT_SENT) -> Discovery:
+    """The Sent folder and the From addresses of its latest `limit` messages (read-only)."""
+    sent = next((f for f in list_folders(client) if f.special_use == "\\Sent"), None)
+    if sent is None or not sent.selectable:
+        return Discovery(None, ())
+    exists = int(client.select_folder(sent.name, readonly=True).get(b"EXISTS", 0))  # EXAMINE
+    if not exists:
+        return Discovery(sent.name, ())
+    # Sequence numbers reach the newest messages without a SEARCH over the whole folder.
+    client.use_uid = False
+    try:
+        fetched = client.fetch(
+            list(range(max(1, exists - limit + 1), exists + 1)),
+            ["BODY.PEEK[HEADER.FIELDS (FROM)]"],
+        )
+    finally:
+        client.use_uid = True
+    parser = email.parser.BytesHeaderParser(policy=email.policy.compat32)
+    counts: Counter[str] = Counter()
+    for data in fetched.values():
+        for key, value in data.items():
+            if isinstance(key, bytes) and key.startswith(b"BODY[") and isinstance(value, bytes):
+                headers = [str(h) for h in parser.parsebytes(value).get_all("From", [])]
+                counts.update(a.lower() for _n, a in email.utils.getaddresses(headers) if "@" in a)
+    return Discovery(sent.name, tuple(a for a, _count in counts.most_common()))

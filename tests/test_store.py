@@ -162,3 +162,25 @@ def test_account_status_keeps_when_failures_began(fresh_store: Store) -> None:
         fresh_store.record_sync_success("work", 300)
     status = fresh_store.account_statuses()["work"]
     assert (status.failing_since, status.last_success, status.last_error) == (None, 300, "")
+
+
+def test_many_threads_opening_a_new_store_at_once(tmp_path: Path) -> None:
+    import threading
+
+    path = tmp_path / "s.sqlite3"
+    errors: list[BaseException] = []
+
+    def open_it() -> None:
+        try:
+            Store.open(path).close()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with Store.open(path) as store:
+        assert store.applied_migrations() == [name for name, _ in MIGRATIONS]

@@ -420,11 +420,12 @@ def _merge(current: Override, change: Override) -> Override:
 def _add_service_commands() -> None:
     # Imported here: they pull in the daemon's and the setup's dependencies, which the
     # everyday commands above do not need.
+    from watcher.daemon import run_command
     from watcher.doctor import doctor_command
     from watcher.init import init_command
     from watcher.status import status_command
 
-    for command in (init_command, doctor_command, status_command):
+    for command in (run_command, init_command, doctor_command, status_command):
         cli.add_command(command)
 
 

@@ -91,7 +91,7 @@ class Store:
                 # Created 0600 before SQLite touches it: mail facts are private.
                 os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
             connection = sqlite3.connect(path, isolation_level=None, timeout=30)
-            connection.execute("PRAGMA journal_mode=WAL")
+            _enable_wal(connection)
             connection.execute("PRAGMA synchronous=NORMAL")
             connection.execute("PRAGMA foreign_keys=ON")
             store = cls(connection, path)
@@ -137,14 +137,21 @@ class Store:
             "CREATE TABLE IF NOT EXISTS migrations"
             " (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)"
         )
-        done = {row[0] for row in db.execute("SELECT name FROM migrations")}
         for name, script in MIGRATIONS:
-            if name in done:
-                continue
-            # executescript commits on its own, so the whole migration is one script with
-            # its own BEGIN/COMMIT: a crash mid-way leaves it unapplied, not half-applied.
-            record = f"INSERT INTO migrations VALUES ('{name}', {int(time.time())});"
-            db.executescript(f"BEGIN IMMEDIATE;\n{script}\n{record}\nCOMMIT;")
+            # Each migration is one transaction, and whether it is needed is decided inside
+            # it: a crash leaves it unapplied, and two processes opening a new store at once
+            # cannot both apply it.
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                if not db.execute("SELECT 1 FROM migrations WHERE name = ?", (name,)).fetchone():
+                    for statement in script.split(";"):
+                        if statement.strip():
+                            db.execute(statement)
+                    db.execute("INSERT INTO migrations VALUES (?, ?)", (name, int(time.time())))
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
         db.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
 
     def applied_migrations(self) -> list[str]:
@@ -456,3 +463,17 @@ class Store:
             return int(self._db.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
         row = self._db.execute("SELECT COUNT(*) FROM messages WHERE account = ?", (account,))
         return int(row.fetchone()[0])
+
+
+def _enable_wal(connection: sqlite3.Connection) -> None:
+    # Switching a new file to WAL needs a moment alone with it, and SQLite does not wait for
+    # that (no busy handler): when several processes open a new store at once, try again.
+    for attempt in range(50):
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 49:
+                raise
+            time.sleep(0.1)
+

@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Protocol
 
-logger = logging.getLogger("watcher.sync")
+logger = logging.getLogger(__name__)
 
 
 class Progress(Protocol):

@@ -1,0 +1,422 @@
+"""`watcher run` as a real process: against Dovecot and the SMTP server of test_digest_send,
+and against the bundled demo Maildir when no server is needed.
+
+`--once` exits 1 when an account (or a due digest) failed, after doing everything else: the
+good account is synced and the digest goes out, naming the account it could not read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from email import message_from_bytes, policy
+from importlib import resources
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from aiosmtpd.controller import Controller
+from dovecot import START_TIMEOUT, DovecotServer, MailUser, find_binary
+from test_digest_send import (
+    SMTP_PASSWORD,
+    InboxDelivery,
+    seed_demo,
+    smtp_inbox,  # noqa: F401  (a fixture)
+    write_config,
+)
+
+from watcher.backoff import AccountRetry, duration
+from watcher.errors import AuthenticationError, ImapError, StoreError
+from watcher.schedule import Backoff
+
+# `watcher run` whether or not cli.py has added the command yet.
+LAUNCH = (
+    "from watcher.cli import cli, main\n"
+    "from watcher.daemon import run_command\n"
+    "if 'run' not in cli.commands:\n"
+    "    cli.add_command(run_command)\n"
+    "main()\n"
+)
+DEMO_MAILDIR = Path(str(resources.files("watcher") / "demo_mailbox"))
+BAD_PASSWORD = "wrong-password-for-the-test"
+
+
+class RestartableDovecot(DovecotServer):
+    """A private Dovecot that can be stopped and started again on the same ports."""
+
+    def restart(self) -> None:
+        self.stop(remove=False)
+        dovecot = os.environ.get("WATCHER_TEST_DOVECOT") or find_binary("dovecot")
+        assert dovecot is not None
+        with self.log_path.open("ab") as log:
+            self._proc = subprocess.Popen(
+                [dovecot, "-F", "-c", str(self.config_path)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
+        self._wait_ready(time.monotonic() + START_TIMEOUT)
+
+
+class NotifyListener:
+    """What the daemon tells systemd, over a real datagram socket."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.messages: list[str] = []
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._sock.bind(str(path))
+        self._sock.settimeout(0.2)
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._listen, daemon=True)
+        self._thread.start()
+
+    def _listen(self) -> None:
+        while not self._done.is_set():
+            try:
+                self.messages.append(self._sock.recv(4096).decode())
+            except TimeoutError:
+                continue
+
+    def close(self) -> None:
+        self._done.set()
+        self._thread.join()
+        self._sock.close()
+
+    def seen(self, text: str) -> bool:
+        return any(text in message for message in self.messages)
+
+
+@pytest.fixture
+def notify_socket(tmp_path: Path) -> Iterator[NotifyListener]:
+    listener = NotifyListener(tmp_path / "notify.sock")
+    try:
+        yield listener
+    finally:
+        listener.close()
+
+
+def zone_near_noon() -> str:
+    """A fixed-offset IANA zone where it is about noon: no test window crosses midnight."""
+    offset = 12 - dt.datetime.now(dt.UTC).hour  # -11 .. 12
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+
+
+def configure(config: Path, zone: str, digest: str, extra_accounts: str = "") -> Path:
+    text = config.read_text(encoding="utf-8").replace(
+        'timezone = "Europe/Stockholm"', f'timezone = "{zone}"'
+    )
+    text = text.replace('webmail = "fastmail"', f'webmail = "fastmail"\n{digest}')
+    config.write_text(text + extra_accounts, encoding="utf-8")
+    return config
+
+
+def start_watcher(
+    config: Path, log: Path, env: dict[str, str], *args: str
+) -> subprocess.Popen[bytes]:
+    with log.open("wb") as stderr:
+        return subprocess.Popen(
+            [sys.executable, "-c", LAUNCH, "--config", str(config), "run", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            env={**os.environ, **env},
+        )
+
+
+def wait_for(check: Callable[[], bool], what: str, timeout: float = 30.0) -> float:
+    """Poll until `check()`; the monotonic time it became true."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.1)
+    return time.monotonic()
+
+
+def stored_messages(state: Path) -> int:
+    path = state / "watcher.sqlite3"
+    if not path.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as db:
+            return int(db.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
+    except sqlite3.OperationalError:  # not migrated yet
+        return 0
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = 10.0) -> tuple[int, float]:
+    began = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    code = process.wait(timeout=timeout)
+    return code, time.monotonic() - began
+
+
+def good_and_broken(
+    server: DovecotServer, user: MailUser, smtp_port: int, tmp_path: Path
+) -> tuple[Path, dict[str, str]]:
+    """A config with the demo account and one whose password is wrong; digest due all day."""
+    broken = f"""
+[[accounts]]
+name = "broken"
+host = "{server.host}"
+port = {server.port}
+security = "starttls"
+ca_file = "{server.ca_file}"
+username = "{user.name}"
+addresses = ["broken@example.test"]
+password_env = "TEST_BROKEN_PASSWORD"
+"""
+    config = write_config(tmp_path / "c.toml", server, user, smtp_port, tmp_path / "state")
+    digest = 'at = "00:00"\ncatch_up_until = "23:59"\nsend_when_empty = true'
+    configure(config, zone_near_noon(), digest, broken)
+    env = {
+        "TEST_IMAP_PASSWORD": user.password,
+        "TEST_SMTP_PASSWORD": SMTP_PASSWORD,
+        "TEST_BROKEN_PASSWORD": BAD_PASSWORD,
+    }
+    return config, env
+
+
+def digest_text(raw: bytes) -> str:
+    plain = message_from_bytes(raw, policy=policy.default).get_body(("plain",))
+    assert plain is not None
+    return str(plain.get_content())  # type: ignore[attr-defined]
+
+
+def test_once_syncs_the_good_account_reports_the_broken_one_and_sends_the_digest(
+    imap_server: DovecotServer,
+    mail_user: MailUser,
+    smtp_inbox: tuple[Controller, InboxDelivery],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    controller, handler = smtp_inbox
+    seed_demo(imap_server, mail_user)
+    config, env = good_and_broken(imap_server, mail_user, controller.port, tmp_path)
+    log = tmp_path / "once.log"
+    process = start_watcher(config, log, env, "--once")
+    assert process.wait(timeout=120) == 1
+    text = log.read_text()
+    assert "maya: synced" in text
+    assert "account 'broken': the server 127.0.0.1 refused the login" in text
+    assert "not synced: broken" in text
+    assert "retrying" not in text  # --once does not retry
+    assert "Traceback" not in text
+    for secret in (mail_user.password, SMTP_PASSWORD, BAD_PASSWORD):
+        assert secret not in text
+    assert stored_messages(tmp_path / "state") > 0
+    (raw,) = handler.received
+    assert "Account broken could not be read since" in digest_text(raw)
+
+
+def test_run_catches_up_on_the_digest_despite_a_broken_account(
+    imap_server: DovecotServer,
+    mail_user: MailUser,
+    smtp_inbox: tuple[Controller, InboxDelivery],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    controller, handler = smtp_inbox
+    seed_demo(imap_server, mail_user)
+    config, env = good_and_broken(imap_server, mail_user, controller.port, tmp_path)
+    log = tmp_path / "run.log"
+    process = start_watcher(config, log, {**env, "WATCHER_SYNC_INTERVAL_SECONDS": "0.5"})
+    try:
+        wait_for(lambda: bool(handler.received), "the digest (it was due at 00:00)")
+        cycles = log.read_text().count("maya: synced")
+        wait_for(lambda: log.read_text().count("maya: synced") > cycles + 2, "more syncs")
+        code, took = stop(process)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    text = log.read_text()
+    assert code == 0 and took < 5, text
+    assert "Account broken could not be read since" in digest_text(handler.received[0])
+    assert len(handler.received) == 1
+    assert text.count("refused the login") == 1  # logged once, then retried hourly
+    assert "retrying every 1 h (after fixing it, reload the service" in text
+    assert BAD_PASSWORD not in text and mail_user.password not in text
+
+
+@pytest.mark.slow
+def test_run_survives_a_server_restart_sends_the_digest_on_time_and_stops_on_sigterm(
+    imap_server: DovecotServer,
+    mail_user: MailUser,
+    smtp_inbox: tuple[Controller, InboxDelivery],  # noqa: F811
+    notify_socket: NotifyListener,
+    tmp_path: Path,
+) -> None:
+    controller, handler = smtp_inbox
+    server = RestartableDovecot.start()
+    try:
+        user = server.add_user()
+        seed_demo(server, user)
+        zone_name = zone_near_noon()
+        zone = ZoneInfo(zone_name)
+        # `at`: a whole minute 20 to 80 s away (time for the restart below)
+        soon = dt.datetime.now(zone) + dt.timedelta(seconds=80)
+        at = soon.replace(second=0, microsecond=0)
+        until = at + dt.timedelta(hours=1)
+        state = tmp_path / "state"
+        config = write_config(tmp_path / "c.toml", server, user, controller.port, state)
+        account, smtp = config.read_text().split("[digest.smtp]")
+        smtp = smtp.replace(str(server.ca_file), str(imap_server.ca_file))  # the SMTP cert
+        config.write_text(f"{account}[digest.smtp]{smtp}")
+        digest = f'at = "{at:%H:%M}"\ncatch_up_until = "{until:%H:%M}"\nsend_when_empty = true'
+        configure(config, zone_name, digest)
+        env = {
+            "TEST_IMAP_PASSWORD": user.password,
+            "TEST_SMTP_PASSWORD": SMTP_PASSWORD,
+            "WATCHER_SYNC_INTERVAL_SECONDS": "2",
+            "NOTIFY_SOCKET": str(notify_socket.path),
+            "WATCHDOG_USEC": "1000000",
+        }
+        log = tmp_path / "run.log"
+        process = start_watcher(config, log, env)
+        try:
+            wait_for(lambda: notify_socket.seen("READY=1"), "READY=1")
+            wait_for(lambda: stored_messages(state) > 0, "the first sync")
+            synced = stored_messages(state)
+
+            server.stop(remove=False)
+            wait_for(lambda: "refused the connection" in log.read_text(), "the failure logged")
+            server.restart()
+            server.append(user, "INBOX", b"From: a@b.example\r\nSubject: new\r\n\r\nhello\r\n")
+            wait_for(lambda: stored_messages(state) > synced, "a sync after the restart")
+            wait_for(lambda: "maya: readable again" in log.read_text(), "the recovery logged")
+            assert not handler.received, "the digest went out before its time"
+
+            arrived = wait_for(lambda: bool(handler.received), "the digest", timeout=150)
+            late = dt.datetime.now(zone) - at - dt.timedelta(seconds=time.monotonic() - arrived)
+            assert dt.timedelta(0) <= late < dt.timedelta(seconds=20), late
+            time.sleep(3)  # more sync cycles: none sends it again
+            assert len(handler.received) == 1
+
+            code, took = stop(process)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    finally:
+        server.stop()
+    text = log.read_text()
+    assert code == 0, text
+    assert took < 5
+    assert text.count("watcher started") == 1
+    assert text.count("watcher stopped") == 1
+    assert "SIGTERM received: stopping" in text
+    assert "Traceback" not in text
+    assert user.password not in text and SMTP_PASSWORD not in text
+    for expected in ("WATCHDOG=1", "threads due", "STOPPING=1"):
+        assert notify_socket.seen(expected), (expected, notify_socket.messages)
+    assert notify_socket.messages[-1] == "STOPPING=1"
+
+
+def test_sighup_reloads_and_a_bad_config_keeps_the_old_one(
+    notify_socket: NotifyListener, tmp_path: Path
+) -> None:
+    good = f"""
+state_dir = "{tmp_path / "state"}"
+timezone = "Europe/Stockholm"
+
+[[accounts]]
+name = "demo"
+maildir = "{DEMO_MAILDIR}"
+addresses = ["maya@lindqvist-studio.example"]
+"""
+    config = tmp_path / "c.toml"
+    config.write_text(good, encoding="utf-8")
+    log = tmp_path / "run.log"
+    env = {"WATCHER_SYNC_INTERVAL_SECONDS": "0.5", "NOTIFY_SOCKET": str(notify_socket.path)}
+    process = start_watcher(config, log, env)
+    try:
+        wait_for(lambda: notify_socket.seen("READY=1"), "READY=1")
+        wait_for(lambda: notify_socket.seen("last sync"), "a sync cycle")
+        assert "no digest delivery configured" in log.read_text()
+
+        config.write_text(good.replace("Europe/Stockholm", "Mars/Olympus_Mons"))
+        process.send_signal(signal.SIGHUP)
+        wait_for(lambda: "config not reloaded" in log.read_text(), "the reload refused")
+        assert "Mars/Olympus_Mons" in log.read_text()
+        cycles = log.read_text().count("demo: synced")
+        wait_for(lambda: log.read_text().count("demo: synced") > cycles, "syncs going on")
+
+        config.write_text(good.replace("Europe/Stockholm", "Europe/Berlin"))
+        process.send_signal(signal.SIGHUP)
+        wait_for(lambda: "config reloaded" in log.read_text(), "the reload")
+        code, took = stop(process)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    text = log.read_text()
+    assert code == 0 and took < 5, text
+    assert text.count("watcher stopped") == 1
+    assert notify_socket.messages[-1] == "STOPPING=1"
+
+
+def test_a_config_error_at_start_exits_2(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('timezone = "Nowhere/Special"\n', encoding="utf-8")
+    log = tmp_path / "run.log"
+    process = start_watcher(config, log, {})
+    assert process.wait(timeout=60) == 2
+    assert log.read_text().startswith("error: ")
+
+
+# -- what is logged after a failed sync (watcher/backoff.py) ---------------------------------------
+
+
+def test_a_refused_login_is_logged_once_with_the_fix(caplog: pytest.LogCaptureFixture) -> None:
+    retry = AccountRetry("work", Backoff(first=2, jitter=0))
+    refused = AuthenticationError("work", "the server refused the login; check the password")
+    with caplog.at_level(logging.INFO):
+        delays = [retry.failed(refused) for _ in range(3)]
+        retry.succeeded()
+        retry.failed(refused)
+    assert delays == [3600, 3600, 3600]
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 2  # once per failure streak
+    assert "check the password; retrying every 1 h" in errors[0]
+    assert "SIGHUP" in errors[0]
+    assert any("readable again (failed attempts: 3)" in r.getMessage() for r in caplog.records)
+
+
+def test_transient_and_store_faults_back_off_and_say_when(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    retry = AccountRetry("work", Backoff(first=30, cap=1800, jitter=0))
+    with caplog.at_level(logging.INFO):
+        delays = [retry.failed(ImapError("work", "connection refused")) for _ in range(3)]
+        delays.append(retry.failed(StoreError("database or disk is full")))
+    assert delays == [30, 60, 120, 240]
+    lines = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert lines[0] == ("WARNING", "account 'work': connection refused; retrying in 30 s")
+    assert lines[3] == ("ERROR", "work: database or disk is full; retrying in 4 min")
+    buggy = AccountRetry("work")
+    with caplog.at_level(logging.INFO):
+        buggy.failed(RuntimeError("a bug"))
+        buggy.failed(RuntimeError("a bug"))
+    bugs = [r for r in caplog.records if "unexpected" in r.getMessage()]
+    assert [r.exc_info is not None for r in bugs] == [True, False]  # the traceback once
+    once = AccountRetry("work", retrying=False)
+    with caplog.at_level(logging.INFO):
+        once.failed(ImapError("work", "timeout"))
+    assert caplog.records[-1].getMessage() == "account 'work': timeout"
+    assert [duration(s) for s in (0.5, 29.71, 600, 3600, 5400)] == [
+        "0.5 s",
+        "29.7 s",
+        "10 min",
+        "1 h",
+        "1.5 h",
+    ]

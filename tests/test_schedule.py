@@ -1,0 +1,257 @@
+"""The daemon's timing with a fake clock: the digest's local time on DST days, catch-up, backoff."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from apscheduler.triggers.cron import CronTrigger
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from watcher.schedule import (
+    Backoff,
+    DigestTrigger,
+    due_catch_up,
+    local_instant,
+    next_digest_run,
+    parse_clock,
+)
+
+BERLIN = ZoneInfo("Europe/Berlin")
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def at_local(text: str, zone: ZoneInfo, fold: int = 0) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=zone, fold=fold)
+
+
+def utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
+
+
+def runs(at: str, zone: ZoneInfo, start: datetime, count: int) -> list[datetime]:
+    found, moment = [], start
+    for _ in range(count):
+        moment = next_digest_run(at, zone, moment)
+        found.append(moment)
+    return found
+
+
+# -- next_digest_run on DST change days ---------------------------------------------------------
+# (zone, day, at) -> the one instant it runs that day, as local wall time and UTC offset.
+DST_CASES = [
+    # Spring forward: 02:00 -> 03:00 in Berlin, 02:00 -> 03:00 in New York.
+    (BERLIN, "2026-03-29", "02:30", "2026-03-29T03:00:00+02:00"),  # in the gap: its end
+    (BERLIN, "2026-03-29", "07:30", "2026-03-29T07:30:00+02:00"),
+    (NEW_YORK, "2026-03-08", "02:30", "2026-03-08T03:00:00-04:00"),
+    (NEW_YORK, "2026-03-08", "07:30", "2026-03-08T07:30:00-04:00"),
+    # Fall back: 03:00 -> 02:00 in Berlin (02:xx twice), 02:00 -> 01:00 in New York (01:xx).
+    (BERLIN, "2026-10-25", "02:30", "2026-10-25T02:30:00+02:00"),  # the first of two
+    (BERLIN, "2026-10-25", "07:30", "2026-10-25T07:30:00+01:00"),
+    (NEW_YORK, "2026-11-01", "02:30", "2026-11-01T02:30:00-05:00"),  # not repeated in NY
+    (NEW_YORK, "2026-11-01", "01:30", "2026-11-01T01:30:00-04:00"),  # the first of two
+    (NEW_YORK, "2026-11-01", "07:30", "2026-11-01T07:30:00-05:00"),
+]
+
+
+@pytest.mark.parametrize(("zone", "day", "at", "expected"), DST_CASES)
+def test_one_run_on_a_dst_change_day(zone: ZoneInfo, day: str, at: str, expected: str) -> None:
+    eve = at_local(f"{day}T00:00", zone) - timedelta(days=1)
+    found = runs(at, zone, eve, 3)
+    on_day = [r for r in found if r.astimezone(zone).date().isoformat() == day]
+    assert [utc(r) for r in on_day] == [utc(datetime.fromisoformat(expected))]
+    # the days around it run at the plain wall-clock time
+    assert [r.astimezone(zone).strftime("%H:%M") for r in found] == [
+        at,
+        datetime.fromisoformat(expected).strftime("%H:%M"),
+        at,
+    ]
+
+
+def test_after_the_first_occurrence_the_repeated_hour_does_not_run_again() -> None:
+    first = at_local("2026-10-25T02:30", BERLIN, fold=0)
+    second = at_local("2026-10-25T02:30", BERLIN, fold=1)
+    assert utc(second) - utc(first) == timedelta(hours=1)
+    for moment in (first, first + timedelta(minutes=1), second.astimezone(UTC)):
+        assert utc(next_digest_run("02:30", BERLIN, moment)) == utc(
+            at_local("2026-10-26T02:30", BERLIN)
+        )
+    assert utc(next_digest_run("02:30", BERLIN, utc(first) - timedelta(seconds=1))) == utc(first)
+
+
+def test_next_run_is_strictly_after_and_takes_any_zone_for_after() -> None:
+    run = at_local("2026-11-23T07:30", BERLIN)
+    assert utc(next_digest_run("07:30", BERLIN, run)) == utc(run + timedelta(days=1))
+    just_before = utc(run) - timedelta(microseconds=1)
+    assert utc(next_digest_run("07:30", BERLIN, just_before.astimezone(NEW_YORK))) == utc(run)
+
+
+def test_naive_times_and_bad_clocks_are_refused() -> None:
+    with pytest.raises(ValueError, match="no time zone"):
+        next_digest_run("07:30", BERLIN, datetime(2026, 1, 1, 8, 0))
+    for text in ("7", "24:00", "07:60", "7:5", "ab:cd", ""):
+        with pytest.raises(ValueError, match="HH:MM"):
+            parse_clock(text)
+    assert parse_clock("00:00") == time(0, 0)
+
+
+def test_local_instant_in_the_gap_is_the_end_of_the_gap() -> None:
+    moment = local_instant(date(2026, 3, 29), "02:59", BERLIN)
+    assert moment.astimezone(BERLIN).strftime("%H:%M %z") == "03:00 +0200"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    day=st.dates(min_value=date(2026, 1, 1), max_value=date(2026, 12, 31)),
+    hour=st.integers(0, 23),
+    minute=st.integers(0, 59),
+    zone=st.sampled_from([BERLIN, NEW_YORK, ZoneInfo("Australia/Lord_Howe"), ZoneInfo("UTC")]),
+)
+@example(day=date(2026, 3, 29), hour=2, minute=30, zone=BERLIN)
+@example(day=date(2026, 10, 25), hour=2, minute=30, zone=BERLIN)
+@example(day=date(2026, 3, 8), hour=2, minute=0, zone=NEW_YORK)
+@example(day=date(2026, 11, 1), hour=1, minute=59, zone=NEW_YORK)
+@example(day=date(2026, 10, 4), hour=2, minute=15, zone=ZoneInfo("Australia/Lord_Howe"))
+@example(day=date(2026, 4, 5), hour=1, minute=45, zone=ZoneInfo("Australia/Lord_Howe"))
+def test_exactly_one_run_per_local_day(day: date, hour: int, minute: int, zone: ZoneInfo) -> None:
+    at = f"{hour:02d}:{minute:02d}"
+    eve = datetime.combine(day - timedelta(days=1), time(0, 0), tzinfo=zone)
+    start = utc(eve) - timedelta(microseconds=1)
+    found = runs(at, zone, start, 5)
+    assert all(utc(a) < utc(b) for a, b in itertools.pairwise(found))
+    days = [r.astimezone(zone).date() for r in found]
+    assert days == [day - timedelta(days=1) + timedelta(days=i) for i in range(5)]
+    for run in found:
+        local = run.astimezone(zone)
+        wall = datetime.combine(local.date(), parse_clock(at))
+        if local.replace(tzinfo=None) != wall:  # only when `at` did not exist that day
+            assert local.replace(tzinfo=None) > wall
+            before = (utc(run) - timedelta(seconds=1)).astimezone(zone)
+            assert before.replace(tzinfo=None) < wall  # the first instant past it
+
+
+# -- APScheduler: why the daemon has its own trigger ----------------------------------------------
+
+
+def fire_times(trigger: object, zone: ZoneInfo, start: str, count: int) -> Iterator[datetime]:
+    previous, now = None, at_local(start, zone)
+    for _ in range(count):
+        nxt = trigger.get_next_fire_time(previous, now)  # type: ignore[attr-defined]
+        yield nxt
+        previous = now = nxt
+
+
+def test_apscheduler_crontrigger_doubles_the_fall_back_hour_and_our_trigger_does_not() -> None:
+    cron = list(
+        fire_times(CronTrigger(hour=2, minute=30, timezone=BERLIN), BERLIN, "2026-10-24T12:00", 3)
+    )
+    cron_days = [c.astimezone(BERLIN).date() for c in cron]
+    assert cron_days.count(date(2026, 10, 25)) == 2  # APScheduler 3.11: twice that day
+    ours = list(fire_times(DigestTrigger("02:30", BERLIN), BERLIN, "2026-10-24T12:00", 3))
+    assert [o.astimezone(BERLIN).date().day for o in ours] == [25, 26, 27]
+
+
+def test_apscheduler_crontrigger_runs_late_in_the_gap_and_our_trigger_at_its_end() -> None:
+    (cron,) = fire_times(
+        CronTrigger(hour=2, minute=30, timezone=BERLIN), BERLIN, "2026-03-28T12:00", 1
+    )
+    # a wall time that does not exist; as an instant it is 03:30, 30 min late
+    assert cron.strftime("%H:%M %z") == "02:30 +0100"
+    assert utc(cron).astimezone(BERLIN).strftime("%H:%M") == "03:30"
+    (ours,) = fire_times(DigestTrigger("02:30", BERLIN), BERLIN, "2026-03-28T12:00", 1)
+    assert utc(ours).astimezone(BERLIN).strftime("%H:%M") == "03:00"
+    assert str(DigestTrigger("02:30", BERLIN)) == "daily at 02:30 Europe/Berlin"
+
+
+# -- due_catch_up ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("now", "last_sent", "due"),
+    [
+        ("2026-11-23T07:29:59", None, False),  # before `at`
+        ("2026-11-23T07:30:00", None, True),  # the scheduled run itself
+        ("2026-11-23T09:45:00", None, True),  # down at 07:30, back at 09:45: catch up
+        ("2026-11-23T11:59:59", date(2026, 11, 22), True),  # yesterday's was sent
+        ("2026-11-23T12:00:00", None, False),  # the cut-off
+        ("2026-11-23T18:00:00", None, False),
+        ("2026-11-23T09:45:00", date(2026, 11, 23), False),  # already sent today
+    ],
+)
+def test_due_catch_up(now: str, last_sent: date | None, due: bool) -> None:
+    moment = at_local(now, BERLIN)
+    assert due_catch_up("07:30", "12:00", BERLIN, moment, last_sent) is due
+    assert due_catch_up("07:30", "12:00", BERLIN, moment.astimezone(UTC), last_sent) is due
+
+
+def test_due_catch_up_uses_the_local_day_and_dst_resolution() -> None:
+    # 23:30 UTC on the 22nd is already the 23rd in Berlin... and 00:30 there
+    late = datetime(2026, 11, 22, 23, 30, tzinfo=UTC)
+    assert due_catch_up("00:15", "01:00", BERLIN, late, date(2026, 11, 22))
+    # in the spring-forward gap: due from 03:00, the end of the gap
+    assert not due_catch_up("02:30", "12:00", BERLIN, at_local("2026-03-29T01:59", BERLIN), None)
+    assert due_catch_up("02:30", "12:00", BERLIN, at_local("2026-03-29T03:00", BERLIN), None)
+
+
+def test_a_cut_off_before_at_still_leaves_a_window() -> None:
+    assert due_catch_up("13:00", "12:00", BERLIN, at_local("2026-11-23T13:10", BERLIN), None)
+    assert not due_catch_up("13:00", "12:00", BERLIN, at_local("2026-11-23T14:00", BERLIN), None)
+
+
+# -- Backoff ---------------------------------------------------------------------------------------
+
+
+def test_backoff_doubles_up_to_the_cap_without_jitter() -> None:
+    backoff = Backoff(first=30, cap=1800, jitter=0)
+    delays = [backoff.failed() for _ in range(9)]
+    assert delays == [30, 60, 120, 240, 480, 960, 1800, 1800, 1800]
+    assert backoff.failing and backoff.failures == 9
+    for _ in range(200):
+        backoff.failed()
+    assert backoff.failed() == 1800  # no overflow after many failures
+
+
+def test_backoff_jitter_only_shortens_within_bounds() -> None:
+    low = Backoff(first=30, cap=1800, jitter=0.2, rng=lambda: 0.999999)
+    high = Backoff(first=30, cap=1800, jitter=0.2, rng=lambda: 0.0)
+    assert low.failed() == pytest.approx(24, abs=0.001)
+    assert high.failed() == 30
+    real = Backoff(first=30, cap=1800, jitter=0.2)
+    for nominal in (30, 60, 120, 240, 480, 960, 1800, 1800):
+        assert 0.8 * nominal < real.failed() <= nominal
+    assert len({Backoff(jitter=0.2).failed() for _ in range(20)}) > 1  # it does vary
+
+
+def test_backoff_resets_on_success() -> None:
+    backoff = Backoff(first=30, cap=1800, jitter=0)
+    backoff.failed()
+    backoff.failed()
+    backoff.succeeded()
+    assert not backoff.failing
+    assert backoff.failed() == 30
+
+
+def test_authentication_failures_use_the_slow_cadence() -> None:
+    backoff = Backoff(first=30, cap=1800, slow=3600, jitter=0.1, rng=lambda: 0.5)
+    assert backoff.failed(slow=True) == pytest.approx(3420)
+    assert backoff.failed(slow=True) == pytest.approx(3420)  # hourly, not growing
+    assert backoff.failures == 2
+    assert backoff.nominal() == 60  # a transient fault after them goes on doubling
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"first": 0}, "first must be positive, not 0"),
+        ({"cap": -1.0}, "cap must be positive"),
+        ({"first": 60, "cap": 30}, r"cap \(30\) is less than first \(60\)"),
+        ({"jitter": 1.0}, "jitter must be from 0 to below 1, not 1.0"),
+    ],
+)
+def test_backoff_refuses_bad_values(kwargs: dict[str, float], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Backoff(**kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,163 @@
+"""When the daemon acts: the digest's local time across DST changes, catch-up, retry delays.
+
+Pure: every function takes the clock (`after`, `now`) and the zone as arguments, so it is
+tested with a fake clock. Times of day are "HH:MM" wall-clock times in an IANA zone:
+
+- on a spring-forward day a time in the gap (02:30 in Berlin on 2026-03-29) runs at the first
+  valid instant after it (03:00, the end of the gap);
+- on a fall-back day a time that occurs twice (02:30 in Berlin on 2026-10-25) runs once, at
+  its first occurrence.
+
+Datetimes returned are aware, in the given zone. Compare them as instants (`astimezone(UTC)`):
+Python compares two datetimes that share a tzinfo by wall-clock time, ignoring `fold`.
+`DigestTrigger` hands `next_digest_run` to APScheduler; functions given a naive datetime or a
+time of day that is not "HH:MM" raise `ValueError`.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.base import BaseTrigger
+
+# When `catch_up_until` is not after `at`, the digest is still due this long after `at`.
+MIN_CATCH_UP = timedelta(minutes=30)
+
+
+def parse_clock(text: str) -> time:
+    """ "07:30" -> time(7, 30); ValueError naming the value otherwise."""
+    hours, colon, minutes = text.partition(":")
+    if colon and hours.isdigit() and minutes.isdigit() and len(minutes) == 2:
+        hour, minute = int(hours), int(minutes)
+        if hour < 24 and minute < 60:
+            return time(hour, minute)
+    raise ValueError(f'the time of day {text!r} is not "HH:MM" (00:00 to 23:59)')
+
+
+def local_instant(day: date, at: str, zone: ZoneInfo) -> datetime:
+    """The instant the wall clock in `zone` shows `at` on `day`, resolved as described above."""
+    wall = datetime.combine(day, parse_clock(at))
+    first = wall.replace(tzinfo=zone, fold=0)
+    if _wall(first.astimezone(UTC), zone) == wall:
+        return first  # exists; fold=0 is the first of two occurrences on a fall-back day
+    # In a spring-forward gap: find the transition, the first instant whose wall time is
+    # later than `wall`. The two folds put `wall` just before and just after the gap.
+    low, high = sorted(
+        int(wall.replace(tzinfo=zone, fold=fold).timestamp()) for fold in (0, 1)
+    )  # invariant: wall(low) < wall <= wall(high)
+    while high - low > 1:
+        middle = (low + high) // 2
+        if _wall(datetime.fromtimestamp(middle, UTC), zone) >= wall:
+            high = middle
+        else:
+            low = middle
+    return datetime.fromtimestamp(high, zone)
+
+
+def next_digest_run(at: str, zone: ZoneInfo, after: datetime) -> datetime:
+    """The first digest time strictly after `after` (aware): `at` on the right local day."""
+    if after.tzinfo is None:
+        raise ValueError(f"after={after!r} has no time zone; pass an aware datetime")
+    moment = after.astimezone(UTC)
+    day = after.astimezone(zone).date() - timedelta(days=1)
+    for offset in range(4):  # a gap can move a run by a day at most (Samoa skipped one)
+        candidate = local_instant(day + timedelta(days=offset), at, zone)
+        if candidate.astimezone(UTC) > moment:
+            return candidate
+    raise AssertionError(f"no digest time found after {after}")  # pragma: no cover
+
+
+def due_catch_up(
+    at: str, cut_off: str, zone: ZoneInfo, now: datetime, last_sent_day: date | None
+) -> bool:
+    """Is today's digest due now: not sent yet, `now` at or after `at` and before `cut_off`?
+
+    True at `at` itself (the scheduled run) and after it until the cut-off (a daemon that was
+    down, a delivery to retry). A cut-off not after `at` leaves `MIN_CATCH_UP` after `at`.
+    """
+    if now.tzinfo is None:
+        raise ValueError(f"now={now!r} has no time zone; pass an aware datetime")
+    today = now.astimezone(zone).date()
+    if last_sent_day is not None and last_sent_day >= today:
+        return False
+    start = local_instant(today, at, zone).astimezone(UTC)
+    end = local_instant(today, cut_off, zone).astimezone(UTC)
+    if end <= start:
+        end = start + MIN_CATCH_UP
+    return start <= now.astimezone(UTC) < end
+
+
+class DigestTrigger(BaseTrigger):  # type: ignore[misc]  # apscheduler has no type hints
+    """Fires at the wall-clock time `at` in `zone` each day (`next_digest_run`).
+
+    Not CronTrigger: APScheduler 3.11's fires twice on a fall-back day when `at` falls in the
+    repeated hour, and 30 min late (03:30) for a time in the spring-forward gap
+    (tests/test_schedule.py shows both). Used by the daemon.
+    """
+
+    __slots__ = ("at", "zone")
+
+    def __init__(self, at: str, zone: ZoneInfo) -> None:
+        self.at = at
+        self.zone = zone
+
+    def get_next_fire_time(self, previous: datetime | None, now: datetime) -> datetime:
+        return next_digest_run(self.at, self.zone, previous or now)
+
+    def __str__(self) -> str:
+        return f"daily at {self.at} {self.zone.key}"
+
+
+@dataclass
+class Backoff:
+    """Delays between attempts after failures: exponential with jitter, capped.
+
+    `failed()` returns the seconds to wait before the next attempt: `first`, doubling up to
+    `cap`, each shortened by up to `jitter` (a fraction) so that clients do not retry in step.
+    `failed(slow=True)` (a refused login, a missing password: retrying soon will not help)
+    waits `slow` instead. `succeeded()` starts over. Bad values raise `ValueError`.
+    """
+
+    first: float = 30.0
+    cap: float = 30 * 60.0
+    slow: float = 60 * 60.0
+    jitter: float = 0.2
+    rng: Callable[[], float] = field(default=random.random, repr=False)
+    failures: int = field(default=0, init=False)
+
+    def __post_init__(self) -> None:
+        for name in ("first", "cap", "slow"):
+            value = getattr(self, name)
+            if not value > 0:
+                raise ValueError(f"Backoff {name} must be positive, not {value!r}")
+        if self.cap < self.first:
+            raise ValueError(f"Backoff cap ({self.cap!r}) is less than first ({self.first!r})")
+        if not 0 <= self.jitter < 1:
+            raise ValueError(f"Backoff jitter must be from 0 to below 1, not {self.jitter!r}")
+
+    @property
+    def failing(self) -> bool:
+        return self.failures > 0
+
+    def nominal(self, *, slow: bool = False) -> float:
+        """The delay after the current number of failures, before jitter."""
+        if slow:
+            return self.slow
+        doublings = min(max(self.failures - 1, 0), 64)
+        return min(self.cap, self.first * 2.0**doublings)
+
+    def failed(self, *, slow: bool = False) -> float:
+        """Count one more failure; the seconds to wait before the next attempt."""
+        self.failures += 1
+        return self.nominal(slow=slow) * (1.0 - self.jitter * self.rng())
+
+    def succeeded(self) -> None:
+        self.failures = 0
+
+
+def _wall(moment: datetime, zone: ZoneInfo) -> datetime:
+    return moment.astimezone(zone).replace(tzinfo=None, fold=0)

@@ -60,19 +60,7 @@ def send_smtp(message: EmailMessage, server: Account, secret: Secret | None) -> 
     senders, recipients = _addresses(message, "From"), _addresses(message, "To")
     if not senders or not recipients:
         raise DeliveryError("the digest has no From or no To address; set [digest] from and to")
-    where = f"SMTP {server.host}:{server.port}"
-    if server.security not in ("ssl", "starttls"):
-        raise DeliveryError(f'{where}: use security = "starttls" or "ssl" in [digest.smtp]')
-    context = _tls_context(server.ca_file, where)
-    smtp = (
-        smtplib.SMTP_SSL(timeout=server.timeout_seconds, context=context)
-        if server.security == "ssl"
-        else smtplib.SMTP(timeout=server.timeout_seconds)
-    )
-    # smtplib names the TLS server (SNI and the host name check) after `_host`, which only its
-    # constructor sets; but connecting in the constructor leaks the socket if the greeting
-    # fails. So: no host in the constructor, `_host` here, and `connect` under our `finally`.
-    smtp._host = server.host  # type: ignore[attr-defined]
+    smtp, where, context = _new_smtp(server)
     try:
         code, reply = smtp.connect(server.host, server.port)
         if code != 220:
@@ -100,6 +88,24 @@ def send_smtp(message: EmailMessage, server: Account, secret: Secret | None) -> 
     if refused:
         logger.warning("%s refused some recipients: %s", where, ", ".join(sorted(refused)))
     logger.debug("sent %s via %s", message.get("Message-ID", "a message"), where)
+
+
+def _new_smtp(server: Account) -> tuple[smtplib.SMTP, str, ssl.SSLContext]:
+    """An unconnected client for `server`, its name for messages, and its TLS context."""
+    where = f"SMTP {server.host}:{server.port}"
+    if server.security not in ("ssl", "starttls"):
+        raise DeliveryError(f'{where}: use security = "starttls" or "ssl" in [digest.smtp]')
+    context = _tls_context(server.ca_file, where)
+    smtp = (
+        smtplib.SMTP_SSL(timeout=server.timeout_seconds, context=context)
+        if server.security == "ssl"
+        else smtplib.SMTP(timeout=server.timeout_seconds)
+    )
+    # smtplib names the TLS server (SNI and the host name check) after `_host`, which only its
+    # constructor sets; but connecting in the constructor leaks the socket if the greeting
+    # fails. So: no host in the constructor, `_host` here, and `connect` under our `finally`.
+    smtp._host = server.host  # type: ignore[attr-defined]
+    return smtp, where, context
 
 
 def _login(smtp: smtplib.SMTP, server: Account, secret: Secret, where: str) -> None:
@@ -345,16 +351,7 @@ def check_smtp_login(server: Account, secret: Secret | None) -> str:
 
     Returns what was checked; raises `DeliveryError` (one line with the fix). For `doctor`.
     """
-    where = f"SMTP {server.host}:{server.port}"
-    if server.security not in ("ssl", "starttls"):
-        raise DeliveryError(f'{where}: use security = "starttls" or "ssl" in [digest.smtp]')
-    context = _tls_context(server.ca_file, where)
-    smtp = (
-        smtplib.SMTP_SSL(timeout=server.timeout_seconds, context=context)
-        if server.security == "ssl"
-        else smtplib.SMTP(timeout=server.timeout_seconds)
-    )
-    smtp._host = server.host  # type: ignore[attr-defined]  # for SNI: see send_smtp
+    smtp, where, context = _new_smtp(server)
     try:
         code, reply = smtp.connect(server.host, server.port)
         if code != 220:

@@ -7,8 +7,10 @@ Unknown keys are errors too: a typo must not silently fall back to a default.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
+import stat
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,11 +18,13 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from watcher.configcheck import (
+    MAX_DAYS,
     LineFinder,
     TableReader,
     check_days,
     check_non_negative,
     check_positive,
+    one_line,
 )
 from watcher.digest.settings import TEMPLATE_NAMES, WEBMAILS, DigestSettings
 from watcher.digest.suggest import check_template
@@ -54,6 +58,7 @@ class Account:
     oauth2_token_command: str = ""  # prints a fresh OAuth2 access token (XOAUTH2)
     password_env: str = ""
     credential: str = ""  # name of a systemd credential holding the password
+    allow_insecure: bool = False  # security = "none" to a host that is not this machine
 
     @property
     def is_maildir(self) -> bool:
@@ -122,7 +127,25 @@ def load_settings(path: Path) -> Settings:
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read the config file: {exc}") from None
+    try:
+        writable_by_others = bool(path.stat().st_mode & stat.S_IWOTH)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc}") from None
+    if writable_by_others:
+        # Anyone who can edit it can point password_command at a program of their own.
+        raise ConfigError(f"{path.name} is writable by others; chmod o-w {path}")
     return parse_settings(text, path)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is this machine (a loopback address or a `localhost` name)."""
+    name = host.strip().strip("[]").lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def parse_settings(text: str, path: Path | None = None) -> Settings:
@@ -131,7 +154,7 @@ def parse_settings(text: str, path: Path | None = None) -> Settings:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{label}: not valid TOML: {exc}") from None
+        raise ConfigError(one_line(f"{label}: not valid TOML: {exc}")) from None
     reader = _SettingsReader(data, LineFinder(text), label)
     return reader.settings(path)
 
@@ -281,12 +304,16 @@ class _SettingsReader(TableReader):
         ok = (
             isinstance(value, list)
             and value
-            and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
+            and all(
+                isinstance(v, int) and not isinstance(v, bool) and 0 < v <= MAX_DAYS for v in value
+            )
         )
         if not ok:
             path = f"{where}.{key}" if where else key
             raise self.fail(
-                path, "must be a list of positive whole numbers of days, e.g. [3, 7, 14]"
+                path,
+                f"must be a list of positive whole numbers of days (at most {MAX_DAYS}), "
+                "e.g. [3, 7, 14]",
             )
         return tuple(value)
 
@@ -296,7 +323,7 @@ class _SettingsReader(TableReader):
         pattern_text = self.get(table, "subject", where, str, "")
         try:
             pattern = re.compile(pattern_text, re.IGNORECASE) if pattern_text else None
-        except re.error as exc:
+        except (re.error, OverflowError, RecursionError) as exc:  # a{99999999999}, ((((...
             raise self.fail(
                 f"{where}.subject", f"is not a valid regular expression ({exc})"
             ) from None
@@ -353,7 +380,14 @@ class _SettingsReader(TableReader):
         include = self.strings(table, "include_folders", where) or ("*",)
         exclude = self.strings(table, "exclude_folders", where)
         if maildir_text:
-            for key in ("port", "security", "username", "ca_file", "password_command"):
+            for key in (
+                "port",
+                "security",
+                "username",
+                "ca_file",
+                "password_command",
+                "allow_insecure",
+            ):
                 if key in table:
                     raise self.fail(
                         f"{where}.{key}", "does not apply to a maildir account; remove it"
@@ -371,6 +405,14 @@ class _SettingsReader(TableReader):
                 f"{where}.host", 'is missing; set host = "imap.example.com" (or maildir = "PATH")'
             )
         security = self.get(table, "security", where, str, "ssl", _check_security)
+        allow_insecure = self.get(table, "allow_insecure", where, bool, False)
+        if security == "none" and not allow_insecure and not is_loopback(host):
+            raise self.fail(
+                f"{where}.security",
+                f'is "none" (no TLS) for {host!r}, which is not this machine: the password '
+                'and your mail would cross the network in clear; use "ssl" or "starttls", '
+                "or set allow_insecure = true on this account to accept that",
+            )
         port = self.get(table, "port", where, int, DEFAULT_PORTS[security], _check_port)
         if not username:
             username = addresses[0]
@@ -395,6 +437,7 @@ class _SettingsReader(TableReader):
             oauth2_token_command=self.get(table, "oauth2_token_command", where, str, ""),
             password_env=self.get(table, "password_env", where, str, ""),
             credential=self.get(table, "credential", where, str, ""),
+            allow_insecure=allow_insecure,
         )
 
 
@@ -467,12 +510,15 @@ _ACCOUNT_KEYS = {
     "oauth2_token_command",
     "password_env",
     "credential",
+    "allow_insecure",
 }
 
 
 def _check_interval(value: float) -> str | None:
     # Fractions are for tests; a real mailbox is polled every few minutes at most.
-    return None if value >= 0.05 else "must be a number of minutes, e.g. 10"
+    return (
+        None if 0.05 <= value <= 10080 else "must be a number of minutes, e.g. 10 (at most a week)"
+    )
 
 
 def _check_clock(value: str) -> str | None:

@@ -26,7 +26,7 @@ class TableReader:
     def fail(self, where: str, message: str) -> ConfigError:
         line = self.lines.find(where)
         prefix = f"{self.label} line {line}" if line else self.label
-        return ConfigError(f"{prefix}: {where} {message}")
+        return ConfigError(one_line(f"{prefix}: {where} {message}"))
 
     def check_keys(self, table: Mapping[str, Any], allowed: set[str], where: str) -> None:
         for key in table:
@@ -52,7 +52,7 @@ class TableReader:
         wrong_bool = isinstance(value, bool) and kind is not bool
         if wrong_bool or not isinstance(value, kind):
             if kind is float and isinstance(value, int) and not isinstance(value, bool):
-                value = float(value)
+                value = float(min(value, 2**1000))  # beyond a float: out of range all the same
             else:
                 raise self.fail(path, f"must be {_KIND_NAMES.get(kind, kind.__name__)}")
         if check is not None:
@@ -84,6 +84,20 @@ class TableReader:
         return tuple(value)
 
 
+def one_line(text: str) -> str:
+    """`text` with control characters escaped (a quoted key can hold a line break): an error
+    message is one line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+# Beyond these the dates and timers computed from a setting overflow (or a loop over working
+# days runs for minutes): nobody means them.
+MAX_DAYS = 3650
+MAX_LOOKBACK_DAYS = 36500
+MAX_SECONDS = 3600.0
+
 _KIND_NAMES = {
     str: 'a string in quotes, e.g. "value"',
     int: "a whole number",
@@ -93,15 +107,21 @@ _KIND_NAMES = {
 
 
 def check_non_negative(value: int) -> str | None:
-    return None if value >= 0 else "must be 0 (read everything) or a positive number of days"
+    if 0 <= value <= MAX_LOOKBACK_DAYS:
+        return None
+    return f"must be 0 (read everything) or a positive number of days, at most {MAX_LOOKBACK_DAYS}"
 
 
 def check_days(value: int) -> str | None:
-    return None if value >= 1 else "must be a whole number of days, 1 or more"
+    if 1 <= value <= MAX_DAYS:
+        return None
+    return f"must be a whole number of days, 1 or more (at most {MAX_DAYS})"
 
 
 def check_positive(value: float) -> str | None:
-    return None if value > 0 else "must be a positive number"
+    if 0 < value <= MAX_SECONDS:
+        return None
+    return f"must be a positive number of seconds, at most {MAX_SECONDS:g}"
 
 
 class LineFinder:

@@ -476,4 +476,3 @@ def _enable_wal(connection: sqlite3.Connection) -> None:
             if "locked" not in str(exc) or attempt == 49:
                 raise
             time.sleep(0.1)
-

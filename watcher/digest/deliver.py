@@ -24,6 +24,7 @@ import email.parser
 import email.policy
 import email.utils
 import logging
+import re
 import smtplib
 import socket
 import ssl
@@ -44,6 +45,9 @@ from watcher.mail.connection import connect, translate_errors
 logger = logging.getLogger(__name__)
 
 DRAFT_FLAGS = ("\\Draft", "\\Seen")
+# One address and nothing else: no quotes, comments, groups, lists or brackets, which email's
+# header parser would turn into other or more recipients (or fail on).
+_PLAIN_ADDRESS = re.compile(r'[^\s"(),:;<>@\[\]\\]+@[^\s"(),:;<>@\[\]\\]+')
 _NAME_MISMATCH = (62, 64)  # X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH
 _CHECK_LOGIN = "check the username and password"
 _CHECK_SENDER = "check [digest] from, and whether the server needs a login"
@@ -312,6 +316,11 @@ def _wire_bytes(message: EmailMessage) -> bytes:
 # -- drafts ---------------------------------------------------------------------------------
 
 
+def is_plain_address(address: str) -> bool:
+    """Whether `address` (read from mail) is one address and nothing else, safe as a To."""
+    return bool(_PLAIN_ADDRESS.fullmatch(address)) and address.isprintable()
+
+
 def build_draft(
     *,
     sender: str,
@@ -326,6 +335,7 @@ def build_draft(
     """A plain-text UTF-8 follow-up, threaded under `in_reply_to` (my original message).
 
     `in_reply_to` is added at the end of References when it is not in `references` already.
+    An address read from mail goes in as `to` only if `is_plain_address` says so.
     """
     if date.tzinfo is None or date.utcoffset() is None:
         raise ValueError("the draft's date must be timezone-aware")

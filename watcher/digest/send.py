@@ -24,6 +24,7 @@ from watcher.credentials import Secret, secret_of
 from watcher.digest.deliver import (
     append_to_folder,
     build_draft,
+    is_plain_address,
     message_in_folder,
     save_draft,
     send_smtp,
@@ -130,6 +131,15 @@ def save_drafts(
         ).hexdigest()
         draft_id = f"<draft-{tag}@followup-watcher.invalid>"
         if store.draft_saved(draft_id):
+            continue
+        if not is_plain_address(item.contact_address):
+            # "a,b@x" or "x:;@y" from a hostile or broken header: a draft would go to others
+            # (or email's header parser would crash on it).
+            logger.warning(
+                "thread %s: no draft saved for %r, not a plain address",
+                item.thread_id,
+                item.contact_address,
+            )
             continue
         draft = build_draft(
             sender=settings.digest.sender,

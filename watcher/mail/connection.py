@@ -17,9 +17,11 @@ from contextlib import contextmanager, suppress
 from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
 
-from watcher.config import Account
+from watcher.config import Account, is_loopback
 from watcher.credentials import Secret
 from watcher.errors import AuthenticationError, ImapError
+
+logger = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -82,6 +84,15 @@ def server_text(exc: BaseException) -> str:
 @contextmanager
 def connect(account: Account, secret: Secret) -> Iterator[IMAPClient]:
     """A logged-in client; logs out (and never hides the real error) on the way out."""
+    if account.security == "none" and not is_loopback(account.host):
+        # Allowed by the config only with allow_insecure = true: said on every connection.
+        logger.warning(
+            '%s: connecting to %s:%d without TLS (security = "none", allow_insecure = true):'
+            " the password and your mail cross the network in clear",
+            account.name,
+            account.host,
+            account.port,
+        )
     with translate_errors(account):
         context = ssl.create_default_context(
             cafile=str(account.ca_file) if account.ca_file else None

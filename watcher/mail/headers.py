@@ -101,17 +101,33 @@ def decode_bytes(data: bytes, charset: str) -> str:
     """Decode with the named charset; an unknown or lying charset degrades, never fails."""
     try:
         codecs.lookup(charset)
-    except LookupError:
+    except (LookupError, ValueError):  # unknown, or a name with a NUL in it
         charset = "utf-8"
     try:
-        return data.decode(charset)
+        text = data.decode(charset)
     except UnicodeDecodeError:
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError:
-            return data.decode(charset, errors="replace")
+            try:
+                text = data.decode(charset, errors="replace")
+            except Exception:  # a codec without "replace" (idna)
+                return data.decode("utf-8", errors="replace")
     except Exception:
         return data.decode("utf-8", errors="replace")
+    return valid_text(text)
+
+
+def valid_text(text: str) -> str:
+    """`text` without lone surrogates (as U+FFFD), which utf-7 or unicode-escape can decode to
+    and which no UTF-8 file, SQLite store or email message can hold."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return text
 
 
 # One address item: `"Name" <a@b>`, `Name <a@b>`, `<a@b>` or a bare `a@b`, then a comma or end.

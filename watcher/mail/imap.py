@@ -168,7 +168,12 @@ class ImapSync:
         elif poll_flags:
             report.flag_changes = self._compare_flags(state)
         new_uids = self._search_new(state)
-        if state.initial_done and exists != (state.server_messages or 0) + len(new_uids):
+        # A sync cut off in this folder left `server_messages` unset: what it stored may have
+        # been expunged since, and no count tells, so resuming compares the UIDs.
+        resuming = state.server_messages is None and state.last_uid > 0
+        if resuming or (
+            state.initial_done and exists != (state.server_messages or 0) + len(new_uids)
+        ):
             report.removed = self._remove_vanished(state)
         done = replace(
             state,
@@ -190,7 +195,10 @@ class ImapSync:
                 done
                 if number == len(batches)
                 else replace(
-                    state, last_uid=max(state.last_uid, batch[-1]), highest_modseq=batch_modseq
+                    state,
+                    last_uid=max(state.last_uid, batch[-1]),
+                    highest_modseq=batch_modseq,
+                    server_messages=None,  # not done: the next sync knows it resumes
                 )
             )
             with self.store.transaction():

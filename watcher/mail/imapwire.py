@@ -32,6 +32,7 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from watcher.mail.facts import Attachment
+from watcher.mail.headers import valid_text
 
 __all__ = [
     "BodyOutline",
@@ -531,8 +532,8 @@ def compact_uid_set(uids: Iterable[int]) -> str:
 
 def _decode_bytes(raw: bytes, charset: str | None) -> str:
     try:
-        return raw.decode(charset or "utf-8", "replace")
-    except LookupError:  # an unknown charset name
+        return valid_text(raw.decode(charset or "utf-8", "replace"))
+    except Exception:  # an unknown charset name, or a codec without "replace" (idna)
         return raw.decode("utf-8", "replace")
 
 
@@ -557,7 +558,7 @@ def decode_header_words(value: str) -> str:
             out.append(chunk.decode("raw-unicode-escape", "replace"))
         else:
             out.append(_decode_bytes(chunk, charset))
-    return "".join(out)
+    return valid_text("".join(out))  # raw-unicode-escape reads "\\ud800" as a lone surrogate
 
 
 def _decode_rfc2231(value: str, *, with_charset: bool = True) -> tuple[bytes, str]:

@@ -40,6 +40,9 @@ _TAG = re.compile(r"<[^>]*>")
 _SCRIPT_STYLE = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _BLOCK_END = re.compile(r"<\s*(br|/p|/div|/tr|/li|/h\d)\b[^>]*>", re.IGNORECASE)
 _BLANK_LINES = re.compile(r"\n{3,}")
+# Two spaces, a tab, or anything Python reads as a line break (CR, LF, VT, FF, \x1c-\x1e, NEL,
+# U+2028/9): a subject is one line, or it could not even be the Subject of a follow-up draft.
+_ODD_SPACE = re.compile("  |[\t\n\x0b\x0c\r\x1c-\x1e\x85\u2028\u2029]")
 
 
 def facts_from_headers(
@@ -85,7 +88,7 @@ def facts_from_headers(
     subject = get("subject", "")
     if "=?" in subject:
         subject = decode_words(subject)
-    if "  " in subject or "\t" in subject:
+    if _ODD_SPACE.search(subject):
         subject = normalize_space(subject)
     return MessageFacts(
         key=key,

@@ -14,6 +14,7 @@ from mailfactory import make_message, new_message_id
 from watcher.config import Account
 from watcher.credentials import Secret
 from watcher.errors import AuthenticationError, ImapError
+from watcher.mail.connection import probe_tls
 from watcher.mail.imap import SyncReport, sync_imap_account
 from watcher.store import Store
 
@@ -287,6 +288,29 @@ def test_self_signed_server_is_refused_without_ca_file(
     message = str(caught.value)
     assert "could not be verified" in message and "set ca_file" in message
     assert "\n" not in message
+
+
+def test_ca_file_that_is_not_a_certificate_names_ca_file_not_the_port(
+    imap_server: DovecotServer, mail_user: MailUser, fresh_store: Store, tmp_path: Path
+) -> None:
+    not_a_certificate = tmp_path / "notes.txt"
+    not_a_certificate.write_text("my server's certificate is somewhere else\n")
+    for security, port in (("starttls", imap_server.port), ("ssl", imap_server.ssl_port)):
+        with pytest.raises(ImapError) as caught:
+            run_sync(
+                imap_server,
+                mail_user,
+                fresh_store,
+                security=security,
+                port=port,
+                ca_file=not_a_certificate,
+            )
+        message = str(caught.value)
+        assert message.startswith(f"account 'test': ca_file {not_a_certificate} is not a PEM")
+        assert "point ca_file at the server's certificate" in message
+        assert "port" not in message and "\n" not in message
+    with pytest.raises(ImapError, match="is not a PEM certificate"):
+        probe_tls(account_for(imap_server, mail_user, ca_file=not_a_certificate))
 
 
 def test_wrong_password_is_one_clear_error(

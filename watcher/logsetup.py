@@ -7,24 +7,64 @@ replaces it with `<redacted>` wherever it would appear, including in exception t
 
 from __future__ import annotations
 
+import base64
 import logging
+import re
 import sys
+import urllib.parse
 
 _secrets: set[str] = set()
+_forms: set[str] = set()  # every registered secret in each form it may take in text
 REDACTED = "<redacted>"
+# A run that may be base64 (AUTH PLAIN, XOAUTH2): a server may echo what the client sent.
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{8,}={0,2}")
 
 
 def register_secret(value: str) -> None:
     """Never let `value` reach a log line."""
     if len(value) >= 4:  # shorter strings would redact ordinary words
         _secrets.add(value)
+        _forms.update(secret_forms(value))
 
 
-def redact(text: str) -> str:
-    for secret in _secrets:
-        if secret in text:
-            text = text.replace(secret, REDACTED)
-    return text
+def secret_forms(secret: str) -> set[str]:
+    """`secret` as it may appear in text: as is, quoted and escaped as IMAP and JSON quote it,
+    inside a Python repr (str or bytes, as exception texts show it), and percent-encoded."""
+    quoted = secret.replace("\\", "\\\\").replace('"', '\\"')
+    forms = {secret, quoted, urllib.parse.quote(secret.encode("utf-8", "surrogatepass"), safe="")}
+    for form in (secret, quoted):
+        forms.add(repr(form)[1:-1])
+        forms.add(repr(form.encode("utf-8", "surrogatepass"))[2:-1])
+    return {form for form in forms if form}
+
+
+def redact(text: str, *secrets: str) -> str:
+    """`text` without any registered secret nor any of `secrets`, in any form
+    `secret_forms` knows, nor inside base64 (longest forms first, so none is left half-done)."""
+    forms = set(_forms)
+    for secret in secrets:
+        if secret:
+            forms.update(secret_forms(secret))
+    if not forms:
+        return text
+    for form in sorted(forms, key=len, reverse=True):
+        if form in text:
+            text = text.replace(form, REDACTED)
+    raw = {s.encode("utf-8", "surrogatepass") for s in (*_secrets, *secrets) if s}
+    return _BASE64_RUN.sub(lambda match: _redact_base64(match.group(0), raw), text)
+
+
+def _redact_base64(run: str, secrets: set[bytes]) -> str:
+    for start in range(4):  # the run may begin inside a base64 quantum
+        chunk = run[start:].rstrip("=")
+        chunk = chunk[: len(chunk) - len(chunk) % 4]
+        try:
+            decoded = base64.b64decode(chunk)
+        except ValueError:
+            continue
+        if any(secret in decoded for secret in secrets):
+            return REDACTED
+    return run
 
 
 class RedactingFilter(logging.Filter):

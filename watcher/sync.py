@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from watcher.config import Account, Settings
 from watcher.credentials import secret_of
 from watcher.errors import AccountError
+from watcher.logsetup import redact
 from watcher.mail.imap import sync_imap_account
 from watcher.mail.maildir import sync_maildir_account
 from watcher.mail.report import Progress, SyncReport
@@ -66,8 +67,10 @@ def sync_accounts(
             )
         except AccountError as exc:
             logger.error("%s", exc)
+            # The error was scrubbed where it was made; this is the last stop before the
+            # text is kept, and later shown by processes that never read the password.
             with store.transaction():
-                store.record_sync_failure(account.name, int(now.timestamp()), str(exc))
+                store.record_sync_failure(account.name, int(now.timestamp()), redact(str(exc)))
             outcomes.append(AccountOutcome(account.name, None, exc))
             continue
         with store.transaction():

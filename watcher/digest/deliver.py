@@ -40,6 +40,7 @@ from imapclient.imapclient import DRAFTS
 from watcher.config import Account
 from watcher.credentials import Secret
 from watcher.errors import AuthenticationError, DeliveryError, ImapError
+from watcher.logsetup import redact
 from watcher.mail.connection import connect, translate_errors
 
 logger = logging.getLogger(__name__)
@@ -197,8 +198,7 @@ def _server_text(exc: BaseException, secret: Secret | None) -> str:
     """What the server (or the OS) said, on one line, without the password."""
     raw = exc.smtp_error if isinstance(exc, smtplib.SMTPResponseException) else str(exc)
     value = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
-    if secret is not None and len(secret.value) >= 4:
-        value = value.replace(secret.value, "<redacted>")
+    value = redact(value, *((secret.value,) if secret is not None else ()))
     value = " ".join(value.split())[:300]
     if isinstance(exc, smtplib.SMTPResponseException):
         value = f"{exc.smtp_code} {value}".strip()

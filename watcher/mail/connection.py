@@ -6,8 +6,10 @@ imapclient, imaplib, socket and ssl exceptions are translated into `ImapError` o
 
 from __future__ import annotations
 
+import ast
 import imaplib
 import logging
+import re
 import socket
 import ssl
 import time
@@ -15,26 +17,34 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 
 from imapclient import IMAPClient
-from imapclient.exceptions import LoginError
+from imapclient.exceptions import LoginError, ProtocolError
 
 from watcher.config import Account, is_loopback
 from watcher.credentials import Secret
 from watcher.errors import AuthenticationError, ImapError
+from watcher.logsetup import redact
 
 logger = logging.getLogger(__name__)
 
 
+# What a malformed or unexpected reply raises deep in imapclient or in our own readers
+# (int(b"abc"), a missing item, a bytes where a list was due; UnicodeError is a ValueError).
+_MALFORMED = (ValueError, LookupError, TypeError, AttributeError, ProtocolError)
+
+
 @contextmanager
-def translate_errors(account: Account) -> Iterator[None]:
-    """Turn imapclient/imaplib/socket/ssl failures into one-line `ImapError`s with the fix."""
+def translate_errors(account: Account, secret: Secret | None = None) -> Iterator[None]:
+    """Turn imapclient/imaplib/socket/ssl failures, and replies that cannot be read, into
+    one-line `ImapError`s with the fix. Server text in them never carries `secret`."""
     where = f"{account.host}:{account.port}"
+    hidden = (secret.value,) if secret is not None else ()
     try:
         yield
     except LoginError as exc:
         raise AuthenticationError(
             account.name,
             f"the server {account.host} refused the login for {account.username!r} "
-            f"({server_text(exc)}); check the username and the password",
+            f"({server_text(exc, *hidden)}); check the username and the password",
         ) from None
     except ssl.SSLCertVerificationError as exc:
         raise ImapError(
@@ -64,21 +74,71 @@ def translate_errors(account: Account) -> Iterator[None]:
         ) from None
     except imaplib.IMAP4.abort as exc:
         raise ImapError(
-            account.name, f"{where} closed the connection ({server_text(exc)})"
+            account.name, f"{where} closed the connection ({server_text(exc, *hidden)})"
+        ) from None
+    except _MALFORMED as exc:
+        # The traceback helps a bug report (-v); the user gets one line.
+        logger.debug("%s: unreadable reply from %s", account.name, where, exc_info=True)
+        raise ImapError(
+            account.name,
+            f"{where} sent a reply the watcher cannot read ({_reason(exc, hidden)}); it will "
+            "be retried, and if this persists the server is at fault",
         ) from None
     except imaplib.IMAP4.error as exc:
-        raise ImapError(account.name, f"{where} refused a command: {server_text(exc)}") from None
+        raise ImapError(
+            account.name, f"{where} refused a command: {server_text(exc, *hidden)}"
+        ) from None
     except OSError as exc:
         raise ImapError(
             account.name, f"network error with {where}: {exc.strerror or exc}"
         ) from None
 
 
-def server_text(exc: BaseException) -> str:
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+
+
+def server_text(exc: BaseException, *secrets: str) -> str:
+    """What the server said, on one printable line of at most 300 characters, without any
+    secret (some servers echo the LOGIN arguments in their refusal)."""
     text = str(exc)
-    if text.startswith("b'") or text.startswith('b"'):
-        text = text[2:-1]
-    return text.strip()[:300] or type(exc).__name__
+    if text[:2] in ("b'", 'b"'):
+        # imaplib puts the raw reply in a bytes repr: read it back, so that what is scrubbed
+        # is what the server sent, not one of the many ways a repr may escape it.
+        with suppress(ValueError, SyntaxError):
+            raw = ast.literal_eval(text)
+            if isinstance(raw, bytes):
+                text = raw.decode("utf-8", "replace")
+    text = _CONTROL.sub(" ", redact(text, *secrets)).strip()
+    return _clip(text, 300) or type(exc).__name__
+
+
+def _reason(exc: BaseException, secrets: tuple[str, ...]) -> str:
+    text = server_text(exc, *secrets)
+    # A ValueError says what was wrong; a KeyError or TypeError alone says little.
+    return text if isinstance(exc, ValueError) else f"{type(exc).__name__}: {text}"
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def tls_context(account: Account) -> ssl.SSLContext:
+    """The context that verifies the server: the system's CAs, or `ca_file` alone."""
+    try:
+        return ssl.create_default_context(cafile=str(account.ca_file) if account.ca_file else None)
+    except ssl.SSLError as exc:
+        raise ImapError(
+            account.name,
+            f"ca_file {account.ca_file} is not a PEM certificate ({exc.reason or exc}); "
+            "point ca_file at the server's certificate (or its CA's) in PEM form, or remove "
+            "it to use the system's certificates",
+        ) from None
+    except OSError as exc:
+        raise ImapError(
+            account.name,
+            f"ca_file {account.ca_file} cannot be read ({exc.strerror or exc}); "
+            "point ca_file at a readable PEM certificate",
+        ) from None
 
 
 @contextmanager
@@ -93,10 +153,8 @@ def connect(account: Account, secret: Secret) -> Iterator[IMAPClient]:
             account.host,
             account.port,
         )
+    context = tls_context(account)
     with translate_errors(account):
-        context = ssl.create_default_context(
-            cafile=str(account.ca_file) if account.ca_file else None
-        )
         if account.security == "ssl":
             client = IMAPClient(
                 account.host,
@@ -114,7 +172,7 @@ def connect(account: Account, secret: Secret) -> Iterator[IMAPClient]:
         # response line even when nothing logs it: a large cost on a bulk sync.
         client._imap.debug = 0
     try:
-        with translate_errors(account):
+        with translate_errors(account, secret):
             if account.security == "starttls":
                 client.starttls(context)
             if secret.source == "oauth2_token_command":
@@ -145,10 +203,8 @@ def probe_reachable(account: Account) -> float:
 def probe_tls(account: Account) -> str:
     """The TLS handshake and certificate check alone, before any password is sent: the TLS
     version on success (for `doctor`)."""
+    context = tls_context(account)
     with translate_errors(account):
-        context = ssl.create_default_context(
-            cafile=str(account.ca_file) if account.ca_file else None
-        )
         use_ssl = account.security == "ssl"
         client = IMAPClient(
             account.host,

@@ -7,6 +7,7 @@ import email.policy
 import email.utils
 import fnmatch
 import imaplib
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -105,11 +106,24 @@ def status_from_pairs(values: Sequence[object]) -> FolderStatus:
     pairs = {_text(values[i]).upper(): values[i + 1] for i in range(0, len(values) - 1, 2)}
     modseq = pairs.get("HIGHESTMODSEQ")
     return FolderStatus(
-        uidvalidity=int(pairs.get("UIDVALIDITY", 0)),  # type: ignore[call-overload]
-        uidnext=int(pairs.get("UIDNEXT", 0)),  # type: ignore[call-overload]
-        messages=int(pairs.get("MESSAGES", 0)),  # type: ignore[call-overload]
-        highest_modseq=int(modseq) if modseq is not None else None,  # type: ignore[call-overload]
+        uidvalidity=reply_number("UIDVALIDITY", pairs.get("UIDVALIDITY", 0)),
+        uidnext=reply_number("UIDNEXT", pairs.get("UIDNEXT", 0)),
+        messages=reply_number("MESSAGES", pairs.get("MESSAGES", 0)),
+        highest_modseq=reply_number("HIGHESTMODSEQ", modseq) if modseq is not None else None,
     )
+
+
+_NUMBER = re.compile(r"[0-9]{1,20}")
+
+
+def reply_number(name: str, value: object) -> int:
+    """A number in a server reply; `ValueError` naming the item when it is not one."""
+    if isinstance(value, int) and value >= 0:
+        return value
+    text = _text(value)
+    if _NUMBER.fullmatch(text) is None:
+        raise ValueError(f"{name} {text[:40]!r} is not a number")
+    return int(text)
 
 
 def _special_use(name: str, flags: Sequence[str]) -> str:

@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from imapclient import IMAPClient
 
@@ -140,7 +141,7 @@ class ImapSync:
         poll_flags = not self.condstore and folder.special_use == "\\Sent"
         if state is not None and _unchanged(state, status) and not poll_flags:
             return None
-        selected = self.client.select_folder(folder.name, readonly=True)
+        selected = self._examine(folder.name)
         uidvalidity = int(selected.get(b"UIDVALIDITY", status.uidvalidity))
         uidnext = int(selected.get(b"UIDNEXT", status.uidnext))
         exists = int(selected.get(b"EXISTS", status.messages))
@@ -212,6 +213,15 @@ class ImapSync:
                 self.store.save_folder_state(done)
         log_folder_report(self.account.name, report, quiet=self.progress_shown)
         return report
+
+    def _examine(self, name: str) -> dict[bytes, Any]:
+        try:
+            selected: dict[bytes, Any] = self.client.select_folder(name, readonly=True)
+        except ValueError as exc:  # imapclient reads EXISTS, UIDVALIDITY, ... as numbers
+            raise ValueError(
+                f"the EXAMINE reply for {name!r} has a value that is not a number ({exc})"
+            ) from exc
+        return selected
 
     def _search_new(self, state: FolderState) -> list[int]:
         criteria: list[str] = ["UID", f"{state.last_uid + 1}:*"]
@@ -424,7 +434,7 @@ def sync_imap_account(
 ) -> SyncReport:
     """Connect, bring every chosen folder of `account` up to date in `store`, log out."""
     now = now or datetime.now(UTC)
-    with connect(account, secret) as client, translate_errors(account):
+    with connect(account, secret) as client, translate_errors(account, secret):
         return ImapSync(
             client, store, account, lookback_days=lookback_days, now=now, progress=progress
         ).run()

@@ -1,0 +1,338 @@
+"""What a misbehaving server can do to a sync, and what it must not.
+
+- a server that echoes the password in its login refusal: the password reaches neither the
+  store, nor `watcher status`, nor the digest;
+- a server whose UIDVALIDITY (in SELECT/EXAMINE or STATUS) is not a number: that account
+  fails with one line, the other accounts are synced, no traceback;
+- a server that leaves a message out of a FETCH reply (a proxy in front of the real Dovecot
+  drops it): the folder's position does not pass it, and the next sync stores it;
+- a `ca_file` that is not a certificate: one line that names ca_file, not the port.
+
+Replies Dovecot never sends come from `ScriptedImapServer`, a small fake on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from dovecot import DovecotServer, MailUser
+from mailfactory import make_message
+
+from watcher.config import Account
+from watcher.credentials import Secret
+from watcher.errors import ImapError
+from watcher.mail.imap import sync_imap_account
+from watcher.store import Store
+
+NOW = dt.datetime(2026, 11, 23, 7, 0, tzinfo=dt.UTC)
+
+# -- a scripted IMAP server ------------------------------------------------------------------
+
+Reply = Callable[[str, str], list[str]]  # (tag, arguments) -> lines to send, CRLF added
+
+
+class ScriptedImapServer:
+    """A plain-text IMAP server on 127.0.0.1 that answers from `replies` (command -> reply).
+
+    Enough of IMAP for a login and one folder; every command not scripted gets `BAD`.
+    """
+
+    def __init__(self, replies: dict[str, Reply]) -> None:
+        self.replies = {**_DEFAULT_REPLIES, **replies}
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.received: list[str] = []
+        self.threads: list[threading.Thread] = []
+        self.connections: list[socket.socket] = []
+        self.acceptor = threading.Thread(target=self._accept, daemon=True)
+        self.acceptor.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections.append(conn)
+            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+            self.threads.append(thread)
+            thread.start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with contextlib.suppress(OSError), conn.makefile("rb") as stream:
+            conn.sendall(b"* OK [CAPABILITY IMAP4rev1 LITERAL+] scripted server ready\r\n")
+            for raw in stream:
+                line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                self.received.append(line)
+                tag, _, rest = line.partition(" ")
+                command, _, arguments = rest.partition(" ")
+                if command.upper() == "UID":
+                    sub, _, arguments = arguments.partition(" ")
+                    command = f"UID {sub}"
+                reply = self.replies.get(command.upper())
+                lines = reply(tag, arguments) if reply else [f"{tag} BAD not scripted"]
+                conn.sendall("".join(f"{out}\r\n" for out in lines).encode())
+                if command.upper() == "LOGOUT":
+                    return
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)
+        self.listener.close()
+        self.acceptor.join(timeout=5)
+        for conn in self.connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        for thread in self.threads:
+            thread.join(timeout=5)
+        for conn in self.connections:
+            conn.close()
+
+
+def _ok(*untagged: str) -> Reply:
+    return lambda tag, _arguments: [*untagged, f"{tag} OK done"]
+
+
+_DEFAULT_REPLIES: dict[str, Reply] = {
+    "CAPABILITY": _ok("* CAPABILITY IMAP4rev1 LITERAL+"),
+    "LOGIN": _ok(),
+    "NOOP": _ok(),
+    "LOGOUT": _ok("* BYE see you"),
+    "LIST": _ok('* LIST () "/" INBOX'),
+    "STATUS": _ok("* STATUS INBOX (MESSAGES 1 UIDNEXT 2 UIDVALIDITY 7)"),
+    "EXAMINE": _ok("* 1 EXISTS", "* OK [UIDVALIDITY 7] UIDs", "* OK [UIDNEXT 2] next"),
+    "UID SEARCH": _ok("* SEARCH"),
+}
+
+
+@contextlib.contextmanager
+def scripted_server(**replies: Reply) -> Iterator[ScriptedImapServer]:
+    server = ScriptedImapServer({k.replace("_", " "): v for k, v in replies.items()})
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def scripted_account(server: ScriptedImapServer, name: str = "odd") -> Account:
+    return Account(
+        name=name,
+        addresses=("me@example.test",),
+        host="127.0.0.1",
+        port=server.port,
+        security="none",
+        username="me",
+        timeout_seconds=5.0,
+    )
+
+
+# -- the CLI, as a user runs it ---------------------------------------------------------------
+
+
+def write_config(path: Path, accounts: str) -> Path:
+    path.write_text(
+        f"""
+state_dir = "{path.parent / "state"}"
+timezone = "Europe/Stockholm"
+lookback_days = 0
+
+{accounts}
+
+[digest]
+to = "me@example.test"
+""",
+        encoding="utf-8",
+    )
+    path.chmod(0o600)
+    return path
+
+
+def dovecot_account(server: DovecotServer, user: MailUser, name: str = "good") -> str:
+    return f"""
+[[accounts]]
+name = "{name}"
+host = "{server.host}"
+port = {server.port}
+security = "starttls"
+ca_file = "{server.ca_file}"
+username = "{user.name}"
+addresses = ["{user.address}"]
+password_env = "GOOD_PASSWORD"
+"""
+
+
+def fake_account(server: ScriptedImapServer, name: str = "odd") -> str:
+    return f"""
+[[accounts]]
+name = "{name}"
+host = "127.0.0.1"
+port = {server.port}
+security = "none"
+username = "me"
+addresses = ["me@example.test"]
+password_env = "ODD_PASSWORD"
+timeout_seconds = 5
+"""
+
+
+def run_watcher(config: Path, *args: str, **env: str) -> tuple[int, str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "watcher", "--config", str(config), *args],
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, **env},
+        timeout=120,
+        check=False,
+        text=True,
+    )
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output, output
+    return result.returncode, output
+
+
+# -- item: a password echoed by the server --------------------------------------------------
+
+ECHOED = 'Pw-3c9f"x\\y-echoed-by-the-server'  # a quote and a backslash: escaped in IMAP
+
+
+def _echo_login(tag: str, arguments: str) -> list[str]:
+    # As some servers do: the LOGIN arguments, as the client sent them, in the refusal.
+    return [f"{tag} NO [AUTHENTICATIONFAILED] Invalid credentials (LOGIN {arguments})"]
+
+
+def test_a_password_echoed_in_the_login_refusal_is_never_kept_or_shown(
+    tmp_path: Path,
+) -> None:
+    with scripted_server(LOGIN=_echo_login) as server:
+        config = write_config(tmp_path / "config.toml", fake_account(server))
+        code, sync_output = run_watcher(config, "sync", ODD_PASSWORD=ECHOED)
+        assert code == 1
+        assert any(
+            ECHOED.replace("\\", "\\\\").replace('"', '\\"') in line for line in server.received
+        )
+    code, status_output = run_watcher(config, "status")
+    assert code == 0
+    assert "refused the login" in status_output  # the error is shown, scrubbed
+    code, digest_output = run_watcher(config, "digest", "--preview", "--now", "2026-11-23T08:00")
+    assert code == 0
+    assert "could not be read" in digest_output
+    store_bytes = b"".join(p.read_bytes() for p in (tmp_path / "state").iterdir() if p.is_file())
+    escaped = ECHOED.replace("\\", "\\\\").replace('"', '\\"')
+    for form in (ECHOED, escaped, "Pw-3c9f", "-echoed-by-the-server"):
+        assert form not in sync_output
+        assert form not in status_output
+        assert form not in digest_output
+        assert form.encode() not in store_bytes
+    with sqlite3.connect(tmp_path / "state" / "watcher.sqlite3") as db:
+        (error,) = db.execute("SELECT last_error FROM account_status").fetchone()
+    assert "<redacted>" in error and "AUTHENTICATIONFAILED" in error
+
+
+def test_a_password_echoed_in_base64_or_quoted_is_scrubbed_from_server_text() -> None:
+    import base64
+
+    from watcher.mail.connection import server_text
+
+    secret = 'se"cr\\et-42'
+    plain = base64.b64encode(b"\0me\0" + secret.encode()).decode()
+    xoauth = base64.b64encode(f"user=me\1auth=Bearer {secret}\1\1".encode()).decode()
+    escaped = secret.replace("\\", "\\\\").replace('"', '\\"')
+    for said in (
+        f'NO bad (LOGIN me "{escaped}")',
+        f"NO bad AUTHENTICATE PLAIN {plain}",
+        f"NO bad {xoauth}",
+        repr(f'NO (LOGIN me "{escaped}")'.encode()),  # as imaplib's error text shows it
+    ):
+        text = server_text(Exception(said), secret)
+        assert "cr" not in text.replace("<redacted>", ""), text
+        assert "<redacted>" in text
+
+
+# -- item: replies that are not what IMAP says ----------------------------------------------
+
+
+def _uidvalidity_abc_on_examine(tag: str, _arguments: str) -> list[str]:
+    return ["* 1 EXISTS", "* OK [UIDVALIDITY abc] UIDs", "* OK [UIDNEXT 2]", f"{tag} OK done"]
+
+
+def _uidvalidity_abc_in_status(tag: str, _arguments: str) -> list[str]:
+    return ["* STATUS INBOX (MESSAGES 1 UIDNEXT 2 UIDVALIDITY abc)", f"{tag} OK done"]
+
+
+@pytest.mark.parametrize(
+    "replies",
+    [
+        {"EXAMINE": _uidvalidity_abc_on_examine},
+        {"STATUS": _uidvalidity_abc_in_status},
+    ],
+    ids=["examine", "status"],
+)
+def test_a_non_numeric_uidvalidity_fails_one_account_and_the_others_sync(
+    imap_server: DovecotServer, tmp_path: Path, replies: dict[str, Reply]
+) -> None:
+    user = imap_server.add_user()
+    imap_server.append(
+        user,
+        "INBOX",
+        make_message(from_="Ana <ana@acme.example>", to=user.address, subject="Hello", date=NOW),
+    )
+    with scripted_server(**replies) as server:
+        config = write_config(
+            tmp_path / "config.toml",
+            fake_account(server) + dovecot_account(imap_server, user),
+        )
+        code, output = run_watcher(
+            config, "sync", ODD_PASSWORD="odd-password", GOOD_PASSWORD=user.password
+        )
+    assert code == 1
+    assert "odd: not synced:" in output
+    assert "cannot read" in output
+    assert ("UIDVALIDITY 'abc'" in output) or ("EXAMINE reply for 'INBOX'" in output)
+    assert "good: 1 new messages" in output
+    code, status = run_watcher(config, "status")
+    assert "cannot read" in status
+
+
+@pytest.mark.parametrize(
+    "replies",
+    [
+        {"EXAMINE": _uidvalidity_abc_on_examine},
+        {"EXAMINE": _ok("* 1 EXISTS", "* OK [UIDVALIDITY 7]", "* OK [UIDNEXT zz]")},
+        {"STATUS": _uidvalidity_abc_in_status},
+        {"STATUS": _ok("* STATUS INBOX (MESSAGES -1 UIDNEXT 2 UIDVALIDITY 7)")},
+        {"LIST": _ok("* LIST (\\Noselect")},
+        {"UID_SEARCH": _ok("* SEARCH 1 x 3")},
+    ],
+    ids=[
+        "examine-uidvalidity",
+        "examine-uidnext",
+        "status-uidvalidity",
+        "status-negative",
+        "list-unbalanced",
+        "search-word",
+    ],
+)
+def test_every_malformed_reply_is_one_account_error(
+    tmp_path: Path, replies: dict[str, Reply]
+) -> None:
+    with (
+        scripted_server(**{"UID_SEARCH": _ok("* SEARCH"), **replies}) as server,
+        Store.open(tmp_path / "store.sqlite3") as store,
+        pytest.raises(ImapError) as caught,
+    ):
+        sync_imap_account(
+            scripted_account(server), Secret("pw-1234", "test"), store, lookback_days=0, now=NOW
+        )
+    message = str(caught.value)
+    assert message.startswith("account 'odd': 127.0.0.1:")
+    assert "\n" not in message and "\r" not in message

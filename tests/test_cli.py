@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import json
 import os
+import socket
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import click
+import pytest
+from click.testing import CliRunner, Result
 from dovecot import DovecotServer, MailUser
 from mailfactory import make_message
 
@@ -123,3 +131,318 @@ def test_every_command_has_help_and_is_in_the_readme() -> None:
     for name, command in cli.commands.items():
         assert command.help, f"`watcher {name}` has no help text"
         assert f"`watcher {name}" in readme, f"`watcher {name}` is not in the README"
+
+
+# -- foreign text on the terminal (escape sequences, bidi, line breaks) -------------------------
+
+SENT_AT = dt.datetime(2026, 11, 10, 9, 0, tzinfo=dt.UTC)
+NOW = "2026-11-23T08:00"
+# Raw in the header (a server passes bytes on), and RFC 2047 / 2231 encoded (the decoder
+# makes controls of them): OSC 0 (title), OSC 8 (link), clear screen, hidden text, C1 CSI,
+# a bidi override and an encoded CR LF that would start a fake table row.
+HOSTILE_SUBJECT = (
+    b"Proposal \x1b]0;pwned\x07\x1b]8;;https://evil.example/\x1b\\click\x1b]8;;\x1b\\"
+    b" \x1b[2J\x1b[8mhidden\x1b[0m =?utf-8?q?=C2=9B31m_=E2=80=AEfdp.exe_=0D=0Afake_row?="
+)
+HOSTILE_NAME = b'"=?utf-8?q?Lea=1B]0;title=07_=E2=80=AEtdnarB=E2=80=AC_=C2=9B2J?="'
+HOSTILE_FILE = b"filename*=utf-8''offer%1B%5B2J%E2%80%AE%0D%0Afdp.exe.pdf"
+# Dovecot refuses control characters in a new folder name, not bidi controls.
+HOSTILE_FOLDER = "Old mail\u202eliam\u2066"
+BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+def hostile_mail(user: MailUser) -> tuple[bytes, bytes]:
+    """A proposal with hostile subject, recipient name and attachment name, and an
+    out-of-office answer to it (automatic: the proposal stays awaiting)."""
+    proposal = make_message(
+        from_=f"Maya <{user.address}>",
+        to="XNAMEX <lea@acme.example>",
+        subject="XSUBJECTX",
+        body="Hi Lea,\n\nplease find our proposal attached: 12,400 EUR, six weeks.\n",
+        attachments=[("XFILEX.pdf", "application/pdf", b"%PDF-1.4 proposal")],
+        date=SENT_AT,
+        message_id="<hostile-proposal@example.test>",
+    )
+    proposal = (
+        proposal.replace(b"XSUBJECTX", HOSTILE_SUBJECT)
+        .replace(b"XNAMEX", HOSTILE_NAME)
+        .replace(b'filename="XFILEX.pdf"', HOSTILE_FILE)
+    )
+    away = make_message(
+        from_=b"=?utf-8?q?Lea=1B[8m=C2=9B?= <lea@acme.example>".decode(),
+        to=user.address,
+        subject="Out of office",
+        date=SENT_AT + dt.timedelta(minutes=5),
+        in_reply_to="<hostile-proposal@example.test>",
+        headers={"Auto-Submitted": "auto-replied"},
+    )
+    return proposal, away
+
+
+def assert_terminal_safe(text: str) -> None:
+    for bad in ("\x1b", "\x9b", "\x07", "\r", "\x00", "\x7f", *BIDI):
+        assert bad not in text, f"{bad!r} reaches the terminal: {text!r}"
+
+
+def invoke(*args: str, password: str) -> Result:
+    result = CliRunner().invoke(cli, list(args), env={"TEST_IMAP_PASSWORD": password})
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result
+
+
+@pytest.fixture
+def hostile_config(imap_server: DovecotServer, mail_user: MailUser, tmp_path: Path) -> Path:
+    proposal, away = hostile_mail(mail_user)
+    imap_server.append(mail_user, "Sent", proposal, internal_date=SENT_AT)
+    imap_server.append(mail_user, HOSTILE_FOLDER, away, internal_date=SENT_AT)
+    return write_config(tmp_path / "config.toml", imap_server, mail_user, tmp_path / "state")
+
+
+def test_foreign_text_never_reaches_the_terminal_raw(
+    hostile_config: Path, mail_user: MailUser
+) -> None:
+    config = ("--config", str(hostile_config))
+    synced = invoke(*config, "sync", password=mail_user.password)
+    assert synced.exit_code == 0, synced.output
+    assert_terminal_safe(synced.output)
+    assert "Old mail\ufffdliam\ufffd" in synced.stdout  # the folder, shown inert
+
+    listed = invoke(*config, "list", "--all", "--now", NOW, password=mail_user.password)
+    assert listed.exit_code == 0, listed.output
+    assert_terminal_safe(listed.output)
+    header, row, *rest = listed.stdout.splitlines()
+    assert not rest, listed.stdout  # one row: the CR LF in the subject made no second one
+    assert row.startswith(row.split()[0]) and "awaiting" in row
+    assert row.index("Proposal \ufffd]0;pwned\ufffd") == header.index("SUBJECT")
+    assert row.index("Lea\ufffd]0;title\ufffd") == header.index("CONTACT")
+    thread_id = row.split()[0]
+
+    shown = invoke(*config, "thread", thread_id, "--now", NOW, password=mail_user.password)
+    assert shown.exit_code == 0, shown.output
+    assert_terminal_safe(shown.output)
+    lines = shown.stdout.splitlines()
+    assert lines[0].startswith(f"Thread {thread_id} · 2 messages")
+    assert "offer\ufffd[2J\ufffd fdp.exe.pdf" in lines[1]  # the attachment name, one line
+    assert "Old mail\ufffdliam\ufffd" in lines[2] and "out-of-office" in lines[2]
+    assert lines[3] == ""
+    assert lines[4].startswith('Your message "Proposal \ufffd]0;pwned\ufffd')
+
+    preview = invoke(*config, "digest", "--now", NOW, password=mail_user.password)
+    assert preview.exit_code == 0, preview.output
+    assert_terminal_safe(preview.output)
+    assert "Proposal \ufffd]0;pwned\ufffd" in preview.stdout
+
+    status = invoke(*config, "status", password=mail_user.password)
+    assert status.exit_code == 0, status.output
+    assert_terminal_safe(status.output)
+
+
+def test_json_output_is_json_with_every_control_escaped(
+    hostile_config: Path, mail_user: MailUser
+) -> None:
+    config = ("--config", str(hostile_config))
+    assert invoke(*config, "sync", password=mail_user.password).exit_code == 0
+    listed = invoke(*config, "list", "--all", "--json", "--now", NOW, password=mail_user.password)
+    assert listed.exit_code == 0, listed.output
+    assert_terminal_safe(listed.stdout)
+    (item,) = json.loads(listed.stdout)
+    # The data is all there, exactly: only its spelling in the JSON text is escaped.
+    assert "\x1b]0;pwned\x07" in item["subject"] and "\x9b31m \u202efdp.exe" in item["subject"]
+    assert item["contacts"][0]["name"].startswith("Lea\x1b]0;title\x07 \u202etdnarB")
+    assert item["attachments"] == ["offer\x1b[2J\u202e\r\nfdp.exe.pdf"]
+
+
+# Dovecot never puts controls in its texts; a hostile or broken server may.
+HOSTILE_SERVER_TEXT = b"\x1b]0;pwned\x07\x1b[2J\x1b[8mhidden \xc2\x9b31m \xe2\x80\xaeliated\r oops"
+
+
+class RudeImapServer:
+    """A plain-text IMAP server on 127.0.0.1 that refuses every login with a hostile text."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            with conn, contextlib.suppress(OSError):
+                self._serve(conn.makefile("rwb"))
+
+    @staticmethod
+    def _serve(stream: BinaryIO) -> None:
+        stream.write(b"* OK [CAPABILITY IMAP4rev1] " + HOSTILE_SERVER_TEXT + b"\r\n")
+        stream.flush()
+        while line := stream.readline():
+            tag, _, rest = line.partition(b" ")
+            command = rest.split(b" ", 1)[0].strip().upper()
+            if command == b"LOGIN":
+                stream.write(tag + b" NO [AUTHENTICATIONFAILED] " + HOSTILE_SERVER_TEXT + b"\r\n")
+            elif command == b"LOGOUT":
+                stream.write(b"* BYE " + HOSTILE_SERVER_TEXT + b"\r\n" + tag + b" OK bye\r\n")
+            elif command == b"CAPABILITY":
+                stream.write(b"* CAPABILITY IMAP4rev1\r\n" + tag + b" OK done\r\n")
+            else:
+                stream.write(tag + b" BAD " + HOSTILE_SERVER_TEXT + b"\r\n")
+            stream.flush()
+
+    def close(self) -> None:
+        self.listener.close()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture
+def rude_server() -> Iterator[RudeImapServer]:
+    server = RudeImapServer()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def test_server_text_reaches_the_terminal_only_inert(
+    rude_server: RudeImapServer, tmp_path: Path
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'state_dir = "{tmp_path / "state"}"\n[[accounts]]\nname = "work"\nhost = "127.0.0.1"\n'
+        f'port = {rude_server.port}\nsecurity = "none"\nusername = "maya"\n'
+        'addresses = ["maya@example.test"]\npassword_env = "TEST_IMAP_PASSWORD"\n',
+        encoding="utf-8",
+    )
+    args = ("--config", str(config))
+    synced = invoke(*args, "sync", password="not-the-password")
+    assert synced.exit_code == 1
+    assert_terminal_safe(synced.output)
+    (line,) = synced.stdout.splitlines()  # the CR in the server's text broke no line
+    assert line.startswith("work: not synced:") and "]0;pwned" in line
+
+    for command in ("status", "doctor"):
+        shown = invoke(*args, command, password="not-the-password")
+        assert_terminal_safe(shown.output)
+        assert "]0;pwned" in shown.stdout, shown.stdout
+
+
+# -- user errors on the command line: one line, the fix, no traceback --------------------------
+
+
+@pytest.fixture
+def demo_config(tmp_path: Path) -> Path:
+    """A config reading the bundled sample mailbox, synced: no server needed."""
+    config = tmp_path / "demo.toml"
+    config.write_text(
+        f'state_dir = "{tmp_path / "state"}"\nlookback_days = 0\n[[accounts]]\nname = "demo"\n'
+        f'maildir = "{REPO / "watcher" / "demo_mailbox"}"\n'
+        'addresses = ["maya@lindqvist-studio.example"]\n',
+        encoding="utf-8",
+    )
+    config.chmod(0o600)
+    assert CliRunner().invoke(cli, ["--config", str(config), "sync"]).exit_code == 0
+    return config
+
+
+def one_line_error(result: Result) -> str:
+    assert result.exit_code == 2, result.output
+    assert not isinstance(result.exception, Exception) or isinstance(
+        result.exception, SystemExit
+    ), result.exception
+    assert "Traceback" not in result.output
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: ") and not result.stdout, result.output
+    return line
+
+
+def _unwritable(tmp_path: Path) -> Path:
+    if os.geteuid() != 0:
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o555)
+        return locked / "digest.html"
+    # Root writes anywhere permissions allow; sysfs creates no file for anyone.
+    target = Path("/sys/watcher-digest-test.html")
+    with contextlib.suppress(OSError):
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT, 0o600))
+        target.unlink()
+        pytest.skip("no unwritable directory on this machine")
+    return target
+
+
+@pytest.mark.parametrize(
+    ("where", "fix"),
+    [
+        ("missing", "its directory does not exist; create it or give another path"),
+        ("under a file", "a part of its directory is a file; give another path"),
+        ("unwritable", "permission denied; give a path you can write to"),
+    ],
+)
+def test_html_digest_to_a_bad_path_is_one_line_with_the_fix(
+    demo_config: Path, tmp_path: Path, where: str, fix: str
+) -> None:
+    (tmp_path / "a-file").write_text("x")
+    path = {
+        "missing": tmp_path / "no" / "such" / "digest.html",
+        "under a file": tmp_path / "a-file" / "digest.html",
+        "unwritable": _unwritable(tmp_path) if where == "unwritable" else tmp_path,
+    }[where]
+    result = CliRunner().invoke(cli, ["--config", str(demo_config), "digest", "--html", str(path)])
+    assert one_line_error(result) == f"error: cannot write the HTML digest to {path}: {fix}"
+
+
+def test_html_digest_is_readable_by_its_owner_only(demo_config: Path, tmp_path: Path) -> None:
+    fresh, existing = tmp_path / "fresh.html", tmp_path / "existing.html"
+    existing.write_text("an old digest, long and public " * 100)
+    existing.chmod(0o644)
+    old_umask = os.umask(0)  # what a careless shell may have: the file must not follow it
+    try:
+        for path in (fresh, existing):
+            args = ["--config", str(demo_config), "digest", "--html", str(path)]
+            result = CliRunner().invoke(cli, args)
+            assert result.exit_code == 0, result.output
+            assert f"HTML digest written to {path}" in result.stdout
+    finally:
+        os.umask(old_umask)
+    for path in (fresh, existing):
+        assert path.stat().st_mode & 0o777 == 0o600, path
+        text = path.read_text(encoding="utf-8")
+        assert text.startswith("<!DOCTYPE html>") or text.lstrip().startswith("<"), text[:80]
+        assert "an old digest" not in text  # replaced, not appended to
+
+
+def test_html_digest_into_a_pipe_still_works(demo_config: Path) -> None:
+    result = run_watcher("--config", str(demo_config), "digest", "--html", "/dev/stdout")
+    assert result.returncode == 0, result.stderr
+    assert "</html>" in result.stdout  # a pipe is written to, not chmod-ed or truncated
+
+
+@pytest.mark.parametrize("moment", ["9999-12-31T23:59", "0001-01-01", "9000-01-01T00:00"])
+@pytest.mark.parametrize("command", [["list"], ["list", "--json"], ["thread", "t"], ["digest"]])
+def test_now_out_of_range_is_one_line_with_the_fix(
+    demo_config: Path, command: list[str], moment: str
+) -> None:
+    result = CliRunner().invoke(cli, ["--config", str(demo_config), *command, "--now", moment])
+    assert one_line_error(result) == (
+        f"error: --now {moment!r} is out of range; give a moment in the years 1970 to 8999, "
+        "e.g. 2026-11-23T08:00"
+    )
+
+
+def test_now_at_the_ends_of_the_range_works_for_every_command(demo_config: Path) -> None:
+    config = ["--config", str(demo_config)]
+    listed = CliRunner().invoke(cli, [*config, "list", "--all", "--json"])
+    thread_id = json.loads(listed.stdout)[0]["thread_id"]
+    for moment in ("8999-12-31T23:59", "1970-01-01T00:00", "8999-12-31T23:59+14:00"):
+        for command in (["list", "--all"], ["thread", thread_id], ["digest"]):
+            result = CliRunner().invoke(cli, [*config, *command, "--now", moment])
+            assert result.exit_code == 0, (command, moment, result.output, result.exception)
+
+
+def test_now_that_is_no_date_is_one_line_with_an_example(demo_config: Path) -> None:
+    result = CliRunner().invoke(cli, ["--config", str(demo_config), "list", "--now", "tomorrow"])
+    assert one_line_error(result) == (
+        "error: --now 'tomorrow' is not an ISO-8601 date or time; "
+        "give one like 2026-11-23 or 2026-11-23T08:00"
+    )

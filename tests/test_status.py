@@ -129,3 +129,26 @@ def test_next_sync_is_the_last_attempt_plus_the_interval(tmp_path: Path) -> None
     long_ago = {"work": AccountStatus("work", last - 3600, None, "down", last - 3600)}
     assert next_sync_time(long_ago, settings, now) == now  # overdue: at once
     assert next_sync_time({}, settings, now) is None
+
+
+def test_status_prints_a_stored_server_text_inert_on_one_line(tmp_path: Path) -> None:
+    """A last error kept from a hostile server (escape sequences, C1 CSI, a bidi override,
+    CR LF) is shown on its one line, every control replaced by a visible U+FFFD."""
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'state_dir = "{tmp_path / "state"}"\n[[accounts]]\nname = "work"\n'
+        'host = "imap.example.com"\naddresses = ["me@example.com"]\n',
+        encoding="utf-8",
+    )
+    hostile = "refused (\x1b]0;pwned\x07 \x1b[2J\x9b8m \u202eliated\r\nfake: line)"
+    with Store.open(load_settings(config).store_path) as store, store.transaction():
+        store.record_sync_failure("work", int(dt.datetime.now(dt.UTC).timestamp()), hostile)
+    result = CliRunner().invoke(status_command, ["--config", str(config)])
+    assert result.exit_code == 0, result.output
+    for bad in ("\x1b", "\x07", "\x9b", "\u202e", "\r"):
+        assert bad not in result.output
+    (failing,) = [line for line in result.output.splitlines() if "failing since" in line]
+    assert failing.endswith(
+        "refused (\ufffd]0;pwned\ufffd \ufffd[2J\ufffd8m \ufffdliated fake: line)"
+    )
+    assert not any(line.startswith("fake") for line in result.output.splitlines())

@@ -6,7 +6,10 @@ traceback. Exit codes: 0 fine, 1 an account or operation failed, 2 the config is
 
 from __future__ import annotations
 
-import json
+import errno
+import logging
+import os
+import stat
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -33,6 +36,7 @@ from watcher.pipeline import Analysis, analyze, select_for
 from watcher.rules import Override, parse_tag
 from watcher.store import Store
 from watcher.sync import AccountOutcome, sync_accounts
+from watcher.terminal import display_width, pad, printable, printable_block, printable_json
 
 DEMO_ADDRESS = "maya@lindqvist-studio.example"
 DEMO_ALIASES = ("maya.lindqvist@gmail.example",)
@@ -52,8 +56,20 @@ class UsageError(WatcherError):
 
 
 def _fail(exc: WatcherError) -> NoReturn:
-    click.echo(f"error: {redact(str(exc))}", err=True)
+    click.echo(f"error: {printable(redact(str(exc)))}", err=True)
     sys.exit(2 if isinstance(exc, ConfigError | UsageError) else 1)
+
+
+class _TerminalSafeFilter(logging.Filter):
+    """Log lines carry folder names and server texts: no control reaches stderr from them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = printable_block(record.getMessage())
+        record.args = None
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = printable_block(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return True
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -69,6 +85,8 @@ def _fail(exc: WatcherError) -> NoReturn:
 def cli(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
     """followup-watcher: find the proposals you sent that got no reply."""
     configure_logging(verbose)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_TerminalSafeFilter())  # after the redacting filter: it runs last
     ctx.obj = _Context(config_path, verbose)
 
 
@@ -134,7 +152,7 @@ def _print_summary(store: Store, outcomes: list[AccountOutcome]) -> None:
     summaries = store.summary()
     for outcome in outcomes:
         if outcome.error is not None:
-            click.echo(f"{outcome.account}: not synced: {redact(str(outcome.error))}")
+            click.echo(f"{outcome.account}: not synced: {printable(redact(str(outcome.error)))}")
             continue
         report = outcome.report
         assert report is not None
@@ -142,15 +160,17 @@ def _print_summary(store: Store, outcomes: list[AccountOutcome]) -> None:
         total = sum(r.messages for r in rows)
         mine = sum(r.from_me or 0 for r in rows)
         click.echo(
-            f"{outcome.account}: {report.new} new messages this run; the store holds {total} "
+            f"{printable(outcome.account)}: {report.new} new messages this run; "
+            f"the store holds {total} "
             f"messages in {len(rows)} folders, {mine} of them sent by you "
             f"({report.seconds:.1f} s)"
         )
-        width = max((len(r.folder) for r in rows), default=6)
-        click.echo(f"  {'folder':<{width}}  {'messages':>8}  {'by you':>6}  {'unreadable':>10}")
-        for row in rows:
+        folders = [printable(r.folder) for r in rows]  # a server names them
+        width = max((display_width(f) for f in folders), default=6)
+        click.echo(f"  {pad('folder', width)}  {'messages':>8}  {'by you':>6}  {'unreadable':>10}")
+        for folder, row in zip(folders, rows, strict=True):
             click.echo(
-                f"  {row.folder:<{width}}  {row.messages:>8}  {row.from_me or 0:>6}"
+                f"  {pad(folder, width)}  {row.messages:>8}  {row.from_me or 0:>6}"
                 f"  {row.with_problems or 0:>10}"
             )
 
@@ -217,9 +237,12 @@ def demo(state_dir: Path | None) -> None:
         click.echo(f"\nAll tracked threads as of {now:%a %d %b %H:%M} (watcher list --all):")
         click.echo(format_table(analysis.tracked, settings.zone, now))
         html_path = state / "digest.html"
-        html_path.write_text(render_html(selection.digest), encoding="utf-8")
+        try:
+            _write_private(html_path, render_html(selection.digest))
+        except UsageError as exc:
+            _fail(exc)
         click.echo("\nThis morning's digest (plain-text part):\n")
-        click.echo(render_text(selection.digest))
+        click.echo(printable_block(render_text(selection.digest)))
         click.echo(f"\nThe HTML digest: {html_path}")
         click.echo(f"\nStore: {settings.store_path}")
 
@@ -238,16 +261,51 @@ def _shift_to_this_morning(store: Store, now: datetime, settings: Settings) -> N
             store.shift_dates(days * 86400)
 
 
+_HTML_FIX = {
+    errno.ENOENT: "its directory does not exist; create it or give another path",
+    errno.ENOTDIR: "a part of its directory is a file; give another path",
+    errno.EISDIR: "it is a directory; give a file name",
+    errno.EACCES: "permission denied; give a path you can write to",
+    errno.EPERM: "permission denied (the file is not yours?); give a path you can write to",
+    errno.EROFS: "the file system is read-only; give a path you can write to",
+}
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write the HTML digest readable by its owner only, like the store: created 0600, and an
+    existing file made private before anything new is written into it."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            if stat.S_ISREG(os.fstat(fd).st_mode):  # not for /dev/stdout or a pipe
+                os.fchmod(fd, 0o600)
+                os.ftruncate(fd, 0)
+            out.write(text)
+    except OSError as exc:
+        fix = _HTML_FIX.get(exc.errno or 0, f"{exc.strerror or exc}; give another path")
+        raise UsageError(f"cannot write the HTML digest to {path}: {fix}") from exc
+
+
+# Quiet periods, reminders and the look-back reach years either side of `now`; a moment
+# near datetime's own limits (year 1, year 9999) would overflow in that arithmetic.
+_NOW_YEARS = range(1970, 9000)
+
+
 def _parse_now(value: str | None, settings: Settings) -> datetime:
     if value is None:
         return datetime.now(settings.zone)
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is not an ISO-8601 date or time, e.g. 2026-11-23 or 2026-11-23T08:00",
-            param_hint="--now",
+        raise UsageError(
+            f"--now {value!r} is not an ISO-8601 date or time; "
+            "give one like 2026-11-23 or 2026-11-23T08:00"
         ) from None
+    if moment.year not in _NOW_YEARS:
+        raise UsageError(
+            f"--now {value!r} is out of range; give a moment in the years "
+            f"{_NOW_YEARS.start} to {_NOW_YEARS.stop - 1}, e.g. 2026-11-23T08:00"
+        )
     return moment if moment.tzinfo else moment.replace(tzinfo=settings.zone)
 
 
@@ -277,9 +335,7 @@ def list_command(obj: _Context, show_all: bool, as_json_output: bool, now_text: 
         _fail(exc)
     shown = [t for t in analysis.tracked if wanted(t, show_all=show_all)]
     if as_json_output:
-        click.echo(
-            json.dumps([as_json(t, settings.zone) for t in shown], indent=2, ensure_ascii=False)
-        )
+        click.echo(printable_json([as_json(t, settings.zone) for t in shown]))
         return
     click.echo(format_table(shown, settings.zone, now))
     hidden = len(analysis.tracked) - len(shown)
@@ -334,7 +390,7 @@ def thread_command(
                 with store.transaction():
                     store.set_override(conversation.thread_id, updated)
                 click.echo(
-                    f"{conversation.thread_id}: "
+                    f"{printable(conversation.thread_id)}: "
                     + (updated.describe() if not updated.empty else "back to the rules")
                 )
                 analysis = analyze(store, settings, now)
@@ -365,13 +421,13 @@ def digest_command(
         with Store.open(settings.store_path) as store:
             selection = select_for(store, settings, now)
             if html_path is not None:
-                html_path.write_text(render_html(selection.digest), encoding="utf-8")
-                click.echo(f"HTML digest written to {html_path}")
+                _write_private(html_path, render_html(selection.digest))
+                click.echo(f"HTML digest written to {html_path} (readable by you only)")
             if preview or not (send or html_path):
-                click.echo(render_text(selection.digest))
+                click.echo(printable_block(render_text(selection.digest)))
             if send:
                 outcome = send_digest(selection, settings, store)
-                click.echo(outcome.message)
+                click.echo(printable(outcome.message))
     except WatcherError as exc:
         _fail(exc)
 

@@ -35,6 +35,7 @@ from watcher.mail.folders import (
 )
 from watcher.status import count, schedule
 from watcher.store import Store
+from watcher.terminal import pad, printable, printable_row
 
 OK, WARN, FAIL, INFO = "ok", "warn", "fail", "info"
 _MARKS = {OK: "✔", WARN: "!", FAIL: "✘", INFO: "·"}
@@ -250,10 +251,12 @@ def doctor_command(ctx: click.Context, config_path: Path | None) -> None:
     try:
         for check in run_checks(path, datetime.now().astimezone()):
             failed = failed or check.status == FAIL
-            click.echo(f"{marks[check.status]} {check.title:<28} {redact(check.detail)}")
+            # Details and lines carry server texts and folder names: made safe to print.
+            title = pad(printable(check.title), 28)
+            click.echo(f"{marks[check.status]} {title} {printable(redact(check.detail))}")
             for line in check.lines:
-                click.echo(f"      {redact(line)}")
+                click.echo(f"      {printable_row(redact(line))}")
     except WatcherError as exc:  # the store: the only failure not made a check above
-        click.echo(f"{marks[FAIL]} {redact(str(exc))}")
+        click.echo(f"{marks[FAIL]} {printable(redact(str(exc)))}")
         failed = True
     sys.exit(1 if failed else 0)

@@ -43,6 +43,7 @@ from watcher.logsetup import redact, register_secret
 from watcher.mail.connection import connect, translate_errors
 from watcher.mail.folders import Discovery, discover_mailbox
 from watcher.providers import Provider, provider_for
+from watcher.terminal import printable
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +213,7 @@ def _checked(check: Callable[[str], str]) -> Callable[[click.Context, click.Para
 
 
 def _fail(message: str, code: int) -> NoReturn:
-    click.echo(f"error: {redact(message)}", err=True)
+    click.echo(f"error: {printable(redact(message))}", err=True)
     sys.exit(code)
 
 
@@ -324,9 +325,11 @@ def init_command(ctx: click.Context, /, **opts: Any) -> None:
     except WatcherError as exc:
         _fail(f"{exc}; nothing was written", 1)
     click.echo(f"Logged in to {account.host} as {account.username}.")
-    click.echo(f"Sent folder: {found.sent_folder or 'none found (every folder is read anyway)'}")
+    # A folder's name and the From of sent mail are foreign text: made safe to print.
+    sent = printable(found.sent_folder or "none found (every folder is read anyway)")
+    click.echo(f"Sent folder: {sent}")
     if found.from_addresses:
-        click.echo(f"You send as: {', '.join(found.from_addresses)}")
+        click.echo(f"You send as: {printable(', '.join(found.from_addresses))}")
     problem: str | None = None
     if secret.source == "typed":
         problem = "--no-keyring was given" if opts["no_keyring"] else None

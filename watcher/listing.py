@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from watcher.classify import automatic_reason, bounce_of
 from watcher.conversations import Conversation
 from watcher.mail.facts import Address
+from watcher.terminal import pad, printable
 from watcher.tracker import AWAITING, BOUNCED, TrackedMessage
 
 _SUBJECT_WIDTH = 44
@@ -23,8 +24,9 @@ def wanted(tracked: TrackedMessage, *, show_all: bool) -> bool:
     return tracked.due or tracked.state == BOUNCED or tracked.reply_in_spam
 
 
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+def _cell(text: str, width: int) -> str:
+    """A table cell: foreign text made safe, clipped and padded to `width` columns."""
+    return pad(printable(text, width), width)
 
 
 def _contact(contacts: Sequence[Address]) -> str:
@@ -49,7 +51,7 @@ def _due_text(tracked: TrackedMessage, today: str) -> str:
 
 
 def format_table(tracked: Sequence[TrackedMessage], zone: ZoneInfo, now: datetime) -> str:
-    """A readable table, one line per tracked message."""
+    """A readable table, one line per tracked message; every field safe for a terminal."""
     if not tracked:
         return "Nothing is waiting for a reply."
     today = now.astimezone(zone).date().isoformat()
@@ -60,12 +62,12 @@ def format_table(tracked: Sequence[TrackedMessage], zone: ZoneInfo, now: datetim
     lines = [header]
     for item in tracked:
         state = item.state + (" (reply in spam)" if item.reply_in_spam else "")
-        contact = _clip(_contact(item.contacts), _CONTACT_WIDTH)
-        subject = _clip(item.subject or "(no subject)", _SUBJECT_WIDTH)
+        contact = _cell(_contact(item.contacts), _CONTACT_WIDTH)
+        subject = _cell(item.subject or "(no subject)", _SUBJECT_WIDTH)
         lines.append(
-            f"{item.thread_id:<11}  {contact:<{_CONTACT_WIDTH}}  {subject:<{_SUBJECT_WIDTH}}  "
-            f"{_clip(item.kind, 9):<9}  {item.quiet_days:>4}d  "
-            f"{_due_text(item, today):<13}  {state}"
+            f"{pad(printable(item.thread_id), 11)}  {contact}  {subject}  "
+            f"{_cell(item.kind, 9)}  {item.quiet_days:>4}d  "
+            f"{_due_text(item, today):<13}  {printable(state)}"
         )
     return "\n".join(lines)
 
@@ -108,8 +110,11 @@ def _iso(timestamp: int, zone: ZoneInfo) -> str:
 def format_thread(
     conversation: Conversation, tracked: Sequence[TrackedMessage], zone: ZoneInfo
 ) -> str:
-    """One conversation, message by message, then the verdict on each tracked message."""
-    lines = [f"Thread {conversation.thread_id} · {len(conversation.messages)} messages"]
+    """One conversation, message by message, then the verdict on each tracked message.
+
+    Every field from mail, the server or the config goes through `printable`: one line each.
+    """
+    lines = [f"Thread {printable(conversation.thread_id)} · {len(conversation.messages)} messages"]
     for message in conversation.messages:
         facts = message.facts
         sender = facts.from_[0][1] if facts.from_ else "(no sender)"
@@ -125,26 +130,29 @@ def format_thread(
         if attachments:
             marks.append("attached: " + ", ".join(attachments))
         lines.append(
-            f"  {_local(message.when, zone)}  {_clip(sender, 32):<32}  "
-            f"{_clip(facts.subject or '(no subject)', 50)}  [{', '.join(message.folders)}]"
-            + (f"  ({'; '.join(marks)})" if marks else "")
+            f"  {_local(message.when, zone)}  {_cell(sender, 32)}  "
+            f"{printable(facts.subject or '(no subject)', 50)}  "
+            f"[{printable(', '.join(message.folders))}]"
+            + (f"  ({printable('; '.join(marks))})" if marks else "")
         )
     for item in tracked:
         lines.append("")
-        lines.append(f"Your message {item.subject!r} of {_local(item.sent_at, zone, '%Y-%m-%d')}:")
+        lines.append(
+            f'Your message "{printable(item.subject)}" of {_local(item.sent_at, zone, "%Y-%m-%d")}:'
+        )
         verdict = item.state
         if item.state == AWAITING:
             when = "due now" if item.due else f"due on {item.due_date.isoformat()}"
             verdict += f", quiet for {item.quiet_days} days, {when}"
         if item.answered_by:
             verdict += f" by {item.answered_by[1]} on {_local(item.answered_at, zone, '%Y-%m-%d')}"
-        lines.append(f"  verdict: {verdict}")
-        lines.append(f"  to: {_contact(item.contacts)}")
+        lines.append(f"  verdict: {printable(verdict)}")
+        lines.append(f"  to: {printable(_contact(item.contacts))}")
         if item.reasons:
-            lines.append(f"  tracked because: {'; '.join(item.reasons)}")
-        lines.append(f"  quiet period: {'; '.join(item.policy.sources)}")
+            lines.append(f"  tracked because: {printable('; '.join(item.reasons))}")
+        lines.append(f"  quiet period: {printable('; '.join(item.policy.sources))}")
         for note in item.notes:
-            lines.append(f"  note: {note}")
+            lines.append(f"  note: {printable(note)}")
     if not tracked:
         lines.append("")
         lines.append("Nothing in this thread is tracked (no proposal or contract of yours).")

@@ -19,6 +19,7 @@ from watcher.errors import ConfigError, WatcherError
 from watcher.logsetup import redact
 from watcher.pipeline import analyze
 from watcher.store import AccountStatus, Store
+from watcher.terminal import printable, printable_row
 from watcher.tracker import AWAITING, BOUNCED
 
 
@@ -95,7 +96,7 @@ def status_lines(settings: Settings, store: Store, now: datetime) -> list[str]:
         )
         if status and status.last_error:
             failing = _when(_at(status.failing_since or status.last_attempt, settings), now)
-            lines.append(f"  failing since {failing}: {redact(status.last_error)}")
+            lines.append(f"  failing since {failing}: {printable(redact(status.last_error))}")
     tracked = analyze(store, settings, now).tracked
     awaiting = [t for t in tracked if t.state == AWAITING]
     bounced = sum(1 for t in tracked if t.state == BOUNCED)
@@ -155,12 +156,12 @@ def status_command(ctx: click.Context, config_path: Path | None) -> None:
         if not settings.store_path.exists():  # Store.open would create it: status only reads
             click.echo(f"No store yet at {settings.store_path}: run `watcher sync` first.")
             for label, text in schedule(settings, None, now):
-                click.echo(f"{label}: {text}")
+                click.echo(printable_row(f"{label}: {text}"))
             return
         with Store.open(settings.store_path) as store:
             lines = status_lines(settings, store, now)
     except WatcherError as exc:
-        click.echo(f"error: {redact(str(exc))}", err=True)
+        click.echo(f"error: {printable(redact(str(exc)))}", err=True)
         sys.exit(2 if isinstance(exc, ConfigError) else 1)
     for line in lines:
-        click.echo(line)
+        click.echo(printable_row(line))

@@ -15,8 +15,8 @@ owner-only files, parameterized SQL, and mail never reaching a shell, a template
   draft, also when things fail (SMTP refused, a wrong IMAP password: then the wrong password
   is the marker, a password_command failing after printing it).
 - The state directory is created 0700 and the store, -wal and -shm 0600 even under umask 000;
-  a config file writable by others is refused (anyone could point password_command at their
-  own program).
+  a config file writable by its group or others is refused (anyone could point
+  password_command at their own program).
 - SQL: every statement is a constant or interpolates only whitelisted constant names.
 - Only `password_command` / `oauth2_token_command` from the config reach a shell; Jinja2 loads
   only the package's templates and autoescapes HTML; under an audit hook, hostile mail going
@@ -417,12 +417,11 @@ def test_config_writable_by_others_is_refused(tmp_path: Path) -> None:
     config.write_text(INSECURE.format(host="127.0.0.1", extra=""), encoding="utf-8")
     config.chmod(0o644)
     assert load_settings(config).accounts
-    config.chmod(0o664)  # group-writable: a shared group is the owner's choice
-    assert load_settings(config).accounts
-    config.chmod(0o666)
+    config.chmod(0o666)  # group-writable too: see test_config_permissions.py
     with pytest.raises(ConfigError) as caught:
         load_settings(config)
-    assert str(caught.value) == f"config.toml is writable by others; chmod o-w {config}"
+    refusal = f"config.toml is writable by its group and others; chmod go-w {config}"
+    assert str(caught.value) == refusal
     result = subprocess.run(
         [sys.executable, "-m", "watcher", "--config", str(config), "sync"],
         capture_output=True,
@@ -431,7 +430,7 @@ def test_config_writable_by_others_is_refused(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 2
-    assert result.stderr == f"error: config.toml is writable by others; chmod o-w {config}\n"
+    assert result.stderr == f"error: {refusal}\n"
 
 
 # -- SQL, shells, templates, paths ----------------------------------------------------------

@@ -10,7 +10,6 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-import stat
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ from watcher.configcheck import (
     check_non_negative,
     check_positive,
     one_line,
+    unsafe_path_problem,
 )
 from watcher.digest.settings import TEMPLATE_NAMES, WEBMAILS, DigestSettings
 from watcher.digest.suggest import check_template
@@ -127,13 +127,9 @@ def load_settings(path: Path) -> Settings:
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read the config file: {exc}") from None
-    try:
-        writable_by_others = bool(path.stat().st_mode & stat.S_IWOTH)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the config file: {exc}") from None
-    if writable_by_others:
-        # Anyone who can edit it can point password_command at a program of their own.
-        raise ConfigError(f"{path.name} is writable by others; chmod o-w {path}")
+    problem = unsafe_path_problem(path)
+    if problem:
+        raise ConfigError(one_line(f"{path.name} {problem}"))
     return parse_settings(text, path)
 
 
@@ -249,7 +245,7 @@ class _SettingsReader(TableReader):
         if not host:
             raise self.fail(f"{where}.host", 'is missing; e.g. host = "smtp.example.com"')
         security = self.get(table, "security", where, str, "starttls", _check_smtp_security)
-        ca_text = self.get(table, "ca_file", where, str, "")
+        ca_file = self.ca_file(table, where)
         own_secret = any(k in table for k in ("password_command", "password_env", "credential"))
         # Same login as the mail account unless told otherwise: one password to manage.
         source = account if not own_secret else None
@@ -262,7 +258,7 @@ class _SettingsReader(TableReader):
             ),
             security=security,  # type: ignore[arg-type]  # checked by _check_smtp_security
             username=self.get(table, "username", where, str, "") or account.username,
-            ca_file=Path(ca_text).expanduser() if ca_text else None,
+            ca_file=ca_file,
             timeout_seconds=self.get(table, "timeout_seconds", where, float, 60.0, check_positive),
             password_command=source.password_command
             if source
@@ -275,6 +271,19 @@ class _SettingsReader(TableReader):
             else self.get(table, "credential", where, str, ""),
             oauth2_token_command=source.oauth2_token_command if source else "",
         )
+
+    def ca_file(self, table: dict[str, Any], where: str) -> Path | None:
+        text = self.get(table, "ca_file", where, str, "")
+        if not text:
+            return None
+        path = Path(text).expanduser()
+        if not path.is_file():
+            raise self.fail(f"{where}.ca_file", f"names {text!r}, which is not a readable file")
+        # Whoever could replace it could pose as the server and read the password.
+        problem = unsafe_path_problem(path)
+        if problem:
+            raise self.fail(f"{where}.ca_file", problem)
+        return path
 
     def tracking(self) -> Tracking:
         data = self.data
@@ -416,10 +425,7 @@ class _SettingsReader(TableReader):
         port = self.get(table, "port", where, int, DEFAULT_PORTS[security], _check_port)
         if not username:
             username = addresses[0]
-        ca_text = self.get(table, "ca_file", where, str, "")
-        ca_file = Path(ca_text).expanduser() if ca_text else None
-        if ca_file is not None and not ca_file.is_file():
-            raise self.fail(f"{where}.ca_file", f"names {ca_text!r}, which is not a readable file")
+        ca_file = self.ca_file(table, where)
         timeout = self.get(table, "timeout_seconds", where, float, 60.0, check_positive)
         return Account(
             name=name,

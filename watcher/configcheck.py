@@ -6,8 +6,12 @@ a list of keys and their rules.
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
+import stat
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 
 from watcher.errors import ConfigError
@@ -160,3 +164,57 @@ class LineFinder:
                 if entry == candidate:
                     return number
         return None
+
+
+# -- files other users could change -------------------------------------------------------
+
+
+def unsafe_path_problem(path: Path) -> str | None:
+    """Why someone other than you or root could change `path`, as "<what>; <fix>", or None.
+
+    The checks of ssh's StrictModes and sudo: the file is owned by you or root and not writable
+    by its group or others, and so is every directory on the way to it (as written and after
+    following links), unless the directory is sticky like /tmp (others may add files to it,
+    but not rename or replace yours). Whoever could change the config could point
+    password_command at a program of their own, which would then run with your rights.
+    """
+    uid = os.geteuid()
+    try:
+        problem = _owner_or_mode_problem(path.stat(), uid, str(path), directory=False)
+        if problem:
+            return problem
+        for directory in _directories_to(path):
+            problem = _owner_or_mode_problem(directory.stat(), uid, str(directory), directory=True)
+            if problem:
+                return f"is in {directory}, which {problem}"
+    except OSError as exc:
+        where = exc.filename or path
+        return f"cannot be checked for safe permissions ({exc.strerror}: {where})"
+    return None
+
+
+def _directories_to(path: Path) -> list[Path]:
+    """Each directory a lookup of `path` passes through: as written, then after links."""
+    written = path.absolute().parents
+    real = Path(os.path.realpath(path)).parents
+    return list(dict.fromkeys([*written, *real]))
+
+
+def _owner_or_mode_problem(
+    status: os.stat_result, uid: int, name: str, *, directory: bool
+) -> str | None:
+    if status.st_uid not in (uid, 0):
+        whom = f"you (uid {uid})" if uid == 0 else f"you (uid {uid}) or root"
+        return f"is owned by uid {status.st_uid}, not by {whom}; chown {uid} {shlex.quote(name)}"
+    if directory and status.st_mode & stat.S_ISVTX:
+        return None
+    group = status.st_mode & stat.S_IWGRP
+    others = status.st_mode & stat.S_IWOTH
+    if not (group or others):
+        return None
+    who, fix = (
+        ("its group and others", "go-w") if group and others
+        else ("its group", "g-w") if group
+        else ("others", "o-w")
+    )  # fmt: skip
+    return f"is writable by {who}; chmod {fix} {shlex.quote(name)}"

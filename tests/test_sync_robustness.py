@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import re
 import socket
 import sqlite3
 import subprocess
@@ -336,3 +337,136 @@ def test_every_malformed_reply_is_one_account_error(
     message = str(caught.value)
     assert message.startswith("account 'odd': 127.0.0.1:")
     assert "\n" not in message and "\r" not in message
+
+
+# -- item: a message left out of a FETCH reply ------------------------------------------------
+
+
+class FetchDroppingProxy:
+    """A plain-text proxy in front of Dovecot that, while `drop_uid` is set, removes the
+    `* N FETCH (UID <drop_uid> ...)` response (with its literals) from what the server sends.
+
+    Dovecot never leaves a message out of a FETCH reply that ends OK; some servers do.
+    """
+
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        self.upstream = upstream
+        self.drop_uid: int | None = None
+        self.dropped = 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.sockets: list[socket.socket] = []
+        self.threads: list[threading.Thread] = []
+        self._start(self._accept)
+
+    def _start(self, target: Callable[..., None], *args: object) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        self.threads.append(thread)
+        thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.upstream)
+            self.sockets += [client, server]
+            self._start(self._pump_client, client, server)
+            self._start(self._pump_server, server, client)
+
+    def _pump_client(self, client: socket.socket, server: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := client.recv(65536):
+                server.sendall(data)
+        with contextlib.suppress(OSError):
+            server.shutdown(socket.SHUT_WR)
+
+    def _pump_server(self, server: socket.socket, client: socket.socket) -> None:
+        with contextlib.suppress(OSError), server.makefile("rb") as stream:
+            while line := stream.readline():
+                response = [line]
+                while (literal := re.search(rb"\{(\d+)\}\r\n$", response[-1])) is not None:
+                    response.append(stream.read(int(literal.group(1))))
+                    response.append(stream.readline())
+                if self._dropped(line):
+                    continue
+                client.sendall(b"".join(response))
+        with contextlib.suppress(OSError):
+            client.shutdown(socket.SHUT_WR)
+
+    def _dropped(self, line: bytes) -> bool:
+        if self.drop_uid is None or re.match(rb"\* \d+ FETCH \(", line) is None:
+            return False
+        if re.search(rb"[( ]UID %d[ )]" % self.drop_uid, line) is None:
+            return False
+        self.dropped += 1
+        return True
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)
+        self.listener.close()
+        for sock in self.sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        for thread in self.threads:
+            thread.join(timeout=5)
+        for sock in self.sockets:
+            sock.close()
+
+
+def test_a_message_left_out_of_a_fetch_reply_is_fetched_next_time(
+    imap_server: DovecotServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    user = imap_server.add_user()
+    uids = [
+        imap_server.append(
+            user,
+            "INBOX",
+            make_message(
+                from_="Ana <ana@acme.example>",
+                to=user.address,
+                subject=f"Note {number}",
+                date=NOW - dt.timedelta(hours=number),
+            ),
+        )
+        for number in range(5)
+    ]
+    proxy = FetchDroppingProxy((imap_server.host, imap_server.port))
+    account = Account(
+        name="left-out",
+        addresses=(user.address,),
+        host="127.0.0.1",
+        port=proxy.port,
+        security="none",
+        username=user.name,
+        timeout_seconds=10.0,
+    )
+    secret = Secret(user.password, "test")
+    try:
+        with Store.open(tmp_path / "store.sqlite3") as store:
+            proxy.drop_uid = uids[2]
+            with caplog.at_level("WARNING"):
+                first = sync_imap_account(account, secret, store, lookback_days=30, now=NOW)
+            assert proxy.dropped == 1
+            assert first.new == 4
+            (state,) = [s for s in store.folder_states("left-out").values() if s.name == "INBOX"]
+            assert state.last_uid == uids[2] - 1  # the position stops just below it
+            warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+            assert warnings == [
+                f"left-out: the server left 1 message(s) of folder 'INBOX' out of its FETCH "
+                f"reply (UID {uids[2]}); they will be fetched on the next sync"
+            ]
+
+            proxy.drop_uid = None
+            second = sync_imap_account(account, secret, store, lookback_days=30, now=NOW)
+            assert second.new == 1  # only the one left out: the others are stored already
+            subjects = sorted(m.subject for m in store.messages(folder="INBOX"))
+            assert subjects == [f"Note {number}" for number in range(5)]
+            (state,) = [s for s in store.folder_states("left-out").values() if s.name == "INBOX"]
+            assert state.last_uid == uids[-1] and state.server_messages == 5
+            third = sync_imap_account(account, secret, store, lookback_days=30, now=NOW)
+            assert third.new == 0 and not third.folders  # nothing changed: no folder opened
+    finally:
+        proxy.close()

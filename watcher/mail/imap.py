@@ -176,6 +176,10 @@ class ImapSync:
             state.initial_done and exists != (state.server_messages or 0) + len(new_uids)
         ):
             report.removed = self._remove_vanished(state)
+        if state.server_messages is None and new_uids:
+            # Resuming after a message the server left out: those after it are stored.
+            stored = self.store.stored_uids(self.account.name, folder.name)
+            new_uids = [uid for uid in new_uids if uid not in stored]
         done = replace(
             state,
             special_use=folder.special_use,
@@ -188,20 +192,30 @@ class ImapSync:
         in_sent = folder.special_use == "\\Sent"
         batch_modseq = state.highest_modseq if state.highest_modseq is not None else modseq_now
         batches = [new_uids[i : i + FETCH_BATCH] for i in range(0, len(new_uids), FETCH_BATCH)]
+        left_out: list[int] = []
         for number, batch in enumerate(batches, start=1):
-            facts = self._fetch_facts(batch, uidvalidity, in_sent, report)
+            facts, missing = self._fetch_facts(batch, uidvalidity, in_sent, report)
+            if missing:
+                left_out.extend(self._still_there(missing))
             # Each batch is stored with the folder's position, so a cut sync resumes after
             # it; the last batch also records that the folder is done (one commit, not two).
-            state = (
-                done
-                if number == len(batches)
-                else replace(
+            # The position never passes a message the server still has but did not send.
+            if left_out:
+                state = replace(
+                    state,
+                    last_uid=max(state.last_uid, left_out[0] - 1),
+                    highest_modseq=batch_modseq,
+                    server_messages=None,  # not done: the next sync resumes and fetches it
+                )
+            elif number == len(batches):
+                state = done
+            else:
+                state = replace(
                     state,
                     last_uid=max(state.last_uid, batch[-1]),
                     highest_modseq=batch_modseq,
                     server_messages=None,  # not done: the next sync knows it resumes
                 )
-            )
             with self.store.transaction():
                 self.store.put_messages(self.account.name, folder.name, facts)
                 self.store.save_folder_state(state)
@@ -211,6 +225,15 @@ class ImapSync:
         if not batches:
             with self.store.transaction():
                 self.store.save_folder_state(done)
+        if left_out:
+            logger.warning(
+                "%s: the server left %d message(s) of folder %r out of its FETCH reply "
+                "(UID %s); they will be fetched on the next sync",
+                self.account.name,
+                len(left_out),
+                folder.name,
+                imapwire.compact_uid_set(left_out[:20]),
+            )
         log_folder_report(self.account.name, report, quiet=self.progress_shown)
         return report
 
@@ -237,10 +260,17 @@ class ImapSync:
         data = uid_fetch(self.client._imap, uid_set, items, modifiers)
         return imapwire.parse_fetch_response(data)
 
+    def _still_there(self, uids: Sequence[int]) -> list[int]:
+        """Which of `uids`, left out of a FETCH reply, the server still has (not expunged)."""
+        found = self.client.search(["UID", imapwire.compact_uid_set(uids)])
+        return sorted(set(found) & set(uids))
+
     def _fetch_facts(
         self, uids: Sequence[int], uidvalidity: int, in_sent: bool, report: FolderReport
-    ) -> list[MessageFacts]:
+    ) -> tuple[list[MessageFacts], list[int]]:
+        """The facts of `uids`, and those of `uids` the server sent nothing about."""
         wanted = set(uids)
+        answered: set[int] = set()
         by_uid: dict[int, MessageFacts] = {}
         outlines: dict[int, imapwire.BodyOutline] = {}
         items = self.sent_fetch_items if in_sent else self.fetch_items
@@ -248,6 +278,7 @@ class ImapSync:
             uid = message.get("UID")
             if not isinstance(uid, int) or uid not in wanted:
                 continue  # an unsolicited FETCH about another message
+            answered.add(uid)
             header_block = message.get("BODY[HEADER.FIELDS]")
             if isinstance(header_block, bytes) and is_watcher_mail(header_block):
                 continue  # our own digest in the inbox
@@ -272,8 +303,8 @@ class ImapSync:
             if outline is not None:
                 outlines[uid] = outline
         self._add_bodies(by_uid, outlines)
-        # Expunged between SEARCH and FETCH: nothing came back, nothing to store.
-        return [by_uid[uid] for uid in uids if uid in by_uid]
+        missing = [uid for uid in uids if uid not in answered]
+        return [by_uid[uid] for uid in uids if uid in by_uid], missing
 
     def _facts_of(
         self, message: imapwire.FetchedMessage, uid: int, uidvalidity: int, in_sent: bool

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +15,7 @@ import pytest
 from keyring.backend import KeyringBackend
 from keyring.backends import fail
 
+from watcher import credentials
 from watcher.config import Account
 from watcher.credentials import KEYRING_SERVICE, find_password, find_token
 from watcher.errors import CredentialError
@@ -73,6 +78,55 @@ def test_failing_command_is_one_line_without_its_output() -> None:
         find_password(account)
     assert "exit code 3: nope" in str(caught.value)
     assert "s3cret" not in str(caught.value)
+
+
+def test_a_hanging_command_is_killed_with_all_its_children(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(credentials, "PASSWORD_COMMAND_TIMEOUT", 0.5)
+    pids = tmp_path / "pids"
+    # Every process it starts writes its pid: the shell, a child shell, a background child.
+    command = (
+        f"echo $$ >> {pids}; "
+        f"sh -c 'sleep 300 & echo $! >> {pids}; echo $$ >> {pids}; exec sleep 300'"
+    )
+    account = Account(**{**_fields(ACCOUNT), "password_command": command})
+    started = time.monotonic()
+    try:
+        with pytest.raises(CredentialError) as caught:
+            find_password(account)
+        assert time.monotonic() - started < 10
+        assert str(caught.value) == (
+            f"account 'work': password_command did not finish within 0.5 s: {command}"
+        )
+        assert len(_pids(pids)) == 3
+        assert _still_running(_pids(pids)) == []
+    finally:
+        for pid in _pids(pids):  # before the fix: the children lived on for 300 s
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _pids(path: Path) -> list[int]:
+    return [int(line) for line in path.read_text().split()] if path.exists() else []
+
+
+def _still_running(pids: list[int]) -> list[int]:
+    """Those of `pids` alive a second after: neither gone nor a zombie waiting for a reaper."""
+    deadline = time.monotonic() + 1.0
+    while True:
+        alive = [pid for pid in pids if _state(pid) not in ("", "Z", "X")]
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.05)
+
+
+def _state(pid: int) -> str:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return ""
+    return stat.rsplit(")", 1)[1].split()[0]
 
 
 def test_systemd_credential(

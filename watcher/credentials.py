@@ -10,10 +10,12 @@ keyring's exceptions are translated here; nothing here logs the secret.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
 import shlex
+import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,34 +95,49 @@ def _find_password(account: Account) -> Secret:
 
 
 def _run_command(account: Account, command: str, key: str) -> str:
-    try:
-        result = subprocess.run(  # noqa: S602 - a command the user wrote in their own config
-            command,
-            shell=True,
-            capture_output=True,
-            timeout=PASSWORD_COMMAND_TIMEOUT,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
-    except subprocess.TimeoutExpired:
-        raise CredentialError(
-            account.name,
-            f"{key} did not finish within {PASSWORD_COMMAND_TIMEOUT} s: {command}",
-        ) from None
-    if result.returncode != 0:
+    # Its own session, so that on timeout the whole process group goes, not only the shell:
+    # a child left behind (`gpg` waiting on a pinentry, a `sleep`) would live on unnoticed.
+    with subprocess.Popen(  # noqa: S602 - a command the user wrote in their own config
+        command,
+        shell=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=PASSWORD_COMMAND_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            _kill_group(process)
+            raise CredentialError(
+                account.name,
+                f"{key} did not finish within {PASSWORD_COMMAND_TIMEOUT} s: {command}",
+            ) from None
+        except BaseException:  # Ctrl-C, SIGTERM: leave nothing running either
+            _kill_group(process)
+            raise
+    if process.returncode != 0:
         # Its stderr is the user's own tool talking (e.g. "gpg: decryption failed"); the first
         # line helps and carries no secret, stdout might, so it is never shown.
-        reason = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        reason = stderr.decode("utf-8", "replace").strip().splitlines()
         detail = f": {reason[0][:200]}" if reason else ""
         raise CredentialError(
             account.name,
-            f"{key} failed with exit code {result.returncode}{detail} "
+            f"{key} failed with exit code {process.returncode}{detail} "
             f"(command: {shlex.split(command)[0] if command.strip() else command})",
         )
-    lines = result.stdout.decode("utf-8", "replace").splitlines()
+    lines = stdout.decode("utf-8", "replace").splitlines()
     if not lines or not lines[0]:
         raise CredentialError(account.name, f"{key} printed nothing")
     return lines[0]
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    """Kill the command's whole process group (its shell's pid is the group's id), then reap
+    the shell; the rest, orphaned, are reaped by init."""
+    with contextlib.suppress(ProcessLookupError):  # all gone already
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 def _systemd_credential(account: Account) -> Secret | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -29,8 +30,10 @@ from dovecot import START_TIMEOUT, DovecotServer, MailUser, find_binary
 from test_digest_send import (
     SMTP_PASSWORD,
     InboxDelivery,
+    finish,
     seed_demo,
     smtp_inbox,  # noqa: F401  (a fixture)
+    watcher,
     write_config,
 )
 
@@ -217,6 +220,48 @@ def test_once_syncs_the_good_account_reports_the_broken_one_and_sends_the_digest
     assert stored_messages(tmp_path / "state") > 0
     (raw,) = handler.received
     assert "Account broken could not be read since" in digest_text(raw)
+
+
+def test_the_daemon_and_a_hand_run_send_one_digest_whichever_comes_first(
+    imap_server: DovecotServer,
+    mail_user: MailUser,
+    smtp_inbox: tuple[Controller, InboxDelivery],  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    controller, handler = smtp_inbox
+    seed_demo(imap_server, mail_user)
+    env = {"TEST_IMAP_PASSWORD": mail_user.password, "TEST_SMTP_PASSWORD": SMTP_PASSWORD}
+    digest = 'at = "00:00"\ncatch_up_until = "23:59"\nsend_when_empty = true'
+    zone = zone_near_noon()
+    busy = re.compile(r"the digest for \S+ is being sent by another process; not sent")
+    for first in ("daemon", "hand"):
+        state = tmp_path / f"state-{first}"
+        config = write_config(
+            tmp_path / f"{first}.toml", imap_server, mail_user, controller.port, state
+        )
+        configure(config, zone, digest)
+        handler.hold = True  # the first holds its lock while the SMTP server keeps it waiting
+        handler.delivered.clear()
+        handler.release.clear()
+        log = tmp_path / f"{first}.log"
+        if first == "daemon":
+            daemon = start_watcher(config, log, env, "--once")
+            assert handler.delivered.wait(timeout=60)
+            code, out, err = finish(watcher(config, mail_user, "digest", "--send"))
+            assert code == 0 and busy.fullmatch(out.strip()) and out.count("\n") == 1, (out, err)
+        else:
+            hand = watcher(config, mail_user, "digest", "--send")
+            assert handler.delivered.wait(timeout=60)
+            daemon = start_watcher(config, log, env, "--once")
+            assert daemon.wait(timeout=120) == 0
+            assert busy.search(log.read_text()), log.read_text()
+        handler.release.set()
+        handler.hold = False
+        if first == "hand":
+            code, out, err = finish(hand)
+            assert code == 0 and out.startswith("digest sent to"), (out, err)
+        assert daemon.wait(timeout=120) == 0, log.read_text()
+    assert len(handler.received) == 2  # one for each order
 
 
 def test_run_catches_up_on_the_digest_despite_a_broken_account(

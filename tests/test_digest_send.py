@@ -9,9 +9,13 @@ sending it again; a digest the server refused is sent by the next run, not lost.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import os
+import re
+import shutil
 import signal
 import socket
+import sqlite3
 import ssl
 import subprocess
 import sys
@@ -27,6 +31,20 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from dovecot import DovecotServer, MailUser
 from test_end_to_end import DEMO, imap_folder, manifest
+
+from watcher.config import load_settings
+from watcher.digest.render import build_message
+from watcher.digest.send import (
+    ALREADY_SENT,
+    APPEND_IN_FLIGHT,
+    BUSY,
+    FOUND,
+    SENT,
+    WAITING,
+    send_digest,
+)
+from watcher.pipeline import select_for
+from watcher.store import Store
 
 NOW = "2026-11-23T08:00"
 SMTP_USER, SMTP_PASSWORD = "digest-sender", "smtp-secret-pw"
@@ -273,3 +291,152 @@ def test_imap_delivery_and_opt_in_drafts(
         client.select_folder("Drafts", readonly=True)
         assert len(client.search("ALL")) == len(drafts)  # not saved twice
     assert imap_server.folder_state(mail_user, "Sent") == before  # sent mail untouched
+
+
+def slow_passwords(config: Path, user: MailUser) -> Path:
+    """Both passwords from a `password_command` that takes half a second, like `pass` with
+    a GPG agent: the window in which two processes used to both decide to send."""
+    text = config.read_text(encoding="utf-8")
+    text = text.replace(
+        'password_env = "TEST_IMAP_PASSWORD"',
+        f"password_command = \"sleep 0.5; echo '{user.password}'\"",
+    ).replace(
+        'password_env = "TEST_SMTP_PASSWORD"',
+        f"password_command = \"sleep 0.5; echo '{SMTP_PASSWORD}'\"",
+    )
+    config.write_text(text, encoding="utf-8")
+    return config
+
+
+ONE_LINE_BUSY = re.compile(
+    r"^the digest for 2026-11-23 (was sent already|is being sent by another process)"
+)
+
+
+def test_two_sends_at_once_deliver_one_digest(
+    imap_server: DovecotServer,
+    mail_user: MailUser,
+    smtp_inbox: tuple[Controller, InboxDelivery],
+    tmp_path: Path,
+) -> None:
+    controller, handler = smtp_inbox
+    seed_demo(imap_server, mail_user)
+    synced = tmp_path / "synced"
+    config = write_config(tmp_path / "c.toml", imap_server, mail_user, controller.port, synced)
+    assert finish(watcher(config, mail_user, "sync"))[0] == 0
+    for trial in range(5):  # 10 of 12 trials sent twice before the day was claimed under a lock
+        state = tmp_path / f"state{trial}"
+        shutil.copytree(synced, state)  # a store with no digest sent, as after the sync
+        trial_config = write_config(
+            tmp_path / f"c{trial}.toml", imap_server, mail_user, controller.port, state
+        )
+        slow_passwords(trial_config, mail_user)
+        send = ("digest", "--send", "--now", NOW)
+        results = [finish(p) for p in [watcher(trial_config, mail_user, *send) for _ in "ab"]]
+        assert len(handler.received) == trial + 1, results
+        assert [code for code, _, _ in results] == [0, 0], results
+        outs = sorted(out for _, out, _ in results)
+        assert outs[0].startswith("digest sent to maya@"), outs
+        assert ONE_LINE_BUSY.match(outs[1]) and outs[1].count("\n") == 1, outs
+
+
+def imap_only(config: Path) -> Path:
+    text = config.read_text(encoding="utf-8")
+    config.write_text(
+        text.replace('webmail = "fastmail"', 'webmail = "fastmail"\ndelivery = "imap"'),
+        encoding="utf-8",
+    )
+    return config
+
+
+def test_an_append_left_under_way_by_a_dead_process_is_waited_for_not_doubled(
+    imap_server: DovecotServer,
+    mail_user: MailUser,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seed_demo(imap_server, mail_user)
+    config = imap_only(write_config(tmp_path / "c.toml", imap_server, mail_user, 1, tmp_path / "s"))
+    assert finish(watcher(config, mail_user, "sync"))[0] == 0
+    monkeypatch.setenv("TEST_IMAP_PASSWORD", mail_user.password)
+    settings = load_settings(config)
+    now = dt.datetime.fromisoformat(NOW).replace(tzinfo=settings.zone)
+    with Store.open(settings.store_path) as store:
+        selection = select_for(store, settings, now)
+        digest = selection.digest
+        # What a process killed during its APPEND leaves: the day claimed, nothing recorded
+        # after it, the lock released by the kernel, and the server still storing the message.
+        assert store.claim_digest(digest.day, digest.recipient, digest.message_id, ()) is None
+        began = store.digest_state(digest.day, digest.recipient)
+        assert began is not None and began.state == "pending"
+
+        waiting = send_digest(selection, settings, store, now_epoch=began.created_at + 5)
+        assert waiting.state == WAITING
+        assert digests_in_inbox(imap_server, mail_user) == 0  # not appended a second time
+
+        raw = build_message(digest, sender=settings.digest.sender).as_bytes()
+        imap_server.append(mail_user, "INBOX", raw)  # the server finishes the dead APPEND
+        found = send_digest(selection, settings, store, now_epoch=began.created_at + 10)
+        assert found.state == FOUND
+        assert digests_in_inbox(imap_server, mail_user) == 1
+
+        # The next day the APPEND never completed: after the wait it is sent, once.
+        tomorrow = select_for(store, settings, now + dt.timedelta(days=1))
+        later = tomorrow.digest
+        assert store.claim_digest(later.day, later.recipient, later.message_id, ()) is None
+        began = store.digest_state(later.day, later.recipient)
+        assert began is not None
+        after = began.created_at + APPEND_IN_FLIGHT + 1
+        assert send_digest(tomorrow, settings, store, now_epoch=after).state == SENT
+        assert digests_in_inbox(imap_server, mail_user) == 2
+        assert send_digest(tomorrow, settings, store).state == ALREADY_SENT
+    assert (settings.store_path.parent / "digest.lock").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_held_lock_sends_nothing_and_says_so(
+    imap_server: DovecotServer,
+    mail_user: MailUser,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = imap_only(write_config(tmp_path / "c.toml", imap_server, mail_user, 1, tmp_path / "s"))
+    monkeypatch.setenv("TEST_IMAP_PASSWORD", mail_user.password)
+    settings = load_settings(config)
+    now = dt.datetime.fromisoformat(NOW).replace(tzinfo=settings.zone)
+    with Store.open(settings.store_path) as store:
+        selection = select_for(store, settings, now)
+        day = selection.digest.day
+        lock = settings.store_path.parent / "digest.lock"
+        with lock.open("a") as other:  # another process's lock (flock: per open file)
+            fcntl.flock(other, fcntl.LOCK_EX)
+            busy = send_digest(selection, settings, store)
+        assert (busy.state, busy.message) == (
+            BUSY,
+            f"the digest for {day} is being sent by another process; not sent",
+        )
+        assert store.digest_state(day, selection.digest.recipient) is None  # nothing claimed
+        # The same day claimed by a process that took no lock: still not sent twice.
+        digest = selection.digest
+        other_id = "<other@x.invalid>"
+        assert store.claim_digest(day, digest.recipient, other_id, ()) is None
+        assert store.claim_digest(day, digest.recipient, digest.message_id, ()) is not None
+
+
+def test_a_new_attempt_restarts_the_in_flight_clock(tmp_path: Path) -> None:
+    day = dt.date(2026, 11, 23)
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        assert store.claim_digest(day, "me@x.example", "<d@x>", ()) is None
+        with store.transaction():
+            store.record_digest_failed(day, "me@x.example")
+        with sqlite3.connect(tmp_path / "s.sqlite3") as db:  # that attempt was long ago
+            db.execute("UPDATE digests SET created_at = 1")
+        with store.transaction():
+            store.record_digest_attempt(day, "me@x.example")
+        retry = store.digest_state(day, "me@x.example")
+        assert retry is not None and retry.state == "pending"
+        assert retry.created_at > time.time() - 60  # mail of this attempt may be on its way
+        with store.transaction():
+            store.record_digest_sent(day, "me@x.example")
+            store.record_digest_attempt(day, "me@x.example")
+        sent = store.digest_state(day, "me@x.example")
+        assert sent is not None and sent.state == "sent"

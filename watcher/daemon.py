@@ -39,7 +39,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from watcher import notify
 from watcher.backoff import AccountRetry, duration
 from watcher.config import Settings, load_settings
-from watcher.digest.send import SENT, WAITING, send_digest
+from watcher.digest.send import BUSY, SENT, WAITING, send_digest
 from watcher.errors import AccountError, ConfigError, WatcherError
 from watcher.pipeline import analyze, select_for
 from watcher.schedule import Backoff, DigestTrigger, due_catch_up, next_digest_run
@@ -326,7 +326,7 @@ class Daemon:
             return FAILED
         finally:
             self._digest_lock.release()
-        if outcome.state != WAITING:
+        if outcome.state not in (WAITING, BUSY):  # else looked at again after the next sync
             self._digest_settled = today
         if outcome.state != SENT:  # send_digest logs the sent one itself
             logger.info("digest: %s", outcome.message)

@@ -62,7 +62,7 @@ class DigestRecord:
     recipient: str
     message_id: str
     state: str  # "pending" (recorded before sending), "failed" (known undelivered) or "sent"
-    created_at: int
+    created_at: int  # when the latest delivery attempt began
     sent_at: int | None
 
 
@@ -374,6 +374,29 @@ class Store:
             "INSERT OR IGNORE INTO digest_entries (day, message_id, since, rung)"
             " VALUES (?, ?, ?, ?)",
             ((day.isoformat(), m, since, rung) for m, since, rung in entries),
+        )
+
+    def claim_digest(
+        self, day: date, recipient: str, message_id: str, entries: Iterable[tuple[str, int, int]]
+    ) -> DigestRecord | None:
+        """Record the day's digest as pending unless a record exists, in one transaction.
+
+        Returns the record found (another process's claim), or None: the day is ours to send.
+        Read and write share one `BEGIN IMMEDIATE`, so two processes never both see no record.
+        """
+        with self.transaction():
+            found = self.digest_state(day, recipient)
+            if found is None:
+                self.record_digest_pending(day, recipient, message_id, entries)
+        return found
+
+    def record_digest_attempt(self, day: date, recipient: str) -> None:
+        """Another delivery attempt of an unsent digest starts now: pending again, and its
+        `created_at` restarts the in-flight clock (mail of this attempt may be on its way)."""
+        self._db.execute(
+            "UPDATE digests SET state = 'pending', created_at = ?"
+            " WHERE day = ? AND recipient = ? AND state != 'sent'",
+            (int(time.time()), day.isoformat(), recipient),
         )
 
     def record_digest_sent(self, day: date, recipient: str) -> None:

@@ -7,17 +7,31 @@ The protocol, per recipient and local day:
 3. it is recorded as *sent*.
 A run that finds a *pending* digest does not know whether step 2 happened, so it looks in the
 inbox for the Message-ID first: found means sent (recorded now, not sent again). Not found:
-SMTP mail may still be on its way, so for `IN_FLIGHT` after the first attempt it waits (the
-daemon tries again on its next cycle); after that it sends again. A digest that could not be
-delivered stays pending and is retried, never silently lost.
+the mail may still be on its way (SMTP: queued at a relay; IMAP: an APPEND whose client died
+after sending it, which the server still completes), so for `IN_FLIGHT` (SMTP) or
+`APPEND_IN_FLIGHT` (IMAP only) after the latest attempt began it waits (the daemon tries
+again on its next cycle); after that it sends again, as a new attempt. A digest that could
+not be delivered stays pending and is retried, never silently lost.
+
+One process at a time: every process (`watcher run`, a hand-run `watcher digest --send`)
+holds an exclusive lock on `digest.lock` next to the store for the whole protocol, and claims
+the day in the transaction that reads it. A process that finds the lock held sends nothing
+and says so (`BUSY`). So a *pending* record seen under the lock was left by a process that
+is gone, never by one still sending. The lock is `flock`: the kernel drops it when its
+holder dies, so a crash never leaves the day locked.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import logging
+import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from watcher.config import Account, Settings
 from watcher.credentials import Secret, secret_of
@@ -31,18 +45,24 @@ from watcher.digest.deliver import (
 )
 from watcher.digest.render import build_message
 from watcher.digest.select import Selection
-from watcher.errors import DeliveryError
-from watcher.store import Store
+from watcher.errors import DeliveryError, StoreError
+from watcher.store import DigestRecord, Store
 
 logger = logging.getLogger(__name__)
 
 IN_FLIGHT = 10 * 60  # seconds an SMTP digest may take to reach the inbox
+# Seconds an APPEND begun by a process that then died may take to show in the mailbox: the
+# server finishes one whose bytes all arrived at once, so this covers the password command,
+# connecting and the upload of that attempt, not the server.
+APPEND_IN_FLIGHT = 2 * 60
+LOCK_NAME = "digest.lock"
 
 SENT = "sent"
 ALREADY_SENT = "already sent"
 FOUND = "found in the inbox"
 WAITING = "in flight"
 NOTHING = "nothing due"
+BUSY = "being sent by another process"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,14 +75,28 @@ def send_digest(
     selection: Selection, settings: Settings, store: Store, *, now_epoch: float | None = None
 ) -> SendOutcome:
     """Deliver `selection` once for its day; see the module docstring for the protocol."""
-    options = settings.digest
-    digest = selection.digest
-    if not options.delivery:
+    if not settings.digest.delivery:
         raise DeliveryError(
             'no digest delivery is configured; set [digest] delivery = "smtp" (with a '
             '[digest.smtp] table) or "imap" (append to your inbox) in the config'
         )
-    now_epoch = time.time() if now_epoch is None else now_epoch
+    with _exclusive(store.path.parent / LOCK_NAME) as held:
+        if not held:
+            return _busy(selection)
+        now_epoch = time.time() if now_epoch is None else now_epoch
+        return _send_once(selection, settings, store, now_epoch)
+
+
+def _busy(selection: Selection) -> SendOutcome:
+    day = selection.digest.day
+    return SendOutcome(BUSY, f"the digest for {day} is being sent by another process; not sent")
+
+
+def _send_once(
+    selection: Selection, settings: Settings, store: Store, now_epoch: float
+) -> SendOutcome:
+    options = settings.digest
+    digest = selection.digest
     record = store.digest_state(digest.day, digest.recipient)
     if record is not None and record.state == SENT:
         return SendOutcome(ALREADY_SENT, f"the digest for {digest.day} was sent already")
@@ -70,21 +104,16 @@ def send_digest(
         return SendOutcome(NOTHING, "nothing is due today; no digest (send_when_empty = false)")
     account = _imap_account(settings)
     secret = secret_of(account) if account is not None else None
-    if record is not None:  # pending: an earlier run may have delivered it
-        if account is not None and secret is not None:
-            if message_in_folder(account, secret, record.message_id):
-                with store.transaction():
-                    store.record_digest_sent(digest.day, digest.recipient)
-                return SendOutcome(FOUND, f"the digest for {digest.day} had arrived; recorded")
-            in_flight = now_epoch - record.created_at < IN_FLIGHT
-            if record.state == "pending" and options.delivery != "imap" and in_flight:
-                return SendOutcome(WAITING, "an earlier digest may still be on its way; will check")
+    if record is None:
+        if store.claim_digest(digest.day, digest.recipient, digest.message_id, selection.entries):
+            return _busy(selection)  # claimed by a process that took no lock (an older one)
+    else:  # pending or failed, and nobody else is sending: an earlier run may have delivered it
+        settled = _settle_earlier_attempt(record, settings, store, account, secret, now_epoch)
+        if settled is not None:
+            return settled
         logger.warning("the digest for %s was not delivered before; sending it now", digest.day)
-    else:
         with store.transaction():
-            store.record_digest_pending(
-                digest.day, digest.recipient, digest.message_id, selection.entries
-            )
+            store.record_digest_attempt(digest.day, digest.recipient)
     message = build_message(digest, sender=options.sender)
     try:
         if options.delivery in ("smtp", "both"):
@@ -107,6 +136,50 @@ def send_digest(
     count = len(digest.items)
     logger.info("digest for %s sent to %s: %d threads", digest.day, digest.recipient, count)
     return SendOutcome(SENT, f"digest sent to {digest.recipient}: {count} threads")
+
+
+def _settle_earlier_attempt(
+    record: DigestRecord,
+    settings: Settings,
+    store: Store,
+    account: Account | None,
+    secret: Secret | None,
+    now_epoch: float,
+) -> SendOutcome | None:
+    """FOUND when the earlier attempt's digest is in the inbox, WAITING while it may still
+    arrive; None: send it again."""
+    if account is not None and secret is not None:
+        if message_in_folder(account, secret, record.message_id):
+            with store.transaction():
+                store.record_digest_sent(record.day, record.recipient)
+            return SendOutcome(FOUND, f"the digest for {record.day} had arrived; recorded")
+    else:
+        return None  # nowhere to look: the digest is sent again
+    window = APPEND_IN_FLIGHT if settings.digest.delivery == "imap" else IN_FLIGHT
+    if record.state == "pending" and now_epoch - record.created_at < window:
+        return SendOutcome(WAITING, "an earlier digest may still be on its way; will check")
+    return None
+
+
+@contextlib.contextmanager
+def _exclusive(path: Path) -> Iterator[bool]:
+    """Hold an exclusive `flock` on `path` (created owner-only) if no one else does: yields
+    whether it is held. The file stays: removing a lock file races with its next user."""
+    try:
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise StoreError(
+            f"cannot create the lock file {path}: {exc.strerror}; make its directory writable"
+        ) from exc
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True  # closing the descriptor below releases the lock
+    finally:
+        os.close(descriptor)
 
 
 def _imap_account(settings: Settings) -> Account | None:

@@ -555,7 +555,7 @@ def test_only_the_configured_commands_reach_a_shell() -> None:
                 and node.func.attr in _PROCESS_CALLS.get(node.func.value.id, ())
             ):
                 found.append((name, f"{node.func.value.id}.{node.func.attr}", node))
-    assert [(n, f) for n, f, _ in found] == [("credentials.py", "subprocess.run")]
+    assert [(n, f) for n, f, _ in found] == [("credentials.py", "subprocess.Popen")]
     (call,) = [node for _, _, node in found]
     assert ast.unparse(call.args[0]) == "command"  # _run_command's parameter
     # ... and _run_command is only ever given the two command settings of the account.

@@ -8,8 +8,10 @@ import re
 import tarfile
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from types import EllipsisType
+from zoneinfo import ZoneInfo
 
 import pytest
 from corpus import CORPUS_DIR
@@ -23,9 +25,13 @@ from watcher.conversations import (
     build_conversations,
     normalize_subject,
 )
+from watcher.digest.select import select_digest
+from watcher.digest.settings import DigestSettings
 from watcher.identity import Identity
 from watcher.mail.facts import MessageFacts, StoredMessage
 from watcher.mail.parse import facts_from_headers, facts_from_raw
+from watcher.rules import Tracking
+from watcher.tracker import AWAITING, BOUNCED, TrackedMessage, track
 
 DAY = 86_400
 T0 = 1_790_000_000  # 2026-09-21, a Monday
@@ -241,6 +247,7 @@ def test_copies_in_several_folders_count_once() -> None:
             folders=("Clients/Acme", "INBOX", "Sent"),
             folder_uses=frozenset({"", "\\Sent"}),
             when=T0,
+            ident="<a@test>",
         ),
     )
     assert conversation.messages[0].in_sent
@@ -298,6 +305,138 @@ def test_accounts_never_share_a_conversation() -> None:
     assert conversations[0].thread_id != conversations[1].thread_id
 
 
+# -- one Message-ID, several messages -------------------------------------------------------
+
+SHARED = "<merge-0001@mailer.example>"  # what a mail-merge tool or "send again" reuses
+
+
+def _track(conversations: list[Conversation]) -> list[TrackedMessage]:
+    now = datetime.fromtimestamp(T0 + 20 * DAY, UTC)
+    return track(
+        conversations,
+        identity=Identity([ME]),
+        tracking=Tracking(track="all"),
+        overrides={},
+        now=now,
+        zone=ZoneInfo("UTC"),
+    )
+
+
+def test_two_proposals_with_one_message_id_are_two_tracked_threads() -> None:
+    to_ann = mail("a", to=(ANN,), subject="Proposal: new website", message_id=SHARED)
+    to_cy = mail("b", to=(CY,), subject="Proposal: shop redesign", day=2, message_id=SHARED)
+    conversations = build_conversations([stored(to_ann), stored(to_cy)])
+    assert sorted([m.facts.key for m in c.messages] for c in conversations) == [["a"], ["b"]]
+    assert len({c.thread_id for c in conversations}) == 2
+    keys = [c.messages[0].key for c in conversations]
+    assert len(set(keys)) == 2 and SHARED in keys  # the first keeps its id, unchanged
+    tracked = _track(conversations)
+    assert sorted(t.message.facts.key for t in tracked) == ["a", "b"]
+    assert len({t.thread_id for t in tracked}) == 2
+
+
+def test_the_digest_keeps_the_cadence_of_each_merged_message_apart() -> None:
+    # One Date, one id, two clients: the digest's (message, since, rung) entries must differ,
+    # or showing Ann's proposal would count as having shown Cy's.
+    merged = [mail(k, to=(c,), message_id=SHARED, date=T0) for k, c in (("a", ANN), ("b", CY))]
+    tracked = _track(build_conversations(stored(m) for m in merged))
+    settings = DigestSettings(recipient=ME, sender=ME)
+    now = datetime.fromtimestamp(T0 + 20 * DAY, UTC)
+    selection = select_digest(tracked, carried={}, settings=settings, now=now, zone=ZoneInfo("UTC"))
+    assert len(selection.digest.items) == 2
+    assert len({entry[:2] for entry in selection.entries}) == 2
+
+
+def test_copies_in_sent_and_archive_still_count_once() -> None:
+    # One Date header; the servers' arrival times differ by a few minutes.
+    sent = mail("a", message_id=SHARED, internal_date=T0 + 5)
+    archived = replace(sent, key="a-archive", internal_date=T0 + 200)
+    inbox = replace(
+        sent, key="a-inbox", internal_date=T0 + 40, subject="[acme] Proposal: new website"
+    )
+    copies = [stored(sent, "Sent"), stored(archived, "Archive"), stored(inbox, "INBOX")]
+    (conversation,) = build_conversations(copies)
+    (message,) = conversation.messages
+    assert message.folders == ("Archive", "INBOX", "Sent")
+    assert message.key == SHARED
+
+
+def test_mail_merge_to_three_recipients_with_one_id_gives_three_messages() -> None:
+    merged = [
+        mail(f"m{n}", to=(client,), message_id=SHARED, date=T0 + n)
+        for n, client in enumerate((ANN, CY, "dee@third.example"))
+    ]
+    conversations = build_conversations(stored(m) for m in merged)
+    assert sorted(m.facts.key for c in conversations for m in c.messages) == ["m0", "m1", "m2"]
+    assert len({m.key for c in conversations for m in c.messages}) == 3
+    assert len({c.thread_id for c in conversations}) == 3
+
+
+def test_a_bounce_naming_a_shared_id_marks_only_the_message_that_failed() -> None:
+    merged = [
+        mail(f"m{n}", to=(client,), message_id=SHARED, date=T0 + n)
+        for n, client in enumerate((ANN, CY, "dee@third.example"))
+    ]
+    bounce = mail(
+        "x",
+        sender="mailer-daemon@mx.studio.example",
+        to=(ME,),
+        subject="Undelivered Mail Returned to Sender",
+        day=0.1,
+        content_type="multipart/report",
+        report_type="delivery-status",
+        reported_message_id=SHARED,
+        body_text=f"Final-Recipient: rfc822; {CY}\nAction: failed\n",
+    )
+    tracked = _track(build_conversations(stored(m) for m in [*merged, bounce]))
+    assert {t.message.facts.key: t.state for t in tracked} == {
+        "m0": AWAITING,
+        "m1": BOUNCED,
+        "m2": AWAITING,
+    }
+
+
+def test_a_newsletter_reusing_an_id_is_not_swallowed() -> None:
+    issue_1 = mail(
+        "n1", sender="news@shop.example", to=(ME,), subject="May news", message_id=SHARED
+    )
+    issue_2 = mail(
+        "n2", sender="news@shop.example", to=(ME,), subject="June news", day=30, message_id=SHARED
+    )
+    assert threads(issue_1, issue_2) == [["n1"], ["n2"]]
+
+
+def test_sent_again_later_is_a_second_message() -> None:
+    # The same proposal to the same client, sent again with the same id an hour later.
+    first = mail("a", message_id=SHARED)
+    again = mail("b", message_id=SHARED, date=T0 + 3600)
+    assert threads(first, again) == [["a", "b"]]  # one thread, by subject: two messages
+
+
+def test_a_reply_to_a_shared_id_joins_the_copy_sent_to_its_author() -> None:
+    to_ann = mail("a", to=(ANN,), subject="Proposal: new website", message_id=SHARED)
+    to_cy = mail("b", to=(CY,), subject="Proposal: shop redesign", day=1, message_id=SHARED)
+    from_ann = mail("c", sender=ANN, to=(ME,), subject="Thoughts", day=3, in_reply_to=SHARED)
+    from_cy = mail(
+        "d",
+        sender=CY,
+        to=(ME,),
+        subject="Re: Proposal: shop redesign",
+        day=4,
+        in_reply_to=SHARED,
+        references=(SHARED,),
+    )
+    assert threads(to_ann, to_cy, from_ann, from_cy) == [["a", "c"], ["b", "d"]]
+
+
+def test_a_reply_to_a_shared_id_matching_neither_joins_the_latest_earlier_one() -> None:
+    to_ann = mail("a", to=(ANN,), subject="Proposal: new website", message_id=SHARED)
+    to_cy = mail("b", to=(CY,), subject="Proposal: shop redesign", day=2, message_id=SHARED)
+    after_a = mail("c", sender=BOB, to=(ME,), subject="Question", day=1, in_reply_to=SHARED)
+    after_b = mail("d", sender=BOB, to=(ME,), subject="Question", day=5, in_reply_to=SHARED)
+    assert threads(to_ann, to_cy, after_a, after_b) == [["a", "c"], ["b", "d"]]
+
+
 # -- order does not matter ------------------------------------------------------------------
 
 _PEOPLE = [ME, ANN, BOB, CY]
@@ -314,7 +453,8 @@ def _mailboxes(draw: st.DrawFn) -> list[StoredMessage]:
         date = T0 + draw(st.integers(0, 120)) * DAY // 2  # ties happen
         facts = MessageFacts(
             key=f"m{n}",
-            message_id=draw(st.sampled_from([f"<m{n}@x>", ""])),
+            # A shared id: mail merge, "send again", or true copies filed apart.
+            message_id=draw(st.sampled_from([f"<m{n}@x>", "", "<shared@x>"])),
             in_reply_to=draw(cited),
             references=tuple(draw(st.lists(cited, max_size=2))),
             gm_thread_id=draw(st.sampled_from([None, None, 1, 2])),
@@ -335,7 +475,7 @@ def _mailboxes(draw: st.DrawFn) -> list[StoredMessage]:
 
 def _outcome(conversations: list[Conversation]) -> list[tuple[str, tuple[object, ...]]]:
     return [
-        (c.thread_id, tuple((m.facts.key, m.folders, m.when) for m in c.messages))
+        (c.thread_id, tuple((m.facts.key, m.folders, m.when, m.key) for m in c.messages))
         for c in conversations
     ]
 
@@ -345,7 +485,12 @@ def _outcome(conversations: list[Conversation]) -> list[tuple[str, tuple[object,
 def test_the_order_of_the_input_does_not_matter(data: st.DataObject) -> None:
     copies = data.draw(_mailboxes())
     shuffled = data.draw(st.permutations(copies))
-    assert _outcome(build_conversations(shuffled)) == _outcome(build_conversations(copies))
+    conversations = build_conversations(copies)
+    assert _outcome(build_conversations(shuffled)) == _outcome(conversations)
+    # Nothing downstream (digest entries, thread ids) may collapse two messages again.
+    keys = [m.key for c in conversations for m in c.messages if m.facts.message_id]
+    assert len(keys) == len(set(keys))
+    assert len({c.thread_id for c in conversations}) == len(conversations)
 
 
 # -- the demo mailbox -----------------------------------------------------------------------

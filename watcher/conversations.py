@@ -4,13 +4,17 @@ The store holds one row per copy of a message per folder. The steps, each linear
 of copies (dict look-ups and a union-find, never a comparison of every message with every
 other), per account (conversations never span accounts):
 
-1. Dedupe: copies with the same Message-ID are one message; so are copies with the same
+1. Dedupe: copies with the same Message-ID are one message when they agree (sender, normalized
+   subject, To/Cc addresses, Date within `COPY_DATE_SLACK`); so are copies with the same
    content signature (From, Date to the minute, normalized subject, To/Cc addresses), which
-   catches copies with different Message-IDs (Enron's overlapping sent folders).
+   catches copies with different Message-IDs (Enron's overlapping sent folders). Copies that
+   share a Message-ID but disagree are different messages (mail merge, "send again", a
+   newsletter reusing its id): each keeps its own `ThreadMessage.ident` (see `_Variants`).
 2. Headers: messages citing the same id in Message-ID, In-Reply-To or References (JWZ: a
    missing parent still joins its children), sharing a Gmail thread id or the conversation
    part of an Outlook Thread-Index, are one conversation; so are a bounce or read receipt and
    the message it reports on (a bounce carries no threading headers, only that Message-ID).
+   A citation of a Message-ID that several messages share joins one of them (`_pick_cited`).
 3. Subject fallback, for mail whose threading headers are missing or broken: bucket by
    normalized subject, sweep each bucket by time (see `_Builder._sweep_subject`).
 4. Collect: one `Conversation` per set, messages in time order, an id from its first message.
@@ -36,6 +40,9 @@ from watcher.mail.facts import MessageFacts, StoredMessage
 SUBJECT_WINDOW = 45 * 86_400
 # A Date this far after the server's arrival time is a wrong clock, not a real date.
 FUTURE_DATE_SLACK = 2 * 86_400
+# Copies of one message carry one Date header; without one, the arrival times of copies in
+# different folders (Sent, Archive, a Bcc to myself) differ by this much at most.
+COPY_DATE_SLACK = 5 * 60
 # Normalized subjects too common to say that two messages belong together.
 GENERIC_SUBJECTS = frozenset(
     {
@@ -65,6 +72,9 @@ class ThreadMessage:
     `facts` is one representative copy (the Sent copy when there is one: it keeps the Bcc).
     `when` is POSIX seconds: the Date header, else the arrival time; a Date more than
     `FUTURE_DATE_SLACK` after the arrival time is replaced by the arrival time.
+    `ident` is the Message-ID, or, when different messages share one (mail merge, "send
+    again"), the Message-ID with a "#" and a hash of the message's content for all but the
+    earliest: what downstream keys the message by (see `key`), never a header to send.
     """
 
     facts: MessageFacts
@@ -72,6 +82,12 @@ class ThreadMessage:
     folders: tuple[str, ...]
     folder_uses: frozenset[str]
     when: int | None
+    ident: str = ""
+
+    @property
+    def key(self) -> str:
+        """Names this message within its account, distinct from every other message."""
+        return self.ident or self.facts.message_id or self.facts.key
 
     @property
     def only_in_junk(self) -> bool:
@@ -105,9 +121,9 @@ class Conversation:
 
 # A frozen dataclass's __init__ sets each field through object.__setattr__, which costs as
 # much as all else done for most messages: the builder fills the slots directly instead.
-_THREAD_MESSAGE_FIELDS = ("facts", "account", "folders", "folder_uses", "when")
+_THREAD_MESSAGE_FIELDS = ("facts", "account", "folders", "folder_uses", "when", "ident")
 assert tuple(f.name for f in fields(ThreadMessage)) == _THREAD_MESSAGE_FIELDS
-_set_facts, _set_account, _set_folders, _set_uses, _set_when = (
+_set_facts, _set_account, _set_folders, _set_uses, _set_when, _set_ident = (
     ThreadMessage.__dict__[name].__set__ for name in _THREAD_MESSAGE_FIELDS
 )
 
@@ -118,6 +134,7 @@ def _new_thread_message(
     folders: tuple[str, ...],
     uses: frozenset[str],
     when: int | None,
+    ident: str,
 ) -> ThreadMessage:
     message: ThreadMessage = object.__new__(ThreadMessage)
     _set_facts(message, facts)
@@ -125,6 +142,7 @@ def _new_thread_message(
     _set_folders(message, folders)
     _set_uses(message, uses)
     _set_when(message, when)
+    _set_ident(message, ident)
     return message
 
 
@@ -189,6 +207,7 @@ class _Builder:
         self.by_subject: dict[str, list[int]] = {}  # raw subject -> firsts
         self.subjects: dict[str, tuple[str, bool]] = {}  # raw -> _split_subject(raw)
         self.idents: dict[int, str] = {}
+        self.renamed: dict[int, str] = {}  # copy -> its ident, when its Message-ID is shared
         self.uses_of: dict[str, frozenset[str]] = {}  # one frozenset per special use
         self.me: set[str] = set()
 
@@ -211,33 +230,28 @@ class _Builder:
         return hit
 
     def _scan(self) -> None:
-        """One pass: times, copies by Message-ID, links by headers, subjects."""
-        copies, parent, whens = self.copies, self.parent, self.whens
-        minutes, by_subject, me = self.minutes, self.by_subject, self.me
+        """Copies by Message-ID first (`_sort_out_copies`), then one pass over the messages:
+        links by headers, subjects."""
+        shared = self._sort_out_copies()
+        copies, parent, by_subject, original = (
+            self.copies,
+            self.parent,
+            self.by_subject,
+            self.original,
+        )
         # Message-ID -> the copy that has it (n), or else the first that cites it (~n < 0).
         # A reply meets its parent there, and two replies to a parent we never saw meet too
-        # (JWZ's empty container, for free).
+        # (JWZ's empty container, for free). Shared Message-IDs stay out: `_pick_cited`.
         nodes: dict[str, int] = {}
         gmail: dict[int, int] = {}
         outlook: dict[str, bytes | None] = {}
         by_outlook: dict[bytes, int] = {}
         for i, copy in enumerate(copies):
+            if i in original:  # a later copy of a message: same headers
+                continue
             facts = copy.facts
-            date, arrived = facts.date, facts.internal_date
-            if date is None:
-                whens.append(arrived)
-                minutes.append(-1)
-            else:
-                too_late = arrived is not None and date > arrived + FUTURE_DATE_SLACK
-                whens.append(arrived if too_late else date)
-                minutes.append(date // 60)
-            if facts.is_from_me:  # any copy: the Sent copy may come after the INBOX copy
-                me.update(map(_ADDRESS, facts.from_))
-            if message_id := facts.message_id:
+            if (message_id := facts.message_id) and message_id not in shared:
                 first = nodes.setdefault(message_id, i)
-                if first >= 0 and first != i:  # a copy of a message seen: same headers
-                    self._same_message(first, i)
-                    continue
                 if first < 0:  # cited before, seen now
                     nodes[message_id] = i
                     _union(parent, ~first, i)
@@ -246,7 +260,9 @@ class _Builder:
             reported = "" if facts.is_from_me else facts.reported_message_id
             if facts.references or facts.in_reply_to or reported:
                 for cited in (facts.in_reply_to, reported, *facts.references):
-                    if cited:
+                    if cited in shared:
+                        _union(parent, self._pick_cited(i, shared[cited]), i)
+                    elif cited:
                         first = nodes.setdefault(cited, ~i)
                         if first != ~i:
                             _union(parent, first if first >= 0 else ~first, i)
@@ -261,6 +277,112 @@ class _Builder:
                 by_subject[facts.subject].append(i)
             else:
                 by_subject[facts.subject] = [i]
+
+    def _sort_out_copies(self) -> dict[str, list[int]]:
+        """Times and "me" from every copy; the copies of each message joined by Message-ID.
+
+        Returns the Message-IDs that several different messages carry: id -> their firsts.
+        """
+        copies, whens, minutes, me = self.copies, self.whens, self.minutes, self.me
+        holders: dict[str, int] = {}  # Message-ID -> its least-numbered copy
+        several: dict[str, list[int]] = {}  # Message-ID -> its copies, when there are several
+        for i, copy in enumerate(copies):
+            facts = copy.facts
+            date, arrived = facts.date, facts.internal_date
+            if date is None:
+                whens.append(arrived)
+                minutes.append(-1)
+            else:
+                too_late = arrived is not None and date > arrived + FUTURE_DATE_SLACK
+                whens.append(arrived if too_late else date)
+                minutes.append(date // 60)
+            if facts.is_from_me:  # any copy: the Sent copy may come after the INBOX copy
+                me.update(map(_ADDRESS, facts.from_))
+            if message_id := facts.message_id:
+                first = holders.setdefault(message_id, i)
+                if first != i:
+                    if message_id in several:
+                        several[message_id].append(i)
+                    else:
+                        several[message_id] = [first, i]
+        shared: dict[str, list[int]] = {}
+        for message_id, numbers in several.items():
+            variants = self._variants(numbers)
+            for variant in variants:
+                for i in variant[1:]:
+                    self._same_message(variant[0], i)
+            if len(variants) > 1:
+                shared[message_id] = [variant[0] for variant in variants]
+        return shared
+
+    def _variants(self, numbers: list[int]) -> list[list[int]]:
+        """Copies with one Message-ID grouped into the messages they are, least number first.
+
+        Copies are one message when they agree on sender, normalized subject (a list tag may
+        differ) and To/Cc addresses, and their Dates (else arrival times) form a chain with
+        gaps of at most `COPY_DATE_SLACK`. The earliest message keeps the Message-ID as its
+        ident; each other gets the id with "#" and a hash of its content, so a later message
+        reusing the id never changes the ident, or the thread id, of the first.
+        """
+        copies = self.copies
+        head = copies[numbers[0]].facts
+        if all(_same_headers(head, copies[i].facts) for i in numbers[1:]):
+            return [numbers]  # the common case: true copies, header for header
+        by_content: dict[tuple[str, str, tuple[str, ...]], list[tuple[bool, int, int]]] = {}
+        for i in numbers:
+            facts = copies[i].facts
+            sender = facts.from_[0][1] if facts.from_ else ""
+            recipients = tuple(sorted(set(map(_ADDRESS, facts.to + facts.cc))))
+            content = (sender, self.split(facts.subject)[0], recipients)
+            time = facts.date if facts.date is not None else facts.internal_date
+            by_content.setdefault(content, []).append((time is None, time or 0, i))
+        found: list[tuple[tuple[bool, int], str, list[int]]] = []
+        for content, timed in by_content.items():
+            timed.sort()
+            last: tuple[bool, int] | None = None
+            for undated, time, i in timed:
+                if last is None or last[0] != undated or time - last[1] > COPY_DATE_SLACK:
+                    signature = repr((*content, None if undated else time))
+                    found.append(((undated, time), signature, []))
+                found[-1][2].append(i)
+                last = (undated, time)
+        found.sort(key=lambda variant: variant[:2])  # the earliest first: it keeps the id
+        message_id = head.message_id
+        for _, signature, variant in found[1:]:
+            digest = hashlib.blake2b(signature.encode("utf-8", "surrogatepass"), digest_size=6)
+            for i in variant:
+                self.renamed[i] = f"{message_id}#{digest.hexdigest()}"
+        return [sorted(variant) for _, _, variant in found]
+
+    def _pick_cited(self, i: int, firsts: list[int]) -> int:
+        """Which of the messages sharing a Message-ID message `i` cites (or reports on).
+
+        The best match, in this order: one that shares a person (From/To/Cc, not me) with
+        `i`; one with its normalized subject; one dated at or before it, the latest such,
+        else the earliest after it. A reply from one client of a mail merge so joins the
+        copy sent to that client; a reply that matches none joins the latest one before it.
+        """
+        copies, whens, me = self.copies, self.whens, self.me
+        facts = copies[i].facts
+        people = set(map(_ADDRESS, facts.from_ + facts.to + facts.cc)) - me
+        subject = self.split(facts.subject)[0]
+        when = whens[i]
+
+        def score(first: int) -> tuple[bool, bool, bool, int, str]:
+            cited = copies[first].facts
+            shares = not people.isdisjoint(map(_ADDRESS, cited.from_ + cited.to + cited.cc))
+            cited_when = whens[first]
+            before = cited_when is not None and (when is None or cited_when <= when)
+            closeness = (cited_when if before else -(cited_when or 0)) or 0
+            return (
+                shares,
+                self.split(cited.subject)[0] == subject,
+                before,
+                closeness,
+                self.renamed.get(first, cited.message_id),
+            )
+
+        return max(firsts, key=score)
 
     def _dedupe_by_content(self, bucket: list[int]) -> list[int]:
         """Join copies with one content signature; return the bucket without the later ones.
@@ -304,11 +426,13 @@ class _Builder:
         """What names a message across runs: its Message-ID, else its content, else its copy."""
         ident = self.idents.get(first)
         if ident is None and first not in self.several:
-            ident = self.copies[first].facts.message_id  # the common case
+            ident = self.renamed.get(first) or self.copies[first].facts.message_id
         if not ident:
-            copies = [self.copies[i] for i in self.several.get(first, (first,))]
+            numbers = self.several.get(first, (first,))
+            copies = [self.copies[i] for i in numbers]
             # Copies found by content may carry several ids: the least is a fixed choice.
-            ids = [c.facts.message_id for c in copies if c.facts.message_id]
+            ids = [self.renamed.get(i) or self.copies[i].facts.message_id for i in numbers]
+            ids = [ident for ident in ids if ident]
             facts = copies[0].facts
             if ids:
                 ident = min(ids)
@@ -430,6 +554,7 @@ class _Builder:
     def _thread_message(self, first: int) -> ThreadMessage:
         numbers = self.several.get(first)
         if numbers is None:
+            shown = first
             copy = self.copies[first]
             folders: tuple[str, ...] = (copy.folder,)
             uses = self.uses_of.get(copy.folder_use)
@@ -437,10 +562,29 @@ class _Builder:
                 uses = self.uses_of[copy.folder_use] = frozenset((copy.folder_use,))
         else:
             group = [self.copies[i] for i in numbers]
-            copy = min(group, key=_representative_rank)
+            shown = min(numbers, key=lambda i: _representative_rank(self.copies[i]))
+            copy = self.copies[shown]
             folders = tuple(sorted({c.folder for c in group}))
             uses = frozenset(c.folder_use for c in group)
-        return _new_thread_message(copy.facts, self.account, folders, uses, self.whens[first])
+        # The shown copy's Message-ID, as downstream keyed it before ids could be shared.
+        ident = (
+            self.renamed.get(shown, copy.facts.message_id)
+            if self.renamed
+            else copy.facts.message_id
+        )
+        return _new_thread_message(
+            copy.facts, self.account, folders, uses, self.whens[first], ident
+        )
+
+
+def _same_headers(one: MessageFacts, other: MessageFacts) -> bool:
+    return (
+        one.date == other.date
+        and one.subject == other.subject
+        and one.from_ == other.from_
+        and one.to == other.to
+        and one.cc == other.cc
+    )
 
 
 def _representative_rank(copy: StoredMessage) -> tuple[int, str, str]:

@@ -114,7 +114,7 @@ def track(
                 classify,
             )
         )
-    results.sort(key=lambda t: (t.sent_at, t.thread_id, t.message.facts.message_id))
+    results.sort(key=lambda t: (t.sent_at, t.thread_id, t.message.key))
     return results
 
 
@@ -206,7 +206,7 @@ def _verdict(
     answered_by: Address | None = None
     answered_at: int | None = None
     reply_in_spam = False
-    bounce_note = bounces.find(sent, contacts)
+    bounce_note = bounces.find(sent, contacts, conversation.thread_id)
     if bounce_note is not None:
         state = BOUNCED
         notes.append(bounce_note)
@@ -297,24 +297,37 @@ class _BounceIndex:
     """Delivery failures by the Message-ID they name, and by the recipient that failed."""
 
     def __init__(self, conversations: Sequence[Conversation], identity: Identity) -> None:
-        self.by_message_id: dict[str, ThreadMessage] = {}
+        # Message-ID -> (conversation, failed recipients) of each failure that names it.
+        self.by_message_id: dict[str, list[tuple[str, tuple[str, ...]]]] = defaultdict(list)
         self.by_recipient: dict[str, list[ThreadMessage]] = defaultdict(list)
+        self.shared_ids: set[str] = set()  # carried by several different messages (mail merge)
         for conversation in conversations:
             for message in conversation.messages:
+                if message.key != message.facts.message_id and message.facts.message_id:
+                    self.shared_ids.add(message.facts.message_id)
                 bounce = bounce_of(message.facts)
                 if bounce is None or (message.facts.from_ and _is_mine(message, identity)):
                     continue
                 if bounce.original_message_id:
-                    self.by_message_id.setdefault(bounce.original_message_id, message)
+                    failed = tuple(r.lower() for r in bounce.recipients)
+                    named = (conversation.thread_id, failed)
+                    self.by_message_id[bounce.original_message_id].append(named)
                     continue  # it names its message: never pin it on another one
                 for recipient in bounce.recipients:
                     self.by_recipient[recipient.lower()].append(message)
 
-    def find(self, sent: ThreadMessage, contacts: Sequence[Address]) -> str | None:
+    def find(self, sent: ThreadMessage, contacts: Sequence[Address], thread_id: str) -> str | None:
         """Why `sent` counts as bounced, or None."""
         message_id = sent.facts.message_id
-        if message_id and message_id in self.by_message_id:
-            return "bounced: the delivery failure names this message"
+        for bounce_thread, failed in self.by_message_id.get(message_id, ()) if message_id else ():
+            # An id several messages carry names none of them for sure: the failed recipient
+            # says which, else the conversation the failure was threaded into.
+            if message_id not in self.shared_ids or (
+                not {a for _, a in contacts}.isdisjoint(failed)
+                if failed
+                else bounce_thread == thread_id
+            ):
+                return "bounced: the delivery failure names this message"
         sent_at = sent.when or 0
         for _, address in contacts:
             for bounce in self.by_recipient.get(address, ()):

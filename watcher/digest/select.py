@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from watcher.classify import own_text
@@ -33,6 +33,7 @@ from watcher.digest.model import (
 from watcher.digest.settings import DigestSettings
 from watcher.digest.suggest import first_name_of, suggest_follow_up
 from watcher.rules import Policy
+from watcher.schedule import upcoming_digest
 from watcher.tracker import ANSWERED, AWAITING, TrackedMessage
 from watcher.tracker import BOUNCED as STATE_BOUNCED
 
@@ -78,7 +79,7 @@ def select_digest(
     waiting: list[DigestItem] = []
     entries: list[tuple[str, int, int]] = []
     for item in tracked:
-        key = (item.message.facts.message_id or item.message.facts.key, item.since)
+        key = (item.message.key, item.since)  # distinct even where a Message-ID is shared
         before = {rung: day for rung, day in carried.get(key, {}).items() if day < today}
         alarm = _alarm_of(item)
         if alarm:
@@ -104,7 +105,8 @@ def select_digest(
         alarms=tuple(alarms),
         groups=_groups(waiting),
         watched=sum(1 for t in tracked if t.state == AWAITING),
-        next_digest=next_digest_time(settings.at, now, zone),
+        # this digest is today's: the next is the daemon's after it
+        next_digest=upcoming_digest(settings.at, settings.catch_up_until, zone, now, today),
         account_problems=tuple(account_problems),
     )
     return Selection(digest, tuple(entries))
@@ -203,15 +205,3 @@ def digest_message_id(recipient: str, day: date) -> str:
     """The same for one recipient and day in every process: a restart can look for it."""
     tag = hashlib.blake2b(recipient.lower().encode(), digest_size=6).hexdigest()
     return f"<digest-{day:%Y%m%d}-{tag}@followup-watcher.invalid>"
-
-
-def next_digest_time(at: str, now: datetime, zone: ZoneInfo) -> datetime:
-    """The next local `at` (HH:MM) after `now`, DST-safe (wall-clock time on that day)."""
-    hours, minutes = (int(part) for part in at.split(":"))
-    local = now.astimezone(zone)
-    candidate = datetime.combine(local.date(), time(hours, minutes), tzinfo=zone)
-    if candidate <= local:
-        candidate = datetime.combine(
-            local.date() + timedelta(days=1), time(hours, minutes), tzinfo=zone
-        )
-    return candidate

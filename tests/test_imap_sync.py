@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from dovecot import DovecotServer, MailUser
 from mailfactory import make_message, new_message_id
 
 from watcher.config import Account
+from watcher.conversations import build_conversations
 from watcher.credentials import Secret
 from watcher.errors import AuthenticationError, ImapError
 from watcher.mail.connection import probe_tls
@@ -372,3 +374,74 @@ def test_server_without_condstore_or_list_status(
     assert (report.new, report.flag_changes) == (1, 1)
     (sent,) = fresh_store.messages(folder="Sent")
     assert "followup-mute" in sent.flags
+
+
+def _raw_message(*headers: bytes, body: bytes = b"Hello.\r\n") -> bytes:
+    return b"".join(h + b"\r\n" for h in headers) + b"\r\n" + body
+
+
+def _folded(name: bytes, words: list[bytes]) -> bytes:
+    lines = [b" ".join(words[i : i + 40]) for i in range(0, len(words), 40)]
+    return name + b": " + b"\r\n ".join(lines)
+
+
+def test_huge_headers_are_capped_and_a_reply_with_a_huge_references_still_threads(
+    imap_server: DovecotServer, mail_user: MailUser, fresh_store: Store, tmp_path: Path
+) -> None:
+    user = mail_user
+    date = b"Date: " + email.utils.format_datetime(days_ago(3)).encode()
+    big_subject = _folded(b"Subject", [b"spam%d" % n for n in range(150_000)])  # ~1.2 MB
+    imap_server.append_many(
+        user,
+        "INBOX",
+        [
+            _raw_message(
+                b"From: Spam <spam@junk.example>",
+                b"To: " + user.address.encode(),
+                b"Message-ID: <big-%d@junk.example>" % n,
+                date,
+                big_subject,
+            )
+            for n in range(12)
+        ],
+    )
+    root = b"<root-proposal@studio.example>"
+    imap_server.append(
+        user,
+        "Sent",
+        _raw_message(
+            b"From: Me <" + user.address.encode() + b">",
+            b"To: Ana <ana@acme.example>",
+            b"Message-ID: " + root,
+            date,
+            b"Subject: Proposal for Acme",
+        ),
+    )
+    ancestors = [root] + [b"<hop-%d@lists.acme.example>" % n for n in range(4999)]
+    imap_server.append(
+        user,
+        "INBOX",
+        _raw_message(
+            b"From: Ana <ana@acme.example>",
+            b"To: " + user.address.encode(),
+            b"Message-ID: <the-reply@acme.example>",
+            date,
+            b"Subject: something else entirely",  # only References ties it to the proposal
+            _folded(b"References", ancestors),
+        ),
+    )
+    report = run_sync(imap_server, user, fresh_store)
+    assert report.new == 14
+    stored = list(fresh_store.messages())
+    assert max(len(m.subject) for m in stored) == 1000
+    reply = next(m for m in stored if m.message_id == "<the-reply@acme.example>")
+    assert reply.references[0] == root.decode() and len(reply.references) <= 25
+    conversations = build_conversations(fresh_store.stored_messages())
+    (thread,) = [c for c in conversations if len(c.messages) > 1]
+    assert {m.facts.message_id for m in thread.messages} == {
+        root.decode(),
+        "<the-reply@acme.example>",
+    }
+    fresh_store.close()
+    size = sum(p.stat().st_size for p in tmp_path.iterdir() if p.name.startswith("watcher"))
+    assert size < 1_000_000  # 13 MB of headers on the server

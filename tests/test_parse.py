@@ -4,7 +4,12 @@ import base64
 from email.message import EmailMessage
 
 from watcher.identity import Identity
+from watcher.mail.facts import Attachment, MessageFacts
 from watcher.mail.parse import (
+    ATTACHMENT_LIMIT,
+    REFERENCES_FIRST,
+    REFERENCES_LAST,
+    SUBJECT_LIMIT,
     decode_text_part,
     facts_from_headers,
     facts_from_raw,
@@ -112,3 +117,73 @@ def test_facts_from_raw_with_attachment() -> None:
 def test_facts_from_raw_never_raises_on_garbage() -> None:
     facts = facts_from_raw(b"\x00\xff garbage\n\n--", key="g", identity=ME)
     assert facts.key == "g"
+
+
+# -- caps on what is kept of one message ---------------------------------------------------
+
+
+def _huge_headers() -> bytes:
+    references = " ".join(f"<ref-{n}@lists.example>" for n in range(5000))
+    recipients = ", ".join(f"Person {n} <p{n}@many.example>" for n in range(10_000))
+    return (
+        b"Message-ID: <" + b"m" * 5000 + b"@huge.example>\r\n"
+        b"In-Reply-To: <ref-4999@lists.example>\r\n"
+        b"References: " + references.encode() + b"\r\n"
+        b"From: " + b"N" * 100_000 + b" <ana@acme.example>\r\n"
+        b"To: " + recipients.encode() + b"\r\n"
+        b"Subject: " + b"big " * 250_000 + b"\r\n"
+        b"List-Id: " + b"l" * 100_000 + b"\r\n"
+        b"Precedence: " + b"bulk" * 10_000 + b"\r\n"
+        b"Date: Tue, 10 Nov 2026 09:00:00 +0100\r\n\r\n"
+    )
+
+
+def _check_capped(facts: MessageFacts) -> None:
+    assert len(facts.subject) <= SUBJECT_LIMIT and facts.subject.startswith("big big")
+    assert len(facts.message_id) <= 998 and facts.message_id.endswith("@huge.example>") is False
+    assert facts.message_id.startswith("<mmm") and facts.message_id.endswith(">")
+    assert facts.references[0] == "<ref-0@lists.example>"  # the root of the thread
+    assert facts.references[-1] == "<ref-4999@lists.example>"  # the parent
+    assert len(facts.references) == REFERENCES_FIRST + REFERENCES_LAST
+    assert facts.in_reply_to == "<ref-4999@lists.example>"
+    assert len(facts.to) == 100 and facts.to[0] == ("Person 0", "p0@many.example")
+    assert facts.from_ and len(facts.from_[0][0]) <= 200
+    assert facts.from_[0][1] == "ana@acme.example"
+    assert len(facts.list_id) <= 500 and len(facts.precedence) <= 100
+    assert facts.date == 1794297600
+    assert len(repr(facts)) < 16_000  # a few KB, whatever the headers held
+
+
+def test_huge_header_fields_are_capped_for_imap() -> None:
+    _check_capped(facts_from_headers(_huge_headers(), key="7:1", identity=ME))
+
+
+def test_huge_header_fields_are_capped_for_maildir() -> None:
+    raw = _huge_headers() + b"Hello.\r\n"
+    _check_capped(facts_from_raw(raw, key="m1", identity=ME))
+
+
+def test_an_overlong_message_id_is_cut_the_same_way_where_it_is_cited() -> None:
+    long_id = b"<" + b"x" * 3000 + b"@huge.example>"
+    original = facts_from_headers(b"Message-ID: " + long_id + b"\r\n\r\n", key="1", identity=ME)
+    reply = facts_from_headers(
+        b"In-Reply-To: " + long_id + b"\r\nReferences: " + long_id + b"\r\n\r\n",
+        key="2",
+        identity=ME,
+    )
+    assert original.message_id == reply.in_reply_to == reply.references[0]
+
+
+def test_many_attachments_and_long_names_are_capped() -> None:
+    attachments = tuple(
+        Attachment(f"{n}-" + "a" * 10_000 + ".pdf", "application/pdf", 10) for n in range(1000)
+    )
+    facts = facts_from_headers(b"", key="1", identity=ME, attachments=attachments)
+    assert len(facts.attachments) == ATTACHMENT_LIMIT
+    assert all(len(a.filename) <= 255 for a in facts.attachments)
+
+
+def test_a_header_block_cut_inside_a_utf8_character_keeps_its_utf8() -> None:
+    block = "Subject: Grüße aus Köln €".encode()
+    facts = facts_from_headers(block[:-1], key="1", identity=ME)  # the € cut in half
+    assert facts.subject == "Grüße aus Köln"

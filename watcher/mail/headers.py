@@ -40,6 +40,16 @@ HEADER_FIELDS: tuple[str, ...] = (
     "X-FOLLOWUP-WATCHER",
 )
 
+# What is kept of one header field: other people's mail can make any of them megabytes long.
+# The IMAP fetch asks for at most HEADER_FETCH_BYTES of the fields above; each field is then
+# capped again when facts are built (the Maildir path reads whole files).
+HEADER_FETCH_BYTES = 65536
+MESSAGE_ID_LIMIT = 998  # RFC 5322's line length: no real id is longer
+ADDRESS_LIMIT = 100  # addresses kept per field (To, Cc, ...)
+ADDRESS_TEXT_LIMIT = 32768  # characters of an address field that are parsed
+NAME_LIMIT = 200  # characters of a display name
+ADDRESS_LENGTH_LIMIT = 320  # characters of an address (64 + @ + 255)
+
 _ENCODED_WORD = re.compile(rb"=\?([^?\s]+)\?([qQbB])\?([^?\s]*)\?=")
 _ENCODED_WORD_STR = re.compile(r"=\?([^?\s]+)\?([qQbB])\?([^?\s]*)\?=")
 _BETWEEN_WORDS = re.compile(r"(\?=)\s+(=\?)")
@@ -61,8 +71,8 @@ def split_header_block(raw: bytes) -> dict[str, str]:
     """
     try:
         text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        text = raw.decode("latin-1")
+    except UnicodeDecodeError as exc:
+        text = _cut_utf8(raw, exc)
     end = text.find("\n\r\n") if "\n\r\n" in text else text.find("\n\n")
     if end >= 0:
         text = text[: end + 1]
@@ -74,6 +84,17 @@ def split_header_block(raw: bytes) -> dict[str, str]:
                 value = _FOLD.sub(" ", value)
             fields[key] = value.strip()
     return fields
+
+
+def _cut_utf8(raw: bytes, error: UnicodeDecodeError) -> str:
+    # A partial fetch (HEADER_FETCH_BYTES) may end inside a UTF-8 sequence: that alone is no
+    # reason to read the whole block as Latin-1.
+    if error.end == len(raw) and len(raw) - error.start < 4:
+        try:
+            return raw[: error.start].decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    return raw.decode("latin-1")
 
 
 def decode_words(value: str) -> str:
@@ -139,7 +160,9 @@ _ADDRESS_ITEM = re.compile(
 
 _address_cache: dict[str, tuple[Address, ...]] = {}
 _CACHE_LIMIT = 50_000
+_CACHED_TEXT_LIMIT = 2048
 _NEEDS_GRAMMAR = re.compile(r'["()\\:;]')
+_GRAMMAR_CHARACTERS = re.compile(r'["()\\:;<>,@]')
 
 
 def parse_addresses(value: str) -> tuple[Address, ...]:
@@ -153,13 +176,43 @@ def parse_addresses(value: str) -> tuple[Address, ...]:
     cached = _address_cache.get(value)
     if cached is not None:
         return cached
-    result = _parse_plain_list(value) if _NEEDS_GRAMMAR.search(value) is None else None
+    text = _shortened(value) if len(value) > ADDRESS_TEXT_LIMIT else value
+    result = _parse_plain_list(text) if _NEEDS_GRAMMAR.search(text) is None else None
     if result is None:
-        result = _parse_with_regex(value)
-    if len(_address_cache) >= _CACHE_LIMIT:
-        _address_cache.clear()
-    _address_cache[value] = result
+        result = _parse_with_regex(text)
+    result = _capped_addresses(result)
+    if len(value) <= _CACHED_TEXT_LIMIT:  # a huge value would pin its memory in the cache
+        if len(_address_cache) >= _CACHE_LIMIT:
+            _address_cache.clear()
+        _address_cache[value] = result
     return result
+
+
+def _shortened(value: str) -> str:
+    """A huge address field as its first `ADDRESS_LIMIT` items, each long one reduced to the
+    start of its name and its `<address>`: parsing the rest would cost, and it is not kept."""
+    items = value.split(",", ADDRESS_LIMIT)[:ADDRESS_LIMIT]
+    for number, item in enumerate(items):
+        if len(item) > NAME_LIMIT + ADDRESS_LENGTH_LIMIT:
+            less = item.rfind("<")
+            tail = item[less:].strip() if less >= 0 else ""
+            if len(tail) > ADDRESS_LENGTH_LIMIT + 2:
+                tail = ""
+            name = _GRAMMAR_CHARACTERS.sub(" ", item[: min(NAME_LIMIT, max(less, 0))])
+            items[number] = f"{name} {tail}" if tail else name
+    return ",".join(items)
+
+
+def _capped_addresses(found: tuple[Address, ...]) -> tuple[Address, ...]:
+    if len(found) <= ADDRESS_LIMIT and all(
+        len(name) <= NAME_LIMIT and len(address) <= ADDRESS_LENGTH_LIMIT for name, address in found
+    ):
+        return found
+    return tuple(
+        (name[:NAME_LIMIT], address)
+        for name, address in found[:ADDRESS_LIMIT]
+        if len(address) <= ADDRESS_LENGTH_LIMIT  # longer is no deliverable address
+    )
 
 
 def _parse_plain_list(value: str) -> tuple[Address, ...] | None:
@@ -218,9 +271,16 @@ def parse_message_ids(value: str) -> tuple[str, ...]:
         return ()
     ids = _MESSAGE_ID.findall(value)
     if ids:
-        return tuple(f"<{i}>" for i in ids)
+        return tuple(_capped_id(f"<{i}>") for i in ids)
     bare = value.strip().split()
-    return (bare[0],) if bare else ()
+    return (_capped_id(bare[0]),) if bare else ()
+
+
+def _capped_id(message_id: str) -> str:
+    # Cut the same way wherever it is cited, an overlong id still matches its replies.
+    if len(message_id) <= MESSAGE_ID_LIMIT:
+        return message_id
+    return message_id[: MESSAGE_ID_LIMIT - 1] + (">" if message_id.endswith(">") else "")
 
 
 _MONTHS = {

@@ -38,7 +38,7 @@ from watcher.mail.folders import (
     list_folders,
     status_from_pairs,
 )
-from watcher.mail.headers import HEADER_FIELDS
+from watcher.mail.headers import HEADER_FETCH_BYTES, HEADER_FIELDS
 from watcher.mail.parse import (
     BODY_FETCH_BYTES,
     decode_text_part,
@@ -83,7 +83,7 @@ class ImapSync:
         extra = (" MODSEQ" if self.condstore else "") + (" X-GM-THRID" if self.gmail else "")
         items = (
             f"UID FLAGS INTERNALDATE RFC822.SIZE BODYSTRUCTURE{extra} "
-            f"BODY.PEEK[HEADER.FIELDS ({' '.join(HEADER_FIELDS)})]"
+            f"BODY.PEEK[HEADER.FIELDS ({' '.join(HEADER_FIELDS)})]<0.{HEADER_FETCH_BYTES}>"
         )
         self.fetch_items = f"({items})"
         # In a Sent folder nearly every message is mine and its text sits in part 1: asking

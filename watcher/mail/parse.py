@@ -35,6 +35,18 @@ BODY_TEXT_LIMIT = 4096
 # Bytes of the text part fetched from the server: encodings and HTML inflate the text.
 BODY_FETCH_BYTES = 12288
 
+# Caps on what is kept of one message: a stranger's mail can make any header megabytes long
+# (see also the per-field caps in headers.py). A 1 MB subject is kept as its first 1,000
+# characters; of a References list, the first few ids (the root of the thread) and the last
+# twenty (its nearest ancestors), which is what joining a conversation needs.
+SUBJECT_LIMIT = 1000
+REFERENCES_FIRST = 5
+REFERENCES_LAST = 20
+TEXT_FIELD_LIMIT = 500  # List-Id, Thread-Index
+KEYWORD_LIMIT = 100  # Auto-Submitted, Precedence, ...: single words in real mail
+ATTACHMENT_LIMIT = 100
+FILENAME_LIMIT = 255
+
 _BOUNCE_SENDERS = ("mailer-daemon@", "postmaster@", "mail-daemon@")
 _TAG = re.compile(r"<[^>]*>")
 _SCRIPT_STYLE = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
@@ -85,19 +97,14 @@ def facts_from_headers(
             report_type = params.get("report-type", "").lower()
     message_ids = parse_message_ids(get("message-id", ""))
     in_reply_to = parse_message_ids(get("in-reply-to", ""))
-    subject = get("subject", "")
-    if "=?" in subject:
-        subject = decode_words(subject)
-    if _ODD_SPACE.search(subject):
-        subject = normalize_space(subject)
     return MessageFacts(
         key=key,
         uid=uid,
         message_id=message_ids[0] if message_ids else "",
         in_reply_to=in_reply_to[0] if in_reply_to else "",
-        references=parse_message_ids(get("references", "")),
+        references=capped_references(parse_message_ids(get("references", ""))),
         gm_thread_id=gm_thread_id,
-        thread_index=get("thread-index", ""),
+        thread_index=get("thread-index", "")[:TEXT_FIELD_LIMIT],
         from_=from_,
         sender=parse_addresses(get("sender", "")),
         reply_to=parse_addresses(get("reply-to", "")),
@@ -106,20 +113,54 @@ def facts_from_headers(
         bcc=parse_addresses(get("bcc", "")),
         date=date,
         internal_date=internal_date,
-        subject=subject,
+        subject=subject_of(get("subject", "")),
         flags=flags if isinstance(flags, tuple) else tuple(flags),
         modseq=modseq,
         size=size,
-        auto_submitted=get("auto-submitted", "").lower(),
-        x_autoreply=get("x-autoreply", "").lower(),
-        x_autorespond=get("x-autorespond", "").lower(),
-        precedence=get("precedence", "").lower(),
-        list_id=get("list-id", ""),
-        content_type=content_type,
-        report_type=report_type,
-        attachments=attachments,
+        auto_submitted=get("auto-submitted", "")[:KEYWORD_LIMIT].lower(),
+        x_autoreply=get("x-autoreply", "")[:KEYWORD_LIMIT].lower(),
+        x_autorespond=get("x-autorespond", "")[:KEYWORD_LIMIT].lower(),
+        precedence=get("precedence", "")[:KEYWORD_LIMIT].lower(),
+        list_id=get("list-id", "")[:TEXT_FIELD_LIMIT],
+        content_type=content_type[:KEYWORD_LIMIT],
+        report_type=report_type[:KEYWORD_LIMIT],
+        attachments=capped_attachments(attachments),
         is_from_me=in_sent_folder or any(identity.is_me(address) for _, address in from_),
         parse_problems=tuple(problems),
+    )
+
+
+def subject_of(raw: str) -> str:
+    """The Subject as one line of text, at most `SUBJECT_LIMIT` characters."""
+    # Encoded words take up to about five times the text they carry: cut before decoding,
+    # so a megabyte of subject is never decoded, with room left for the cap after it.
+    subject = raw[: SUBJECT_LIMIT * 8]
+    if "=?" in subject:
+        subject = decode_words(subject)
+    if _ODD_SPACE.search(subject):
+        subject = normalize_space(subject)
+    return subject[:SUBJECT_LIMIT].rstrip() if len(subject) > SUBJECT_LIMIT else subject
+
+
+def capped_references(ids: tuple[str, ...]) -> tuple[str, ...]:
+    """The root end and the parent end of a References list, which threading relies on."""
+    if len(ids) <= REFERENCES_FIRST + REFERENCES_LAST:
+        return ids
+    return ids[:REFERENCES_FIRST] + ids[-REFERENCES_LAST:]
+
+
+def capped_attachments(attachments: tuple[Attachment, ...]) -> tuple[Attachment, ...]:
+    """At most `ATTACHMENT_LIMIT` attachments, each name at most `FILENAME_LIMIT` long."""
+    if len(attachments) <= ATTACHMENT_LIMIT and all(
+        len(a.filename) <= FILENAME_LIMIT and len(a.content_type) <= KEYWORD_LIMIT
+        for a in attachments
+    ):
+        return attachments
+    return tuple(
+        replace(
+            a, filename=a.filename[:FILENAME_LIMIT], content_type=a.content_type[:KEYWORD_LIMIT]
+        )
+        for a in attachments[:ATTACHMENT_LIMIT]
     )
 
 
@@ -198,15 +239,17 @@ def facts_from_raw(
     )
     try:
         parsed = mailparser.parse_from_bytes(raw)
-        attachments = tuple(
-            Attachment(
-                filename=decode_words(str(item.get("filename") or "")),
-                content_type=str(
-                    item.get("mail_content_type") or "application/octet-stream"
-                ).lower(),
-                size=len(item.get("payload") or ""),
+        attachments = capped_attachments(
+            tuple(
+                Attachment(
+                    filename=decode_words(str(item.get("filename") or "")),
+                    content_type=str(
+                        item.get("mail_content_type") or "application/octet-stream"
+                    ).lower(),
+                    size=len(item.get("payload") or ""),
+                )
+                for item in parsed.attachments
             )
-            for item in parsed.attachments
         )
         text = "\n".join(parsed.text_plain) if parsed.text_plain else ""
         if not text and parsed.text_html:

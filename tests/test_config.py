@@ -109,3 +109,33 @@ def test_missing_file_names_the_fix(tmp_path: Path) -> None:
 
 def test_ca_file_must_exist(tmp_path: Path) -> None:
     assert "not a readable file" in _error(MINIMAL + f'ca_file = "{tmp_path}/missing.pem"\n')
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        ('username = "me\\u0000@example.com"', "accounts[1].username"),
+        ('aliases = ["me@example.com\\u001b]8;;http://evil/\\u0007"]', "accounts[1].aliases"),
+        ('include_folders = ["INBOX\\r\\nA1 DELETE INBOX"]', "accounts[1].include_folders"),
+        ('password_env = "PW\\u007f"', "accounts[1].password_env"),
+    ],
+)
+def test_control_characters_are_refused_in_any_setting(line: str, key: str) -> None:
+    message = _error(MINIMAL + line + "\n")
+    assert message.startswith(f"config.toml line 6: {key} contains a line break or other control")
+
+
+def test_commands_and_patterns_may_hold_any_character() -> None:
+    settings = parse_settings(
+        MINIMAL + 'password_command = "pass show mail\\n"\n'
+        '[[rules]]\nsubject = "quote\\tQ[0-9]+"\nkind = "proposal"\n'
+    )
+    assert settings.accounts[0].password_command == "pass show mail\n"
+
+
+def test_state_dir_naming_a_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "state").write_text("", encoding="utf-8")
+    assert _error(f'state_dir = "{tmp_path / "state"}"\n' + MINIMAL) == (
+        f"config.toml line 1: state_dir names '{tmp_path / 'state'}', which is a file, not a "
+        "directory; set state_dir to a directory (or move the file away)"
+    )

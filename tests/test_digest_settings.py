@@ -44,7 +44,7 @@ def test_smtp_inherits_the_account_login() -> None:
         ('[digest]\nat = "7.30"\n', "digest.at is '7.30'; give a local time as \"HH:MM\""),
         ('[digest]\ndelivery = "smtp"\n', 'digest.delivery is "smtp" but there is no'),
         ('[digest]\ndelivery = "pigeon"\n', 'digest.delivery must be "smtp", "imap"'),
-        ('[digest]\nwebmail = "yahoo"\n', "digest.webmail must be one of"),
+        ('[digest]\nwebmail = "yahoo"\n', 'digest.webmail must be "gmail"'),
         ("[digest]\n[digest.smtp]\nport = 25\n", "digest.smtp.host is missing"),
         ('[digest]\n[digest.smtp]\nhost = "h"\nsecurity = "none"\n', "digest.smtp.security"),
         ('[digest]\naccount = "nope"\n', "digest.account names 'nope', which is no account"),
@@ -55,6 +55,62 @@ def test_digest_errors_name_the_key_and_fix(table: str, message: str) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_settings(ACCOUNT + table)
     assert message in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "found"),
+    [
+        ("to", "me@x.example\\nBcc: them@y.example", "\\n"),
+        ("to", "me@x.example\\r", "\\r"),
+        ("from", "Me <me@x.example>\\u0085", "\\x85"),
+        ("from", "Me \\u001b[2J<me@x.example>", "\\x1b"),
+        ("from", "me@x.example\\u2028", "\\u2028"),
+        ("webmail", "https://m.example/{message_id}\\t", "\\t"),
+    ],
+)
+def test_a_control_character_in_a_header_setting_is_refused_at_load(
+    key: str, value: str, found: str
+) -> None:
+    # Before, a line break in `to` loaded, and each morning's digest then failed on its
+    # From header and stayed pending for ever.
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(ACCOUNT + f'[digest]\n{key} = "{value}"\n')
+    assert str(caught.value) == (
+        f"config line 6: digest.{key} contains a line break or other control character "
+        f"('{found}'); write it as one line of text"
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert('{message_id}')",
+        "JavaScript:void(0)//{message_id}",
+        "data:text/html,{message_id}",
+        "//mail.example.com/search?q={message_id}",
+        "https:///search?q={message_id}",
+        "file:///home/me/{message_id}",
+        "mail.example.com/search?q={message_id}",
+        "https://[::1/{message_id}",
+    ],
+)
+def test_webmail_must_be_an_http_link(url: str) -> None:
+    # It becomes a link in the digest: a javascript: or data: one runs code where clicked.
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(ACCOUNT + f'[digest]\nwebmail = "{url}"\n')
+    assert str(caught.value) == (
+        'config line 6: digest.webmail must be "gmail", "outlook", "fastmail", or an http or '
+        "https URL with {message_id} in it, e.g. "
+        '"https://mail.example.com/search?q={message_id}"'
+    )
+
+
+@pytest.mark.parametrize(
+    "url", ["https://mail.example.com/search?q={message_id}", "HTTP://intranet/m/{message_id}"]
+)
+def test_webmail_url_template(url: str) -> None:
+    digest = parse_settings(ACCOUNT + f'[digest]\nwebmail = "{url}"\n').digest
+    assert digest.link_to("<a1@x.example>") == url.replace("{message_id}", "a1@x.example")
 
 
 def test_bad_template_is_named_at_load() -> None:

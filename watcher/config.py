@@ -14,6 +14,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from watcher.configcheck import (
@@ -158,11 +159,21 @@ def parse_settings(text: str, path: Path | None = None) -> Settings:
 class _SettingsReader(TableReader):
     """Builds `Settings` from the parsed TOML."""
 
+    # Shell commands the user wrote for themselves, and a regular expression: these may
+    # hold any character. Every other string is one line of text.
+    free_text = frozenset({"password_command", "oauth2_token_command", "subject"})
+
     def settings(self, path: Path | None) -> Settings:
         data = self.data
         self.check_keys(data, _TOP_KEYS, "")
         state_dir_text = self.get(data, "state_dir", "", str, "")
         state_dir = Path(state_dir_text).expanduser() if state_dir_text else default_state_dir()
+        if state_dir.exists() and not state_dir.is_dir():
+            raise self.fail(
+                "state_dir",
+                f"names {str(state_dir)!r}, which is a file, not a directory; "
+                "set state_dir to a directory (or move the file away)",
+            )
         timezone = self.get(data, "timezone", "", str, "UTC", _check_timezone)
         lookback = self.get(data, "lookback_days", "", int, 90, check_non_negative)
         interval = self.get(data, "sync_interval", "", float, 10.0, _check_interval)
@@ -548,10 +559,20 @@ def _check_smtp_security(value: str) -> str | None:
 
 
 def _check_webmail(value: str) -> str | None:
-    if not value or value in WEBMAILS or "{message_id}" in value:
+    if not value or value in WEBMAILS:
+        return None
+    # It becomes a link in the digest: a javascript: or data: link would run where clicked.
+    try:
+        url = urlsplit(value)
+    except ValueError:  # "https://[::1/..."
+        url = urlsplit("")
+    if url.scheme in ("http", "https") and url.netloc and "{message_id}" in value:
         return None
     names = ", ".join(f'"{w}"' for w in WEBMAILS)
-    return f"must be one of {names}, or a URL with {{message_id}} in it"
+    return (
+        f"must be {names}, or an http or https URL with {{message_id}} in it, "
+        'e.g. "https://mail.example.com/search?q={message_id}"'
+    )
 
 
 def _check_track(value: str) -> str | None:

@@ -20,7 +20,13 @@ T = TypeVar("T")
 
 
 class TableReader:
-    """Takes values out of the parsed TOML, checking each and naming it in every error."""
+    """Takes values out of the parsed TOML, checking each and naming it in every error.
+
+    Every string is one line of text: a line break in an address would become a header of
+    its own, an escape sequence would reach the terminal. Keys in `free_text` are exempt.
+    """
+
+    free_text: frozenset[str] = frozenset()
 
     def __init__(self, data: dict[str, Any], lines: LineFinder, label: str) -> None:
         self.data = data
@@ -59,6 +65,8 @@ class TableReader:
                 value = float(min(value, 2**1000))  # beyond a float: out of range all the same
             else:
                 raise self.fail(path, f"must be {_KIND_NAMES.get(kind, kind.__name__)}")
+        if isinstance(value, str) and key not in self.free_text:
+            self.check_one_line(path, value)
         if check is not None:
             problem = check(value)
             if problem:
@@ -85,7 +93,18 @@ class TableReader:
             value = [value]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise self.fail(path, 'must be a list of strings, e.g. ["a", "b"]')
+        for text in value:
+            self.check_one_line(path, text)
         return tuple(value)
+
+    def check_one_line(self, path: str, value: str) -> None:
+        found = _CONTROL.search(value)
+        if found:
+            raise self.fail(
+                path,
+                "contains a line break or other control character "
+                f"({found.group()!r}); write it as one line of text",
+            )
 
 
 def one_line(text: str) -> str:
@@ -95,6 +114,9 @@ def one_line(text: str) -> str:
         return text
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
+
+# C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 # Beyond these the dates and timers computed from a setting overflow (or a loop over working
 # days runs for minutes): nobody means them.

@@ -66,7 +66,7 @@ from watcher.daemon import sync_interval_seconds
 from watcher.digest.deliver import _wire_bytes, build_draft, is_plain_address
 from watcher.digest.model import Digest
 from watcher.digest.render import build_message, render_html, render_text, safe_link
-from watcher.digest.select import next_digest_time, select_digest
+from watcher.digest.select import select_digest
 from watcher.digest.settings import DigestSettings
 from watcher.errors import ConfigError
 from watcher.identity import Identity
@@ -83,6 +83,7 @@ from watcher.mail.parse import (
     wants_body_text,
 )
 from watcher.rules import Rule, Tracking, add_days
+from watcher.schedule import upcoming_digest
 from watcher.store import FolderState, Store
 from watcher.tracker import track
 
@@ -1277,8 +1278,7 @@ def _usable(found: Settings) -> None:
         if account is not None and not account.is_maildir:
             with socket.socket() as probe:
                 probe.settimeout(account.timeout_seconds)
-    next_digest_time(found.digest.at, NOW, found.zone)
-    next_digest_time(found.digest.catch_up_until, NOW, found.zone)
+    upcoming_digest(found.digest.at, found.digest.catch_up_until, found.zone, NOW, None)
     found.digest.link_to("<m1@example.com>")
 
 

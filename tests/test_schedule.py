@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,17 +13,24 @@ from apscheduler.triggers.cron import CronTrigger
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from watcher.config import Settings
+from watcher.daemon import DigestTrigger
+from watcher.digest.select import select_digest
+from watcher.digest.settings import DigestSettings
 from watcher.schedule import (
     Backoff,
-    DigestTrigger,
     due_catch_up,
     local_instant,
     next_digest_run,
     parse_clock,
+    upcoming_digest,
 )
+from watcher.status import next_digest
+from watcher.store import Store
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
+LORD_HOWE = ZoneInfo("Australia/Lord_Howe")  # DST moves the clock by 30 minutes
 
 
 def at_local(text: str, zone: ZoneInfo, fold: int = 0) -> datetime:
@@ -109,14 +117,14 @@ def test_local_instant_in_the_gap_is_the_end_of_the_gap() -> None:
     day=st.dates(min_value=date(2026, 1, 1), max_value=date(2026, 12, 31)),
     hour=st.integers(0, 23),
     minute=st.integers(0, 59),
-    zone=st.sampled_from([BERLIN, NEW_YORK, ZoneInfo("Australia/Lord_Howe"), ZoneInfo("UTC")]),
+    zone=st.sampled_from([BERLIN, NEW_YORK, LORD_HOWE, ZoneInfo("UTC")]),
 )
 @example(day=date(2026, 3, 29), hour=2, minute=30, zone=BERLIN)
 @example(day=date(2026, 10, 25), hour=2, minute=30, zone=BERLIN)
 @example(day=date(2026, 3, 8), hour=2, minute=0, zone=NEW_YORK)
 @example(day=date(2026, 11, 1), hour=1, minute=59, zone=NEW_YORK)
-@example(day=date(2026, 10, 4), hour=2, minute=15, zone=ZoneInfo("Australia/Lord_Howe"))
-@example(day=date(2026, 4, 5), hour=1, minute=45, zone=ZoneInfo("Australia/Lord_Howe"))
+@example(day=date(2026, 10, 4), hour=2, minute=15, zone=LORD_HOWE)
+@example(day=date(2026, 4, 5), hour=1, minute=45, zone=LORD_HOWE)
 def test_exactly_one_run_per_local_day(day: date, hour: int, minute: int, zone: ZoneInfo) -> None:
     at = f"{hour:02d}:{minute:02d}"
     eve = datetime.combine(day - timedelta(days=1), time(0, 0), tzinfo=zone)
@@ -200,6 +208,86 @@ def test_due_catch_up_uses_the_local_day_and_dst_resolution() -> None:
 def test_a_cut_off_before_at_still_leaves_a_window() -> None:
     assert due_catch_up("13:00", "12:00", BERLIN, at_local("2026-11-23T13:10", BERLIN), None)
     assert not due_catch_up("13:00", "12:00", BERLIN, at_local("2026-11-23T14:00", BERLIN), None)
+
+
+# -- upcoming_digest: what status, doctor and the footer show ------------------------------------
+# (zone, at, now as local wall time, fold of now, day the last digest was sent, expected)
+SENT_TODAY = "today"
+UPCOMING_CASES = [
+    # An ordinary day.
+    (BERLIN, "07:30", "2026-11-23T06:00", 0, None, "2026-11-23T07:30+01:00"),
+    (BERLIN, "07:30", "2026-11-23T09:00", 0, None, "2026-11-23T09:00+01:00"),  # due: now
+    (BERLIN, "07:30", "2026-11-23T13:00", 0, None, "2026-11-24T07:30+01:00"),  # cut off
+    (BERLIN, "07:30", "2026-11-23T06:00", 0, SENT_TODAY, "2026-11-24T07:30+01:00"),  # by hand
+    # Berlin springs forward on 2026-03-29, 02:00 -> 03:00: 02:30 does not exist.
+    (BERLIN, "02:30", "2026-03-28T23:00", 0, None, "2026-03-29T03:00+02:00"),
+    (BERLIN, "02:30", "2026-03-29T01:00", 0, None, "2026-03-29T03:00+02:00"),
+    (BERLIN, "02:30", "2026-03-29T03:10", 0, None, "2026-03-29T03:10+02:00"),  # due: now
+    (BERLIN, "02:30", "2026-03-29T03:10", 0, SENT_TODAY, "2026-03-30T02:30+02:00"),
+    # Berlin falls back on 2026-10-25, 03:00 -> 02:00: 02:30 happens twice; the first counts.
+    (BERLIN, "02:30", "2026-10-25T00:00", 0, None, "2026-10-25T02:30+02:00"),
+    (BERLIN, "02:30", "2026-10-25T02:45", 0, SENT_TODAY, "2026-10-26T02:30+01:00"),
+    (BERLIN, "02:30", "2026-10-25T02:15", 1, SENT_TODAY, "2026-10-26T02:30+01:00"),
+    (BERLIN, "02:30", "2026-10-25T02:15", 1, "2026-10-24", "2026-10-25T02:15+01:00"),  # due
+    # Lord Howe: 02:00 -> 02:30 on 2026-10-04, 02:00 -> 01:30 on 2026-04-05.
+    (LORD_HOWE, "02:15", "2026-10-04T01:00", 0, None, "2026-10-04T02:30+11:00"),
+    (LORD_HOWE, "02:15", "2026-10-03T12:00", 0, SENT_TODAY, "2026-10-04T02:30+11:00"),
+    (LORD_HOWE, "01:45", "2026-04-05T00:00", 0, None, "2026-04-05T01:45+11:00"),
+    (LORD_HOWE, "01:45", "2026-04-05T01:50", 1, SENT_TODAY, "2026-04-06T01:45+10:30"),
+]
+
+
+def _now_and_sent(
+    zone: ZoneInfo, now_text: str, fold: int, sent: str | None
+) -> tuple[datetime, date | None]:
+    now = at_local(now_text, zone, fold)
+    if sent == SENT_TODAY:
+        return now, now.date()
+    return now, date.fromisoformat(sent) if sent else None
+
+
+@pytest.mark.parametrize(("zone", "at", "now", "fold", "sent", "expected"), UPCOMING_CASES)
+def test_upcoming_digest(
+    zone: ZoneInfo, at: str, now: str, fold: int, sent: str | None, expected: str
+) -> None:
+    moment, sent_day = _now_and_sent(zone, now, fold, sent)
+    found = upcoming_digest(at, "12:00", zone, moment, sent_day)
+    wanted = datetime.fromisoformat(expected)
+    assert utc(found) == utc(wanted)
+    # shown as the wall clock then: 03:00 in the spring gap, never a time that did not exist
+    assert found.strftime("%Y-%m-%dT%H:%M%z") == wanted.strftime("%Y-%m-%dT%H:%M%z")
+    assert found.tzinfo is zone
+
+
+@pytest.mark.parametrize(("zone", "at", "now", "fold", "sent", "expected"), UPCOMING_CASES)
+def test_status_the_footer_and_the_daemons_trigger_agree(
+    tmp_path: Path, zone: ZoneInfo, at: str, now: str, fold: int, sent: str | None, expected: str
+) -> None:
+    moment, sent_day = _now_and_sent(zone, now, fold, sent)
+    digest = DigestSettings(
+        at=at, catch_up_until="12:00", recipient="me@x.example", delivery="smtp"
+    )
+    settings = Settings(None, tmp_path, zone.key, 0, digest=digest)
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        if sent_day is not None:
+            with store.transaction():
+                store.record_digest_pending(sent_day, "me@x.example", "<d@x>", ())
+                store.record_digest_sent(sent_day, "me@x.example")
+        shown = next_digest(settings, store, moment)
+    assert shown is not None
+    trigger = DigestTrigger(at, zone)
+    fires = trigger.get_next_fire_time(None, moment)
+    if utc(shown) == utc(moment):  # due now: the daemon's catch-up sends it, not the trigger
+        assert due_catch_up(at, "12:00", zone, moment, sent_day)
+    elif sent_day is not None and sent_day >= moment.date():  # today's went out early
+        today_fire = local_instant(moment.date(), at, zone)
+        assert utc(shown) == utc(trigger.get_next_fire_time(today_fire, max(today_fire, moment)))
+    else:
+        assert utc(shown) == utc(fires)
+    # The footer of the digest sent at a trigger's run names the trigger's following run.
+    selection = select_digest([], carried={}, settings=digest, now=fires, zone=zone)
+    assert selection.digest.next_digest is not None
+    assert utc(selection.digest.next_digest) == utc(trigger.get_next_fire_time(fires, fires))
 
 
 # -- Backoff ---------------------------------------------------------------------------------------

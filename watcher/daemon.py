@@ -30,10 +30,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import click
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from watcher import notify
@@ -42,7 +44,7 @@ from watcher.config import Settings, load_settings
 from watcher.digest.send import BUSY, SENT, WAITING, send_digest
 from watcher.errors import AccountError, ConfigError, WatcherError
 from watcher.pipeline import analyze, select_for
-from watcher.schedule import Backoff, DigestTrigger, due_catch_up, next_digest_run
+from watcher.schedule import Backoff, due_catch_up, next_digest_run
 from watcher.store import Store
 from watcher.sync import sync_account
 
@@ -69,6 +71,27 @@ def sync_interval_seconds(settings: Settings) -> float:
             raise ConfigError(f"{SYNC_INTERVAL_ENV}={override!r} is not a positive number")
         return seconds
     return float(getattr(settings, "sync_interval_minutes", DEFAULT_SYNC_MINUTES)) * 60
+
+
+class DigestTrigger(BaseTrigger):  # type: ignore[misc]  # apscheduler has no type hints
+    """Fires at the wall-clock time `at` in `zone` each day (`schedule.next_digest_run`).
+
+    Not CronTrigger: APScheduler 3.11's fires twice on a fall-back day when `at` falls in the
+    repeated hour, and 30 min late (03:30) for a time in the spring-forward gap
+    (tests/test_schedule.py shows both).
+    """
+
+    __slots__ = ("at", "zone")
+
+    def __init__(self, at: str, zone: ZoneInfo) -> None:
+        self.at = at
+        self.zone = zone
+
+    def get_next_fire_time(self, previous: datetime | None, now: datetime) -> datetime:
+        return next_digest_run(self.at, self.zone, previous or now)
+
+    def __str__(self) -> str:
+        return f"daily at {self.at} {self.zone.key}"
 
 
 @dataclass

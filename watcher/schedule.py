@@ -10,8 +10,11 @@ tested with a fake clock. Times of day are "HH:MM" wall-clock times in an IANA z
 
 Datetimes returned are aware, in the given zone. Compare them as instants (`astimezone(UTC)`):
 Python compares two datetimes that share a tzinfo by wall-clock time, ignoring `fold`.
-`DigestTrigger` hands `next_digest_run` to APScheduler; functions given a naive datetime or a
-time of day that is not "HH:MM" raise `ValueError`.
+Functions given a naive datetime or a time of day that is not "HH:MM" raise `ValueError`.
+
+The one home of these rules: the daemon's trigger (`watcher.daemon.DigestTrigger`) runs at
+`next_digest_run`, its catch-up asks `due_catch_up`, and what `status`, `doctor` and the
+digest's footer show comes from `upcoming_digest`, which is made of the two.
 """
 
 from __future__ import annotations
@@ -21,8 +24,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
-
-from apscheduler.triggers.base import BaseTrigger
 
 # When `catch_up_until` is not after `at`, the digest is still due this long after `at`.
 MIN_CATCH_UP = timedelta(minutes=30)
@@ -59,7 +60,11 @@ def local_instant(day: date, at: str, zone: ZoneInfo) -> datetime:
 
 
 def next_digest_run(at: str, zone: ZoneInfo, after: datetime) -> datetime:
-    """The first digest time strictly after `after` (aware): `at` on the right local day."""
+    """The first digest time strictly after `after` (aware): `at` on the right local day.
+
+    `at` in a spring-forward gap: the end of the gap (02:30 -> 03:00 in Berlin); `at` that
+    occurs twice on a fall-back day: the first occurrence (fold=0), and not again after it.
+    """
     if after.tzinfo is None:
         raise ValueError(f"after={after!r} has no time zone; pass an aware datetime")
     moment = after.astimezone(UTC)
@@ -91,25 +96,22 @@ def due_catch_up(
     return start <= now.astimezone(UTC) < end
 
 
-class DigestTrigger(BaseTrigger):  # type: ignore[misc]  # apscheduler has no type hints
-    """Fires at the wall-clock time `at` in `zone` each day (`next_digest_run`).
+def upcoming_digest(
+    at: str, cut_off: str, zone: ZoneInfo, now: datetime, last_sent_day: date | None
+) -> datetime:
+    """When the daemon sends its next digest, as `status`, `doctor` and the footer show it.
 
-    Not CronTrigger: APScheduler 3.11's fires twice on a fall-back day when `at` falls in the
-    repeated hour, and 30 min late (03:30) for a time in the spring-forward gap
-    (tests/test_schedule.py shows both). Used by the daemon.
+    `now` (in `zone`) while today's is due and unsent (`due_catch_up`); else the first
+    `next_digest_run` after `now`, or after today's `at` when today's was sent already (by
+    hand, before `at`: the daemon does not send a second one that day).
     """
-
-    __slots__ = ("at", "zone")
-
-    def __init__(self, at: str, zone: ZoneInfo) -> None:
-        self.at = at
-        self.zone = zone
-
-    def get_next_fire_time(self, previous: datetime | None, now: datetime) -> datetime:
-        return next_digest_run(self.at, self.zone, previous or now)
-
-    def __str__(self) -> str:
-        return f"daily at {self.at} {self.zone.key}"
+    if due_catch_up(at, cut_off, zone, now, last_sent_day):
+        return now.astimezone(zone)
+    after = now.astimezone(UTC)
+    today = now.astimezone(zone).date()
+    if last_sent_day is not None and last_sent_day >= today:
+        after = max(after, local_instant(today, at, zone).astimezone(UTC))
+    return next_digest_run(at, zone, after)
 
 
 @dataclass

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
 
 from watcher.config import Settings, default_config_path, load_settings
-from watcher.digest.select import next_digest_time
 from watcher.errors import ConfigError, WatcherError
 from watcher.logsetup import redact
 from watcher.pipeline import analyze
+from watcher.schedule import upcoming_digest
 from watcher.store import AccountStatus, Store
 from watcher.terminal import printable, printable_row
 from watcher.tracker import AWAITING, BOUNCED
@@ -44,18 +44,9 @@ def next_digest(settings: Settings, store: Store | None, now: datetime) -> datet
     digest = settings.digest
     if not digest.delivery:
         return None
-    local = now.astimezone(settings.zone)
-    record = store.digest_state(local.date(), digest.recipient) if store else None
-    if record is None or record.state != "sent":
-        at, until = (_clock(local, text) for text in (digest.at, digest.catch_up_until))
-        if at <= local < until:
-            return local
-    return next_digest_time(digest.at, now, settings.zone)
-
-
-def _clock(day: datetime, text: str) -> datetime:
-    hours, minutes = (int(part) for part in text.split(":"))
-    return datetime.combine(day.date(), time(hours, minutes), tzinfo=day.tzinfo)
+    last = store.last_digest() if store else None  # what the daemon asks, too
+    sent_day = last.day if last else None
+    return upcoming_digest(digest.at, digest.catch_up_until, settings.zone, now, sent_day)
 
 
 def schedule(settings: Settings, store: Store | None, now: datetime) -> list[tuple[str, str]]:

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import os
+import shutil
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -95,11 +99,88 @@ def test_files_are_owner_only(tmp_path: Path) -> None:
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
 
 
-def test_unusable_path_is_a_store_error(tmp_path: Path) -> None:
+def test_a_state_dir_that_is_a_file_says_so(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    with pytest.raises(StoreError, match="cannot create the store"):
+    with pytest.raises(StoreError) as caught:
         Store.open(blocker / "s.sqlite3")
+    assert str(caught.value) == (
+        f"state_dir {blocker} is a file, not a directory; "
+        "set state_dir to a directory (or move the file away)"
+    )
+    with pytest.raises(StoreError) as caught:
+        Store.open(blocker / "deeper" / "s.sqlite3")
+    assert str(caught.value) == (
+        f"state_dir {blocker / 'deeper'} cannot be created: {blocker} is a file, "
+        "not a directory; set state_dir to a directory"
+    )
+
+
+# Store.open in a process the file modes apply to: root ignores them, so as root it runs
+# without the two capabilities that let it (setpriv drops them for the child).
+_OPEN = """
+import sys
+from pathlib import Path
+from watcher.errors import StoreError
+from watcher.store import Store
+try:
+    Store.open(Path(sys.argv[1])).close()
+except StoreError as exc:
+    print(exc)
+"""
+
+
+def _open_as_a_user(path: Path) -> str:
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("root ignores file modes, and there is no setpriv to drop that")
+        caps = "-dac_override,-dac_read_search"
+        prefix = [setpriv, f"--bounding-set={caps}", f"--inh-caps={caps}"]
+    result = subprocess.run(
+        [*prefix, sys.executable, "-c", _OPEN, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+@pytest.mark.parametrize("existing_store", [False, True])
+def test_a_read_only_state_dir_names_the_directory_and_the_fix(
+    tmp_path: Path, existing_store: bool
+) -> None:
+    # Before: "unable to open database file" or "attempt to write a readonly database".
+    state = tmp_path / "state"
+    if existing_store:
+        Store.open(state / "watcher.sqlite3").close()
+    else:
+        state.mkdir()
+    state.chmod(0o500)
+    assert _open_as_a_user(state / "watcher.sqlite3") == (
+        f"state_dir {state} is not writable by you; chmod u+w {state} or set state_dir"
+    )
+
+
+def test_a_state_dir_that_cannot_be_created_names_the_parent(tmp_path: Path) -> None:
+    parent = tmp_path / "parent"
+    parent.mkdir(mode=0o500)
+    parent.chmod(0o500)
+    state = parent / "state"
+    assert _open_as_a_user(state / "watcher.sqlite3") == (
+        f"state_dir {state} cannot be created: {parent} is not writable by you; "
+        f"chmod u+w {parent} or set state_dir"
+    )
+
+
+def test_a_read_only_store_names_the_file_and_the_fix(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "watcher.sqlite3"
+    Store.open(path).close()
+    path.chmod(0o400)
+    assert _open_as_a_user(path) == f"the store {path} is not writable by you; chmod u+w {path}"
 
 
 def test_stored_messages_carry_folder_and_special_use(fresh_store: Store) -> None:

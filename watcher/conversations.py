@@ -16,7 +16,8 @@ other), per account (conversations never span accounts):
    the message it reports on (a bounce carries no threading headers, only that Message-ID).
    A citation of a Message-ID that several messages share joins one of them (`_pick_cited`).
 3. Subject fallback, for mail whose threading headers are missing or broken: bucket by
-   normalized subject, sweep each bucket by time (see `_Builder._sweep_subject`).
+   normalized subject, sweep each bucket by time, comparing a message only with the open
+   conversations that share a person with it, a bounded few (`_Builder._sweep_subject`).
 4. Collect: one `Conversation` per set, messages in time order, an id from its first message.
 
 "Me" is every From address of a copy marked `is_from_me` (the identity and the Sent folders
@@ -30,6 +31,7 @@ import binascii
 import gc
 import hashlib
 import re
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from operator import attrgetter, itemgetter
@@ -43,6 +45,10 @@ FUTURE_DATE_SLACK = 2 * 86_400
 # Copies of one message carry one Date header; without one, the arrival times of copies in
 # different folders (Sent, Archive, a Bcc to myself) differ by this much at most.
 COPY_DATE_SLACK = 5 * 60
+# Open conversations of one subject a message is compared with, at most (the most recently
+# active of those sharing a person with it): thousands of messages with one subject from
+# one address (a ticket system) stay linear. Real conversations never come near it.
+MAX_CANDIDATES = 64
 # Normalized subjects too common to say that two messages belong together.
 GENERIC_SUBJECTS = frozenset(
     {
@@ -210,6 +216,7 @@ class _Builder:
         self.renamed: dict[int, str] = {}  # copy -> its ident, when its Message-ID is shared
         self.uses_of: dict[str, frozenset[str]] = {}  # one frozenset per special use
         self.me: set[str] = set()
+        self.comparisons = 0  # open conversations a message was compared with: for tests
 
     def conversations(self) -> list[Conversation]:
         self._scan()
@@ -497,34 +504,89 @@ class _Builder:
           anew under the same subject is answering). A message whose headers point
           elsewhere and that none of these fit is a new matter that reuses a subject.
         A message already joined to C by its headers keeps C open whatever it says.
+
+        Thousands of messages with one subject (a contact form, a ticket system, a spam
+        wave) must not cost a comparison of each with all: only conversations found through
+        an index by person are compared, at most MAX_CANDIDATES of them, the most recently
+        active first. Conversations expire in time order, from a queue.
         """
         parent, me, copies, whens = self.parent, self.me, self.copies, self.whens
-        # Conversations met in this run, by root: (latest time, people, messages).
-        open_by_root: dict[int, tuple[int, set[str], list[MessageFacts]]] = {}
+        # Conversations met in this run, by root: (latest time, people, recipients).
+        open_by_root: dict[int, tuple[int, set[str], set[str]]] = {}
+        by_person: dict[str, dict[int, None]] = {}  # person -> messages with them, in order
+        expiring: deque[tuple[int, int]] = deque()  # (latest time, root): times only grow
         for first in run:
             facts = copies[first].facts
             when: int = whens[first]  # type: ignore[assignment]  # runs hold dated mail only
+            root = _find(parent, first)
+            while expiring and expiring[0][0] < when - SUBJECT_WINDOW:
+                last, other = expiring.popleft()
+                entry = open_by_root.get(other)
+                if entry is not None and entry[0] == last and other != root:
+                    del open_by_root[other]  # expired, for good
             people = set(map(_ADDRESS, facts.from_ + facts.to + facts.cc)) - me
-            root, members, joined = _find(parent, first), [facts], []
-            for other_root, (last, others, earlier) in list(open_by_root.items()):
-                if last < when - SUBJECT_WINDOW and other_root != root:
-                    del open_by_root[other_root]  # expired, for good: times only grow
-                elif other_root == root or (
-                    not people.isdisjoint(others) and self._follows_up(facts, earlier)
-                ):
-                    joined.append(other_root)
-            for other_root in joined:
-                _, others, earlier = open_by_root.pop(other_root)
-                people |= others
-                members += earlier
-                _union(parent, other_root, first)
-            open_by_root[_find(parent, first)] = (when, people, members)
+            joined = [root] if root in open_by_root else []
+            candidates = self._candidates(people, by_person, open_by_root, root)
+            self.comparisons += len(candidates)
+            for other in candidates:
+                _, others, recipients = open_by_root[other]
+                if not people.isdisjoint(others) and self._follows_up(facts, recipients):
+                    joined.append(other)
+            for person in people:
+                if person in by_person:
+                    by_person[person][first] = None
+                else:
+                    by_person[person] = {first: None}
+            recipients = set(map(_ADDRESS, facts.to + facts.cc + facts.bcc))
+            for other in joined:
+                _, others, theirs = open_by_root.pop(other)
+                people = _merged(people, others)
+                recipients = _merged(recipients, theirs)
+                _union(parent, other, first)
+            root = _find(parent, first)
+            open_by_root[root] = (when, people, recipients)
+            expiring.append((when, root))
 
-    def _follows_up(self, facts: MessageFacts, earlier: list[MessageFacts]) -> bool:
+    def _candidates(
+        self,
+        people: set[str],
+        by_person: dict[str, dict[int, None]],
+        open_by_root: dict[int, tuple[int, set[str], set[str]]],
+        root: int,
+    ) -> list[int]:
+        """Open conversations (but `root`) that may share a person with a message, newest
+        first, at most MAX_CANDIDATES: each message is compared with a bounded few."""
+        parent, found = self.parent, {root: None}
+        for person in people:
+            messages = by_person.get(person)
+            if not messages:
+                continue
+            stale, moved = [], []
+            for message in reversed(messages):
+                other = _find(parent, message)
+                if other not in open_by_root:  # closed: expired, or since reopened anew
+                    stale.append(message)
+                    continue
+                if other != message:  # joined to another: its root stands for it now
+                    stale.append(message)
+                    moved.append(other)
+                if other not in found:
+                    found[other] = None
+                    if len(found) > MAX_CANDIDATES:
+                        break
+            for message in stale:
+                del messages[message]
+            for other in moved:
+                messages.setdefault(other)
+            if len(found) > MAX_CANDIDATES:
+                break
+        del found[root]
+        return list(found)
+
+    def _follows_up(self, facts: MessageFacts, recipients: set[str]) -> bool:
         if self.split(facts.subject)[1] or not (facts.in_reply_to or facts.references):
             return True
-        sender = facts.from_[0][1] if facts.from_ else ""
-        return any(sender == a for f in earlier for _, a in f.to + f.cc + f.bcc)
+        return (facts.from_[0][1] if facts.from_ else "") in recipients
 
     def _collect(self) -> list[Conversation]:
         parent, original = self.parent, self.original
@@ -585,6 +647,15 @@ def _same_headers(one: MessageFacts, other: MessageFacts) -> bool:
         and one.to == other.to
         and one.cc == other.cc
     )
+
+
+def _merged(one: set[str], other: set[str]) -> set[str]:
+    """The union of two sets no longer needed apart, built in the larger: a conversation
+    that grows by one message at a time costs its new addresses, not all of its own."""
+    if len(one) < len(other):
+        one, other = other, one
+    one |= other
+    return one
 
 
 def _representative_rank(copy: StoredMessage) -> tuple[int, str, str]:

@@ -1,0 +1,138 @@
+"""The subject fallback at scale: the same conversations as the plain sweep, bounded work.
+
+The sweep compares a message only with open conversations that share a person with it (and
+a bounded number of them). These tests hold it to the plain sweep that compared every
+message with every open conversation (kept here as the reference), and count comparisons
+rather than time: how fast it runs is for bench/conversations.py.
+"""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from watcher.conversations import (
+    MAX_CANDIDATES,
+    SUBJECT_WINDOW,
+    Conversation,
+    _Builder,
+    _find,
+    _union,
+)
+from watcher.mail.facts import MessageFacts, StoredMessage
+
+DAY = 86_400
+T0 = 1_790_000_000
+ME = "me@studio.example"
+PEOPLE = [ME, "ann@acme.example", "bob@acme.example", "cy@other.example", "dee@x.example"]
+SUBJECTS = ["Proposal", "Re: Proposal", "RE: proposal", "Fwd: Proposal", "Quote 7"]
+
+
+class _PlainSweep(_Builder):
+    """The sweep as it was: every message against every open conversation (quadratic)."""
+
+    def _sweep_subject(self, run: list[int]) -> None:
+        parent, me, copies, whens = self.parent, self.me, self.copies, self.whens
+        open_by_root: dict[int, tuple[int, set[str], list[MessageFacts]]] = {}
+        for first in run:
+            facts = copies[first].facts
+            when: int = whens[first]  # type: ignore[assignment]
+            people = {a for _, a in facts.from_ + facts.to + facts.cc} - me
+            root, members, joined = _find(parent, first), [facts], []
+            for other_root, (last, others, earlier) in list(open_by_root.items()):
+                if last < when - SUBJECT_WINDOW and other_root != root:
+                    del open_by_root[other_root]
+                elif other_root == root or (
+                    not people.isdisjoint(others) and self._plain_follows_up(facts, earlier)
+                ):
+                    joined.append(other_root)
+            for other_root in joined:
+                _, others, earlier = open_by_root.pop(other_root)
+                people |= others
+                members += earlier
+                _union(parent, other_root, first)
+            open_by_root[_find(parent, first)] = (when, people, members)
+
+    def _plain_follows_up(self, facts: MessageFacts, earlier: list[MessageFacts]) -> bool:
+        if self.split(facts.subject)[1] or not (facts.in_reply_to or facts.references):
+            return True
+        sender = facts.from_[0][1] if facts.from_ else ""
+        return any(sender == a for f in earlier for _, a in f.to + f.cc + f.bcc)
+
+
+def _outcome(conversations: list[Conversation]) -> list[tuple[str, tuple[str, ...]]]:
+    found = [(c.thread_id, tuple(m.facts.key for m in c.messages)) for c in conversations]
+    return sorted(found)
+
+
+@st.composite
+def _one_subject_mailboxes(draw: st.DrawFn) -> list[StoredMessage]:
+    """Many messages, few subjects and people, over a few windows: the sweep's hard cases."""
+    copies = []
+    for n in range(draw(st.integers(1, 60))):
+        sender = draw(st.sampled_from(PEOPLE))
+        cited = st.sampled_from(["", f"<elsewhere-{n}@x>", f"<m{max(n - 1, 0)}@x>", "<gone@x>"])
+        facts = MessageFacts(
+            key=f"m{n}",
+            message_id=draw(st.sampled_from([f"<m{n}@x>", f"<m{n}@x>", ""])),
+            in_reply_to=draw(cited),
+            from_=(("", sender),),
+            to=tuple(("", a) for a in draw(st.lists(st.sampled_from(PEOPLE), min_size=1))),
+            cc=tuple(("", a) for a in draw(st.lists(st.sampled_from(PEOPLE), max_size=1))),
+            bcc=tuple(("", a) for a in draw(st.lists(st.sampled_from(PEOPLE), max_size=1))),
+            subject=draw(st.sampled_from(SUBJECTS)),
+            date=T0 + draw(st.integers(0, 150)) * DAY // 2,  # ties, and several windows
+            is_from_me=sender == ME,
+        )
+        copies.append(StoredMessage("work", "Sent" if sender == ME else "INBOX", "", facts))
+    return copies
+
+
+@settings(max_examples=100, deadline=None)
+@given(copies=_one_subject_mailboxes())
+def test_the_indexed_sweep_finds_the_conversations_the_plain_sweep_found(
+    copies: list[StoredMessage],
+) -> None:
+    expected = _PlainSweep("work", copies).conversations()
+    assert _outcome(_Builder("work", copies).conversations()) == _outcome(expected)
+
+
+def _one_subject(count: int, sender: str | None, *, headers: bool) -> list[StoredMessage]:
+    """`count` messages with one subject within one window, from `sender` (else each from
+    someone new), to me; with headers, each points elsewhere (a new matter)."""
+    mine = MessageFacts(key="mine", message_id="<mine@x>", from_=(("", ME),), is_from_me=True)
+    copies = [StoredMessage("work", "Sent", "\\Sent", mine)]
+    for n in range(count):
+        facts = MessageFacts(
+            key=str(n),
+            message_id=f"<{n}@x>",
+            in_reply_to=f"<ticket-{n}@vendor>" if headers else "",
+            from_=(("", sender or f"p{n}@web.example"),),
+            to=(("", ME), ("", f"ticket-{n}@vendor.example")),
+            subject="Website enquiry",
+            date=T0 + n * 600,
+        )
+        copies.append(StoredMessage("work", "INBOX", "", facts))
+    return copies
+
+
+def test_distinct_senders_under_one_subject_are_never_compared() -> None:
+    # A contact form or a spam wave: 3,000 strangers, one subject. The plain sweep made
+    # 4.5 million comparisons here.
+    builder = _Builder("work", _one_subject(3000, None, headers=False))
+    assert len(builder.conversations()) == 3001
+    assert builder.comparisons == 0
+
+
+def test_one_sender_of_many_new_matters_costs_a_bounded_few_comparisons_each() -> None:
+    # A ticket system: one sender, one subject, each ticket its own matter.
+    builder = _Builder("work", _one_subject(3000, "tickets@vendor.example", headers=True))
+    assert len(builder.conversations()) == 3001
+    assert 0 < builder.comparisons <= 3000 * MAX_CANDIDATES
+
+
+def test_one_conversation_that_keeps_growing_costs_one_comparison_a_message() -> None:
+    # A form mailer without threading headers: every message follows up the one before.
+    builder = _Builder("work", _one_subject(3000, "noreply@site.example", headers=False))
+    assert len(builder.conversations()) == 2
+    assert builder.comparisons == 2999

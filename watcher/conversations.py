@@ -214,6 +214,7 @@ class _Builder:
         self.subjects: dict[str, tuple[str, bool]] = {}  # raw -> _split_subject(raw)
         self.idents: dict[int, str] = {}
         self.renamed: dict[int, str] = {}  # copy -> its ident, when its Message-ID is shared
+        self.shared_people: dict[int, dict[str, list[int]]] = {}  # for `_pick_cited`
         self.uses_of: dict[str, frozenset[str]] = {}  # one frozenset per special use
         self.me: set[str] = set()
         self.comparisons = 0  # open conversations a message was compared with: for tests
@@ -366,30 +367,38 @@ class _Builder:
 
         The best match, in this order: one that shares a person (From/To/Cc, not me) with
         `i`; one with its normalized subject; one dated at or before it, the latest such,
-        else the earliest after it. A reply from one client of a mail merge so joins the
-        copy sent to that client; a reply that matches none joins the latest one before it.
+        else the earliest after it, else an undated one. A reply from one client of a mail
+        merge so joins the copy sent to that client; a reply that matches none joins the
+        latest one before it. Only the messages sharing a person are scored when there are
+        any (a mail merge to thousands, and replies from many of them, stay cheap).
         """
         copies, whens, me = self.copies, self.whens, self.me
         facts = copies[i].facts
         people = set(map(_ADDRESS, facts.from_ + facts.to + facts.cc)) - me
         subject = self.split(facts.subject)[0]
         when = whens[i]
+        by_person = self.shared_people.get(firsts[0])
+        if by_person is None:
+            by_person = self.shared_people[firsts[0]] = {}
+            for first in firsts:
+                cited = copies[first].facts
+                for person in set(map(_ADDRESS, cited.from_ + cited.to + cited.cc)) - me:
+                    by_person.setdefault(person, []).append(first)
+        sharing = {first for person in people for first in by_person.get(person, ())}
 
-        def score(first: int) -> tuple[bool, bool, bool, int, str]:
+        def score(first: int) -> tuple[bool, tuple[int, int], str]:
             cited = copies[first].facts
-            shares = not people.isdisjoint(map(_ADDRESS, cited.from_ + cited.to + cited.cc))
             cited_when = whens[first]
-            before = cited_when is not None and (when is None or cited_when <= when)
-            closeness = (cited_when if before else -(cited_when or 0)) or 0
-            return (
-                shares,
-                self.split(cited.subject)[0] == subject,
-                before,
-                closeness,
-                self.renamed.get(first, cited.message_id),
-            )
+            if cited_when is None:
+                time = (0, 0)
+            elif when is None or cited_when <= when:
+                time = (2, cited_when)  # before: the latest
+            else:
+                time = (1, -cited_when)  # after: the earliest
+            same_subject = self.split(cited.subject)[0] == subject
+            return (same_subject, time, self.renamed.get(first, cited.message_id))
 
-        return max(firsts, key=score)
+        return max(sharing or firsts, key=score)
 
     def _dedupe_by_content(self, bucket: list[int]) -> list[int]:
         """Join copies with one content signature; return the bucket without the later ones.

@@ -521,6 +521,35 @@ def test_build_draft_threads_under_the_original() -> None:
         )
 
 
+def test_build_draft_leaves_out_ids_it_cannot_write() -> None:
+    """Found by the hostile-input property test: an 8-bit id in References broke the draft."""
+    draft = build_draft(
+        sender="me@example.test",
+        to="ana@acme.example",
+        subject="Re: x",
+        body="hi\n",
+        in_reply_to="<b@x>",
+        references=["<\u00e4@x>", "<a@x>", "<c\r\nBcc: evil@x>", ""],
+        message_id="<d@x>",
+        date=NOW,
+    )
+    assert draft["References"] == "<a@x> <b@x>"
+    assert b"evil" not in draft.as_bytes()
+    odd_parent = build_draft(
+        sender="me@example.test",
+        to="ana@acme.example",
+        subject="Re: x",
+        body="hi\n",
+        in_reply_to="\x19\u00d6",
+        references=(),
+        message_id="<d@x>",
+        date=NOW,
+    )
+    assert odd_parent["In-Reply-To"] is None
+    assert odd_parent["References"] is None
+    odd_parent.as_bytes()
+
+
 def test_save_draft_needs_a_message_id(imap_server: DovecotServer, mail_user: MailUser) -> None:
     draft = a_draft()
     del draft["Message-ID"]

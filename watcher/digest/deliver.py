@@ -49,6 +49,11 @@ DRAFT_FLAGS = ("\\Draft", "\\Seen")
 # One address and nothing else: no quotes, comments, groups, lists or brackets, which email's
 # header parser would turn into other or more recipients (or fail on).
 _PLAIN_ADDRESS = re.compile(r'[^\s"(),:;<>@\[\]\\]+@[^\s"(),:;<>@\[\]\\]+')
+# A Message-ID as it may go into a header we write: printable ASCII, no spaces. Ids read from
+# mail can hold anything (8-bit, control characters); such an id cannot be written into
+# In-Reply-To/References without breaking the draft, and a draft that threads a little worse
+# beats no draft.
+_WIRE_MESSAGE_ID = re.compile(r"[!-~]{1,998}")
 _NAME_MISMATCH = (62, 64)  # X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH
 _CHECK_LOGIN = "check the username and password"
 _CHECK_SENDER = "check [digest] from, and whether the server needs a login"
@@ -335,11 +340,14 @@ def build_draft(
     """A plain-text UTF-8 follow-up, threaded under `in_reply_to` (my original message).
 
     `in_reply_to` is added at the end of References when it is not in `references` already.
+    Ids that are not printable ASCII (read from hostile mail) are left out of both headers.
     An address read from mail goes in as `to` only if `is_plain_address` says so.
     """
     if date.tzinfo is None or date.utcoffset() is None:
         raise ValueError("the draft's date must be timezone-aware")
-    chain = [r for r in references if r]
+    if not _WIRE_MESSAGE_ID.fullmatch(in_reply_to):
+        in_reply_to = ""
+    chain = [r for r in references if _WIRE_MESSAGE_ID.fullmatch(r)]
     if in_reply_to and in_reply_to not in chain:
         chain.append(in_reply_to)
     draft = EmailMessage(policy=email.policy.default)

@@ -253,6 +253,32 @@ def test_hostile_fields_are_text_in_the_html_never_markup_or_links(digest: Diges
     assert "<svg onload=alert(1)>.pdf" in text
 
 
+def test_the_text_part_carries_no_terminal_escapes() -> None:
+    """The plain-text part is read in terminal mail clients (mutt, aerc) too."""
+    escapes = "\x1b]0;owned\x07\x1b]8;;https://evil.example\x1b\\link\x1b[2J\x9b31m\u202eexe.pdf"
+    item = make_item(
+        1,
+        contact_name="Eve" + escapes,
+        subject="Proposal" + escapes,
+        attachments=("a" + escapes,),
+        reasons=("keyword" + escapes,),
+        excerpt="Hello\x1b[8mhidden\x1b[0m there" + escapes,
+    )
+    text = render_text(
+        Digest(
+            day=NOW.date(),
+            generated_at=NOW,
+            recipient="me@x.example",
+            message_id="<d@x>",
+            groups=(DigestGroup(title="Quiet", items=(item,)),),
+        )
+    )
+    assert "Proposal" in text
+    assert "hidden" in text  # shown, not hidden
+    for unsafe in ("\x1b", "\x07", "\x9b", "\u202e"):
+        assert unsafe not in text
+
+
 def test_no_remote_resources(digest: Digest) -> None:
     html = render_html(digest).lower()
     assert not [attrs for _, attrs in parse(html).tags if {"src", "background"} & set(attrs)]

@@ -24,6 +24,7 @@ from markupsafe import Markup, escape
 
 from watcher.digest.model import BOUNCED, LAST, REPLY_IN_SPAM, Digest, DigestItem
 from watcher.errors import DeliveryError
+from watcher.terminal import printable, printable_block
 
 TEXT_WIDTH = 72
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -204,7 +205,7 @@ def safe_link(link: str) -> str:
 def wrap_text(text: str, indent: str = "", width: int = TEXT_WIDTH) -> str:
     """Wrap each line at `width`, prefixing `indent`; URLs stay whole, list items hang."""
     out: list[str] = []
-    for line in text.splitlines():
+    for line in printable_block(text).splitlines():
         if not line.strip():
             out.append(indent.rstrip())
             continue
@@ -270,8 +271,10 @@ def _paragraphs(text: str) -> Markup:
 
 
 def _line(value: str) -> str:
-    """One line: CR, LF, tabs and runs of spaces (from hostile or folded headers) as one space."""
-    return " ".join(value.split())
+    """One line: CR, LF, tabs and runs of spaces (from hostile or folded headers) as one space;
+    escape sequences and bidi overrides shown as U+FFFD, since the plain-text part may be read
+    in a terminal mail client (mutt, aerc)."""
+    return printable(value)
 
 
 def _bracketed(message_id: str) -> str:

@@ -9,15 +9,21 @@ odd-server samples are hand-written after RFC 3501/9051 and the servers' documen
 from __future__ import annotations
 
 import calendar
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
+from dovecot import DovecotServer, MailUser
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from mailfactory import make_message, new_message_id
 
+from watcher.config import Account
+from watcher.credentials import Secret
 from watcher.mail import imapwire
 from watcher.mail.facts import Attachment
+from watcher.mail.imap import sync_imap_account
 from watcher.mail.imapwire import (
     BodyOutline,
     TextPart,
@@ -27,6 +33,7 @@ from watcher.mail.imapwire import (
     parse_fetch_response,
     parse_internaldate,
 )
+from watcher.store import Store
 
 Data = list[bytes | tuple[bytes, bytes] | None]
 
@@ -429,6 +436,124 @@ def test_odd_whitespace_and_stray_characters_take_the_exact_path() -> None:
     assert msg == {"SEQ": 7, "UID": 70, "FLAGS": ("\\Seen", "{", "x")}
 
 
+# --- odd but valid keywords, 8-bit names, absurd numbers (issue 16, item 13) ---------------
+
+# RFC 3501 atoms may contain `[` (not `]`), and Dovecot stores such a keyword when a client
+# sends `STORE +FLAGS (foo[bar)`. It must not be read as the start of a section.
+DOVECOT_BRACKET_KEYWORD: Data = [
+    (
+        b'8 (UID 8 FLAGS (\\Seen foo[bar) INTERNALDATE "23-Nov-2026 07:31:59 +0000" '
+        b'RFC822.SIZE 245 MODSEQ (14) BODYSTRUCTURE ("text" "plain" ("charset" "utf-8") NIL NIL '
+        b'"7bit" 16 1 NIL NIL NIL NIL) ' + HEADERS_ITEM + b" {77}",
+        b"From: Bob <bob@example.com>\r\nSubject: plain\r\nMessage-ID: <p8@example.com>\r\n\r\n",
+    ),
+    b")",
+]
+
+
+def test_a_keyword_with_a_bracket_costs_the_message_nothing() -> None:
+    msg = one(DOVECOT_BRACKET_KEYWORD)
+    assert "ERROR" not in msg
+    assert msg["FLAGS"] == ("\\Seen", "foo[bar")
+    assert msg["INTERNALDATE"] == calendar.timegm((2026, 11, 23, 7, 31, 59))
+    assert msg["RFC822.SIZE"] == 245
+    assert msg["MODSEQ"] == 14
+    assert msg["BODY[HEADER.FIELDS]"].endswith(b"<p8@example.com>\r\n\r\n")
+    assert describe_bodystructure(msg["BODYSTRUCTURE"]).text_part is not None
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (b"(foo[bar)", ("foo[bar",)),  # the flag-only fetch used to give foo, [, bar
+        (b"(\\Seen foo[bar $Forwarded)", ("\\Seen", "foo[bar", "$Forwarded")),
+        (b"([x x[ [[)", ("[x", "x[", "[[")),
+        (b"(a[b] c)", ("a[b]", "c")),  # `]` is no atom character, but harmless here
+        (b"(BODY[x y)", ("BODY[x", "y")),  # not a section either, though it starts like one
+        (b"(0123 NIL 7 nil)", ("0123", "NIL", "7", "nil")),  # atoms, not numbers or NIL
+        (b"()", ()),
+    ],
+)
+def test_flag_lists_are_atoms_as_sent(flags: bytes, expected: tuple[str, ...]) -> None:
+    for data in (
+        [b"3 (UID 30 FLAGS " + flags + b")"],
+        [b"3 (UID 30 FLAGS " + flags + b" MODSEQ (9) RFC822.SIZE 5)"],
+        [(b"3 (UID 30 FLAGS " + flags + b" BODY[HEADER.FIELDS (SUBJECT)] {6}", b"S: x\r\n"), b")"],
+    ):
+        msg = one(data)
+        assert "ERROR" not in msg, msg
+        assert msg["UID"] == 30
+        assert msg["FLAGS"] == expected
+
+
+def test_a_nested_list_among_the_flags_loses_nothing_else() -> None:
+    msg = one([b"3 (UID 30 FLAGS (a (b) c) RFC822.SIZE 5)"])
+    assert (msg["UID"], msg["RFC822.SIZE"], msg["FLAGS"]) == (30, 5, ("a", "b", "c"))
+
+
+# Verbatim from Dovecot 2.3.19 for a message whose attachment is named `Grüße.pdf` in raw
+# Latin-1 (no RFC 2047/2231 encoding): the names come as literals of 8-bit bytes.
+DOVECOT_LATIN1_NAME: Data = [
+    (
+        b'1 (UID 1 BODYSTRUCTURE (("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 2 0 NIL '
+        b'NIL NIL NIL)("application" "pdf" ("name" {9}',
+        b"Gr\xfc\xdfe.pdf",
+    ),
+    (b') NIL NIL "base64" 8 NIL ("attachment" ("filename" {9}', b"Gr\xfc\xdfe.pdf"),
+    b')) NIL NIL) "mixed" ("boundary" "B") NIL NIL NIL))',
+]
+
+
+def test_an_8bit_filename_literal_is_decoded_with_the_charset_fallback() -> None:
+    structure = one(DOVECOT_LATIN1_NAME)["BODYSTRUCTURE"]
+    assert structure[1][2] == ["name", "Grüße.pdf"]
+    (attachment,) = describe_bodystructure(structure).attachments
+    assert attachment.filename == "Grüße.pdf"
+
+
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [
+        (b"\xc3\x9cbersicht.pdf", "Übersicht.pdf"),  # UTF-8 first
+        (b"Gr\xfc\xdfe.pdf", "Grüße.pdf"),  # then Windows-1252, the usual "Latin-1"
+        (b"\x80 100.pdf", "€ 100.pdf"),  # a byte only Windows-1252 has
+        (b"\x81\xe9.pdf", "\x81é.pdf"),  # a byte Windows-1252 lacks: Latin-1, never fails
+    ],
+)
+def test_8bit_names_in_literals_and_in_quoted_strings(raw: bytes, text: str) -> None:
+    nested = one(
+        [(b'1 (UID 1 BODYSTRUCTURE ("application" "pdf" ("name" {%d}' % len(raw), raw), b")))"]
+    )
+    assert nested["BODYSTRUCTURE"][2] == ["name", text]
+    # The same bytes in a quoted string; a UTF-8 name on the same line stays right.
+    quoted = one([b'1 (UID 1 X ("' + raw + b'" "\xc3\xa4.pdf" foo[bar))'])
+    assert quoted["X"] == [text, "ä.pdf", "foo[bar"]
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (
+            [b"1 (UID 99999999999999999999999 FLAGS ())"],
+            {"SEQ": 1, "FLAGS": (), "ERROR": "bad UID"},
+        ),
+        ([b"1 (UID 5 MODSEQ (9223372036854775808))"], {"SEQ": 1, "UID": 5, "ERROR": "bad MODSEQ"}),
+        ([b"1 (UID 5 MODSEQ (9223372036854775807))"], {"SEQ": 1, "UID": 5, "MODSEQ": 2**63 - 1}),
+        (
+            [b"1 (UID 5 RFC822.SIZE " + b"9" * 5000 + b")"],
+            {"SEQ": 1, "UID": 5, "ERROR": "bad RFC822.SIZE"},
+        ),
+        (
+            [b"9" * 5000 + b" (UID 5)"],
+            {"UID": 5, "ERROR": "not a '<seq> (<items>)' FETCH response"},
+        ),
+    ],
+)
+def test_absurd_numbers_are_errors_not_crashes(data: Data, expected: dict[str, Any]) -> None:
+    # int() refuses 4,300 digits and more, and SQLite anything of 2**63 or more.
+    assert one(data) == expected
+
+
 # --- fast and slow tokenizers agree; the parser round-trips what a server can send ---------
 
 _ATOM_CHARS = st.sampled_from(list("abcXYZ019$\\-.+_%&'*"))
@@ -550,6 +675,78 @@ def test_agrees_with_imapclient_on_dovecot_samples() -> None:
             theirs[b"BODY[HEADER.FIELDS (MESSAGE-ID FROM SUBJECT)]"] == ours["BODY[HEADER.FIELDS]"]
         )
         assert theirs[b"INTERNALDATE"].timestamp() == ours["INTERNALDATE"]
+
+
+# Cases after imapclient's own tests (tests/test_response_parser.py, ParseFetchResponseTest):
+# the same kinds of response, fed to both parsers, must give the same values.
+IMAPCLIENT_CASES: list[Data] = [
+    [b"4 (FLAGS (\\Draft Stuff))"],  # test_FLAGS
+    [b"3 (FLAGS (One Two)) ", b"9 (FLAGS (Three Four))"],  # test_multiple_messages
+    [b"23 (uiD 76)"],  # test_UID, any case
+    [(b"1 (RFC822.TEXT {4}", b"text"), (b" RFC822 {18}", b"Subject: x\r\n\r\ntext"), b")"],
+    [(b"2 (BODY[TEXT] {9}", b"Hi again."), b")"],  # test_literals_and_keys_with_square_brackets
+    [(b"12 (UID 3170 BODY[HEADER.FIELDS (from subject)] {17}", b"Subject: a\r\n\r\nxyz"), b")"],
+    [(b"12 (UID 367 BODY[]<0> {10}", b"0123456789"), b")"],  # test_partial_fetch
+    [b'1 (INTERNALDATE " 9-Feb-2007 17:08:08 -0430")'],  # test_INTERNALDATE
+    [
+        (b'1 (INTERNALDATE " 9-Feb-2007 17:08:08 +0100" RFC822 {15}', b"Subject: y\r\n\r\n!"),
+        b")",
+    ],  # test_mixed_types
+    [
+        b'12 (UID 317 BODYSTRUCTURE ("TEXT" "PLAIN" ("CHARSET" "us-ascii") NIL NIL "7BIT" 16 1))'
+    ],  # test_BODYSTRUCTURE, single part
+    [
+        b'12 (UID 269 BODYSTRUCTURE (("TEXT" "HTML" ("CHARSET" "us-ascii") NIL NIL '
+        b'"QUOTED-PRINTABLE" 55 3)("TEXT" "PLAIN" ("CHARSET" "us-ascii") NIL NIL "7BIT" 26 1) '
+        b'"MIXED"))'
+    ],  # multipart
+    [
+        b'1 (BODYSTRUCTURE ((("text" "html" ("charset" "utf-8") NIL NIL "7bit" 97 3 NIL NIL NIL '
+        b'NIL)("text" "plain" ("charset" "utf-8") NIL NIL "7bit" 62 3 NIL NIL NIL NIL) '
+        b'"alternative" ("boundary" "==8211==") NIL NIL NIL)("text" "plain" ("charset" "utf-8") '
+        b'NIL NIL "7bit" 16 1 NIL ("attachment" ("filename" "notes.txt")) NIL NIL) "mixed" '
+        b'("boundary" "==0373==") NIL NIL NIL))'
+    ],  # nested multipart
+    [b'6 (X-GM-LABELS (\\Inbox "Customers") X-GM-THRID 1556876566171000000 ABC "hello")'],
+]
+
+
+def _imapclient_view(data: Data) -> list[dict[str, Any]]:
+    """imapclient's result for `data`, spelled the way `parse_fetch_response` spells it."""
+    from imapclient.response_parser import parse_fetch_response as imapclient_parse
+    from imapclient.response_types import BodyData
+
+    def normal(value: Any, section: bool) -> Any:
+        if isinstance(value, bytes):
+            return value if section else value.decode()
+        if isinstance(value, datetime):
+            return int(value.timestamp())
+        if isinstance(value, BodyData) and isinstance(value[0], list):
+            # imapclient nests a multipart's parts in one list; IMAP (and we) do not.
+            return [normal(v, False) for v in value[0]] + [normal(v, False) for v in value[1:]]
+        if isinstance(value, tuple | list):
+            return [normal(v, False) for v in value]
+        return value
+
+    view = []
+    for uid, items in imapclient_parse(data, normalise_times=False).items():
+        msg: dict[str, Any] = {}
+        for name, value in items.items():
+            key, kind = imapwire._item_key(name.decode())
+            msg[key] = normal(value, kind == imapwire._K_SECTION)
+            if key == "FLAGS":
+                msg[key] = tuple(msg[key])
+        if "SEQ" in msg and uid != msg["SEQ"]:
+            msg["UID"] = uid
+        view.append(msg)
+    return view
+
+
+@pytest.mark.parametrize("data", IMAPCLIENT_CASES)
+def test_agrees_with_imapclient_on_its_own_test_cases(data: Data) -> None:
+    ours = parse_fetch_response(data)
+    assert all("ERROR" not in msg for msg in ours), ours
+    assert ours == _imapclient_view(data)
 
 
 # --- INTERNALDATE -------------------------------------------------------------------------
@@ -911,3 +1108,78 @@ def test_single_part_fast_path_agrees_with_the_full_walk(structure: list[object]
     from watcher.mail.imapwire import _full_outline
 
     assert describe_bodystructure(structure) == _full_outline(structure)  # type: ignore[arg-type]
+
+
+# --- the same against a real Dovecot --------------------------------------------------------
+
+SYNC_NOW = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
+LATIN1_MESSAGE = (
+    b"From: Bo <bo@acme.example>\r\nTo: me@example.test\r\nSubject: Latin-1 name\r\n"
+    b"Date: Fri, 20 Nov 2026 09:00:00 +0000\r\nMessage-ID: <latin1@acme.example>\r\n"
+    b'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="B"\r\n\r\n'
+    b"--B\r\nContent-Type: text/plain\r\n\r\nhi\r\n--B\r\n"
+    b'Content-Type: application/pdf; name="Gr\xfc\xdfe.pdf"\r\n'
+    b'Content-Disposition: attachment; filename="Gr\xfc\xdfe.pdf"\r\n'
+    b"Content-Transfer-Encoding: base64\r\n\r\nJVBERg==\r\n--B--\r\n"
+)
+
+
+def store_flags(server: DovecotServer, user: MailUser, uid: int, change: str, flags: str) -> None:
+    """Test set-up only. Through imaplib: imapclient's own parser fails on the reply to
+    `STORE +FLAGS (foo[bar)` ("No closing ']'")."""
+    with server.connect(user) as client:
+        client.select_folder("Odd")
+        typ, _data = client._imap.uid("STORE", str(uid), change, flags)
+        assert typ == "OK"
+
+
+def test_dovecot_odd_keywords_and_a_latin1_name_keep_every_fact(
+    imap_server: DovecotServer, mail_user: MailUser, tmp_path: Path
+) -> None:
+    message_id = new_message_id()
+    odd = make_message(
+        from_="Ana <ana@acme.example>",
+        to=mail_user.address,
+        subject="Odd keywords",
+        date=SYNC_NOW - timedelta(days=2),
+        message_id=message_id,
+    )
+    uid = imap_server.append(mail_user, "Odd", odd)
+    imap_server.append(mail_user, "Odd", LATIN1_MESSAGE)
+    # Another client sets the keywords (Dovecot accepts them: valid RFC 3501 atoms).
+    store_flags(imap_server, mail_user, uid, "+FLAGS", "(foo[bar 0123 NIL)")
+    account = Account(
+        name="test",
+        addresses=(mail_user.address,),
+        host=imap_server.host,
+        port=imap_server.port,
+        security="starttls",
+        username=mail_user.name,
+        ca_file=Path(imap_server.ca_file),
+    )
+    secret = Secret(mail_user.password, "test")
+    store = Store.open(tmp_path / "watcher.sqlite3")
+    try:
+        sync_imap_account(account, secret, store, lookback_days=0, now=SYNC_NOW)
+        messages = {m.subject: m for m in store.messages(folder="Odd")}
+        kept = messages["Odd keywords"]
+        assert kept.message_id == message_id
+        assert kept.from_ == (("Ana", "ana@acme.example"),)
+        assert kept.date == int((SYNC_NOW - timedelta(days=2)).timestamp())
+        assert kept.internal_date is not None and not kept.parse_problems
+        assert {"foo[bar", "0123", "NIL"} <= set(kept.flags)
+        assert "[" not in kept.flags and "foo" not in kept.flags
+        (attachment,) = messages["Latin-1 name"].attachments
+        assert attachment.filename == "Grüße.pdf"
+
+        # Changed keywords come through the flag-only fetch (CHANGEDSINCE) of the next sync.
+        store_flags(imap_server, mail_user, uid, "+FLAGS", "(baz[qux)")
+        store_flags(imap_server, mail_user, uid, "-FLAGS", "(0123)")
+        report = sync_imap_account(account, secret, store, lookback_days=0, now=SYNC_NOW)
+        assert report.folders and report.folders[0].flag_changes == 1
+        (kept,) = [m for m in store.messages(folder="Odd") if m.subject == "Odd keywords"]
+        assert {"foo[bar", "NIL", "baz[qux"} <= set(kept.flags)
+        assert "0123" not in kept.flags and "baz" not in kept.flags
+        assert kept.message_id == message_id
+    finally:
+        store.close()

@@ -25,7 +25,7 @@ argument` at ~20k UIDs).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from email.header import decode_header
 from typing import Any
@@ -47,10 +47,12 @@ __all__ = [
 ]
 
 # A parsed IMAP value: nested lists of atoms. Atoms are str (quoted strings and non-numeric
-# atoms such as flags), int (all-digit atoms), None (NIL), or bytes (a literal that is the
-# direct value of a FETCH item, e.g. a body section). Literals nested inside lists (e.g. a
-# filename in BODYSTRUCTURE) are decoded to str, so BODYSTRUCTURE never contains bytes. Text is
-# decoded as UTF-8 (servers pass 8-bit names through raw), invalid bytes becoming U+FFFD.
+# atoms such as flags), int (all-digit atoms of up to 19 digits), None (NIL), or bytes (a
+# literal that is the direct value of a FETCH item, e.g. a body section). Literals nested
+# inside lists (e.g. a filename in BODYSTRUCTURE) are decoded to str, so BODYSTRUCTURE never
+# contains bytes. Servers pass 8-bit names through raw (Dovecot sends a Latin-1 filename as a
+# literal), so text is read as UTF-8 and, where that fails, as Windows-1252, then Latin-1.
+# In a FLAGS list every keyword is an atom and stays a str: `0123` and `NIL` are keywords.
 Sexp = list["Sexp"] | str | int | bytes | None
 
 # One FETCH response. Keys are upper-case item names; see `parse_fetch_response` for the
@@ -66,21 +68,25 @@ _STRING_SEP = " \x00 "
 _LITERAL_SEP = " \x01 "
 
 # The slow path: one regex tokenizer, exact for anything the fast path refuses (escaped
-# quotes, unterminated strings, quoted header names in a section, stray control characters).
-# A section spec (`BODY[HEADER.FIELDS (A B)]<0>`) is one token even though it contains spaces
-# and parentheses. The last alternative catches stray characters (a lone `"` or `{`) so they
-# surface as tokens instead of being skipped silently.
-_TOKEN_RE = re.compile(
-    r'"[^"\\]*(?:\\.[^"\\]*)*"'
-    r"|[()]"
-    r'|(?:[^\s()"\[{]|\[[^\]]*\])+'
-    r"|\S"
-)
+# quotes, unterminated strings, quoted header names in a section, stray control characters,
+# a `[` that does not open a section). A section spec (`BODY[HEADER.FIELDS (A B)]<0>`) is one
+# token even though it contains spaces and parentheses; its grammar is strict (a name, then
+# at most one parenthesised header list, then `]`), because `[` is also an ordinary atom
+# character: RFC 3501 allows the keyword `foo[bar`, and a loose `\[[^\]]*\]` read from there to
+# the next `]` and swallowed the items in between. The last alternative catches stray
+# characters (a lone `"` or `{`) so they surface as tokens instead of being skipped silently.
+_QUOTED = r'"[^"\\]*(?:\\.[^"\\]*)*"'
+_SECTION_SPEC = rf'\[[^\s\[\]()"{{]*(?: ?\((?:[^()"\[\]{{]|{_QUOTED})*\))?\]'
+_TOKEN_RE = re.compile(rf'{_QUOTED}|[()]|(?:[^\s()"\[{{]|{_SECTION_SPEC}|\[)+|\S')
 _tokenize = _TOKEN_RE.findall
+_SECTION_RE = re.compile(_SECTION_SPEC)
 # RFC 3501 quoted strings escape only `\\` and `\"`; any other backslash is kept as sent.
 _UNESCAPE_RE = re.compile(r'\\([\\"])')
 _LITERAL_TAIL_RE = re.compile(r"~?\{(\d+)\+?\}\s*\Z")
-_UID_HINT_RE = re.compile(rb"\bUID (\d+)", re.IGNORECASE)
+_UID_HINT_RE = re.compile(rb"\bUID (\d{1,19})\b", re.IGNORECASE)
+# RFC 3501 numbers are below 2**32 and mod-sequences below 2**63 (RFC 7162); anything larger
+# is garbage, and would not fit an SQLite integer either.
+_MAX_NUMBER = 2**63 - 1
 # Names whose `[...]` is a section spec that may hold a header list to drop.
 _SECTION_STEMS = frozenset({"BODY", "PEEK", "NARY", "SIZE"})
 
@@ -139,10 +145,11 @@ _Tokens = tuple[list[str], list[str], list[bytes]]
 def _fast_tokens(group: list[bytes | tuple[bytes, bytes]]) -> _Tokens | None:
     """Tokens, strings and literals of one response, or None when only the slow path is exact."""
     literals: list[bytes] = []
+    raw: bytes
     if len(group) == 1:
-        line = group[0].decode("utf-8", "replace")  # type: ignore[union-attr]
+        raw = group[0]  # type: ignore[assignment]
     else:
-        texts: list[str] = []
+        pieces: list[bytes] = []
         for part in group:
             if isinstance(part, tuple):
                 head, literal = part
@@ -151,12 +158,16 @@ def _fast_tokens(group: list[bytes | tuple[bytes, bytes]]) -> _Tokens | None:
                     return None
                 if head[brace - 1 : brace] == b"~":  # literal8, from BINARY[...]
                     brace -= 1
-                texts.append(head[:brace].decode("utf-8", "replace"))
-                texts.append(_LITERAL_SEP)
+                pieces.append(head[:brace])
+                pieces.append(b" \x01 ")  # _LITERAL_SEP
                 literals.append(literal)
             else:
-                texts.append(part.decode("utf-8", "replace"))
-        line = "".join(texts)
+                pieces.append(part)
+        raw = b"".join(pieces)
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None  # 8-bit text: the slow path decodes it string by string
     if '\\"' in line:
         return None
     parts = line.split('"')
@@ -172,20 +183,22 @@ def _fast_tokens(group: list[bytes | tuple[bytes, bytes]]) -> _Tokens | None:
         strings = [_UNESCAPE_RE.sub(r"\1", s) if "\\" in s else s for s in strings]
     start = skeleton.find("[")
     while start >= 0:
-        # Drop the header list of a section spec, so that `BODY[HEADER.FIELDS (A B)]` stays
-        # one token when the skeleton is split at spaces and parentheses.
+        # `[` opens a section only after BODY or BINARY; anywhere else it is an atom character
+        # (the keyword `foo[bar`), and only the slow path's grammar tells the two apart.
+        if skeleton[start - 4 : start] not in _SECTION_STEMS:
+            return None
         end = skeleton.find("]", start)
         if end < 0:
             return None
         inner = skeleton[start + 1 : end]
-        if " " in inner or "(" in inner or ")" in inner:
-            if skeleton[start - 4 : start] not in _SECTION_STEMS:
+        if " " in inner or "(" in inner or ")" in inner or "[" in inner:
+            if not _SECTION_RE.fullmatch(skeleton, start, end + 1):
                 return None
             if _STRING in inner or _LITERAL in inner:
                 return None
+            # Drop the header list, so that `BODY[HEADER.FIELDS (A B)]` stays one token when
+            # the skeleton is split at spaces and parentheses.
             inner = inner.split(" ", 1)[0].split("(", 1)[0]
-            if ")" in inner:
-                return None
             skeleton = skeleton[: start + 1] + inner + skeleton[end:]
             end = start + 1 + len(inner)
         start = skeleton.find("[", end)
@@ -198,30 +211,57 @@ def _slow_tokens(group: list[bytes | tuple[bytes, bytes]]) -> _Tokens:
     strings: list[str] = []
     literals: list[bytes] = []
     for part in group:
+        line = part[0] if isinstance(part, tuple) else part
+        try:
+            text = line.decode("utf-8")
+            clean = True
+        except UnicodeDecodeError:
+            # Keep the 8-bit bytes as lone surrogates for now, so that one Latin-1 filename
+            # does not cost the rest of the line; each token is then decoded on its own.
+            text = line.decode("utf-8", "surrogateescape")
+            clean = False
         if isinstance(part, tuple):
-            head, _literal = part
-            text = head.decode("utf-8", "replace")
             tail = _LITERAL_TAIL_RE.search(text)
             if tail is None:
                 raise _MalformedError("literal without {N} marker")
             raw = _tokenize(text, 0, tail.start())
         else:
-            raw = _tokenize(part.decode("utf-8", "replace"))
+            raw = _tokenize(text)
         for tok in raw:
             if tok[0] == '"':
                 if len(tok) < 2:
                     raise _MalformedError("unterminated quoted string")
                 text = tok[1:-1]
-                strings.append(_UNESCAPE_RE.sub(r"\1", text) if "\\" in text else text)
+                text = _UNESCAPE_RE.sub(r"\1", text) if "\\" in text else text
+                strings.append(text if clean else _best_text(text))
                 tokens.append(_STRING)
             elif tok in (_STRING, _LITERAL):
                 raise _MalformedError("control character outside a string")
             else:
-                tokens.append(tok)
+                tokens.append(tok if clean else _best_text(tok))
         if isinstance(part, tuple):
             tokens.append(_LITERAL)
             literals.append(part[1])
     return tokens, strings, literals
+
+
+def _best_text(text: str) -> str:
+    """A token whose non-UTF-8 bytes were kept as surrogates, decoded as well as we can."""
+    return _decode_8bit(text.encode("utf-8", "surrogateescape"))
+
+
+def _decode_8bit(raw: bytes) -> str:
+    """UTF-8 if it is valid, else Windows-1252 (what "Latin-1" mail mostly is), else Latin-1,
+    which never fails: the Latin-1 name `Gr<FC><DF>e.pdf` is read as `Grüße.pdf`, not as
+    `Gr<U+FFFD><U+FFFD>e.pdf`."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode("cp1252")
+    except UnicodeDecodeError:  # the five bytes cp1252 leaves undefined
+        return raw.decode("latin-1")
 
 
 def _no_literal() -> bytes:
@@ -241,13 +281,18 @@ def _build(tokens: list[str], strings: list[str], literals: list[bytes]) -> list
     stack: list[list[Any]] = []
     push = stack.append
     pop = stack.pop
+    it = iter(tokens)
     # Literal constants, not the module globals: LOAD_CONST is the cheapest load there is.
-    for tok in tokens:
+    for tok in it:
         if tok == "\x00":  # _STRING
             cur.append(next_string())
         elif tok == "NIL":
             cur.append(None)
         elif tok == "(":
+            if len(stack) == 1 and cur and str(cur[-1]).upper() == "FLAGS":
+                # Keywords are atoms: `0123` and `NIL` are keywords, not a number and NIL.
+                cur.append(_atom_list(it, next_string, next_literal))
+                continue
             push(cur)
             cur = []
         elif tok == ")":
@@ -257,17 +302,44 @@ def _build(tokens: list[str], strings: list[str], literals: list[bytes]) -> list
             parent.append(cur)
             cur = parent
         elif tok.isdecimal():
-            cur.append(int(tok))
+            # int() refuses 4,300 digits and more; no real number has over 19.
+            cur.append(int(tok) if len(tok) <= 19 else tok)
         elif tok == "\x01":  # _LITERAL
             literal = next_literal()
             # Directly in the item list (stack == [root]) a literal is an item's value, e.g. a
             # body section: keep the bytes. Deeper it is a string inside a structure.
-            cur.append(literal if len(stack) <= 1 else literal.decode("utf-8", "replace"))
+            cur.append(literal if len(stack) <= 1 else _decode_8bit(literal))
         else:
             cur.append(tok)
     if stack:
         raise _MalformedError("unbalanced '('")
     return root
+
+
+def _atom_list(
+    it: Iterator[str], next_string: Callable[[], str], next_literal: Callable[[], bytes]
+) -> list[str]:
+    """The rest of a flag list, up to its `)`, each element as the text it was sent as.
+
+    A nested list is no flag list at all; its parentheses are skipped rather than fail the
+    whole response, so that a message never loses its facts over one odd flag.
+    """
+    atoms: list[str] = []
+    depth = 0
+    for tok in it:
+        if tok == ")":
+            if not depth:
+                return atoms
+            depth -= 1
+        elif tok == "(":
+            depth += 1
+        elif tok == "\x00":  # _STRING
+            atoms.append(next_string())
+        elif tok == "\x01":  # _LITERAL
+            atoms.append(_decode_8bit(next_literal()))
+        else:
+            atoms.append(tok)
+    raise _MalformedError("unbalanced '('")
 
 
 def _parse_group(group: list[bytes | tuple[bytes, bytes]]) -> FetchedMessage:
@@ -293,7 +365,7 @@ def _parse_group(group: list[bytes | tuple[bytes, bytes]]) -> FetchedMessage:
         if kind == _K_OTHER:
             msg[key] = value
         elif kind == _K_INT:
-            if value.__class__ is int:
+            if value.__class__ is int and value <= _MAX_NUMBER:
                 msg[key] = value
             else:
                 problem = problem or f"bad {key}"
@@ -306,11 +378,7 @@ def _parse_group(group: list[bytes | tuple[bytes, bytes]]) -> FetchedMessage:
                 problem = problem or f"bad {key}"
         elif kind == _K_FLAGS:
             if value.__class__ is list:
-                try:
-                    "".join(value)  # a cheap all-str check: flags are atoms
-                    msg[key] = tuple(value)
-                except TypeError:
-                    msg[key] = tuple(map(str, value))
+                msg[key] = tuple(value)  # all str: `_build` reads a flag list as atoms
             else:
                 problem = problem or "bad FLAGS"
         elif kind == _K_DATE:
@@ -319,7 +387,12 @@ def _parse_group(group: list[bytes | tuple[bytes, bytes]]) -> FetchedMessage:
                 problem = problem or "bad INTERNALDATE"
             else:
                 msg[key] = stamp
-        elif value.__class__ is list and len(value) == 1 and value[0].__class__ is int:
+        elif (
+            value.__class__ is list
+            and len(value) == 1
+            and value[0].__class__ is int
+            and value[0] <= _MAX_NUMBER
+        ):
             msg[key] = value[0]  # MODSEQ
         else:
             problem = problem or f"bad {key}"
@@ -335,7 +408,7 @@ def _failed(group: list[bytes | tuple[bytes, bytes]], reason: str) -> FetchedMes
     line = first[0] if isinstance(first, tuple) else first
     if isinstance(line, bytes | bytearray):
         seq = line.split(b" ", 1)[0]
-        if seq.isdigit():
+        if seq.isdigit() and len(seq) <= 19:
             msg["SEQ"] = int(seq)
         hint = _UID_HINT_RE.search(line)
         if hint is not None:

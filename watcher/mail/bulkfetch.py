@@ -135,38 +135,22 @@ def _uid_value(text: str) -> int | None:
     return int(text) if text.isdigit() and len(text) <= 10 else None
 
 
-class _Budget:
-    """The estimated memory of the responses kept so far."""
+def _line_cost(line: bytes) -> int:
+    """What a line of a kept response is charged: its bytes and a Python object per token."""
+    return len(line) + _TOKEN_COST * (line.count(b" ") + line.count(b"("))
 
-    def __init__(self) -> None:
-        self.used = 0
 
-    def charge_line(self, line: bytes) -> int:
-        cost = len(line) + _TOKEN_COST * (line.count(b" ") + line.count(b"("))
-        self._charge(cost)
-        return cost
-
-    def charge_literal(self, size: int) -> int:
-        cost = 2 * size + _LITERAL_COST  # a nested literal is also decoded to a str
-        self._charge(cost)
-        return cost
-
-    def refund(self, cost: int) -> None:
-        self.used -= cost
-
-    def _charge(self, cost: int) -> None:
-        self.used += cost
-        if self.used > MAX_REPLY_COST:
-            raise ReplyLimitError(
-                f"a UID FETCH reply over the {MAX_REPLY_COST >> 20} MiB limit (estimated "
-                "once parsed) for the messages asked for; the connection was closed"
-            )
+def _over_budget() -> NoReturn:
+    raise ReplyLimitError(
+        f"a UID FETCH reply over the {MAX_REPLY_COST >> 20} MiB limit (estimated once parsed) "
+        "for the messages asked for; the connection was closed"
+    )
 
 
 def _read_responses(imap: imaplib.IMAP4, tag: bytes, wanted: _UidSet) -> FetchData:
     stream = cast(BinaryIO, imap.file)  # typeshed allows a text file; imaplib's is binary
     tagged = tag + b" "
-    budget = _Budget()
+    used = 0  # the estimated memory of the responses kept so far
     data: FetchData = []
     match_fetch = _FETCH_LINE.match
     readline = stream.readline
@@ -189,12 +173,12 @@ def _read_responses(imap: imaplib.IMAP4, tag: bytes, wanted: _UidSet) -> FetchDa
             if line[-3:] == b"}\r\n":
                 _skip_literals(stream, line)  # about a message not asked for
             continue
-        response, cost = _read_fetch(stream, fetch, line, budget)
+        response, cost = _read_fetch(stream, fetch, line, MAX_REPLY_COST - used)
         if uid is None and not any(
             _ANY_UID.search(part[0] if isinstance(part, tuple) else part) for part in response
         ):
-            budget.refund(cost)  # unsolicited, with literals
-            continue
+            continue  # unsolicited, with literals
+        used += cost
         data.extend(response)
 
 
@@ -208,37 +192,34 @@ def _check_status(status_line: bytes) -> None:
 
 
 def _read_fetch(
-    stream: BinaryIO, fetch: re.Match[bytes], line: bytes, budget: _Budget
+    stream: BinaryIO, fetch: re.Match[bytes], line: bytes, budget: int
 ) -> tuple[FetchData, int]:
-    """One FETCH response in imaplib's shape, and what it was charged."""
+    """One FETCH response in imaplib's shape, and what it is charged (at most `budget`)."""
     # imaplib's shape: "* 12 FETCH (UID ..." is kept as "12 (UID ...".
     current = fetch.group(1) + b" " + line[fetch.end(1) + 7 :]  # after "n FETCH "
     response: FetchData = []
     cost = 0
-    text = 0
-    while True:
-        size = _literal_size(line)
-        if size is None:
-            break
-        cost += budget.charge_line(current) + budget.charge_literal(size)
+    # The parser joins a response's lines (a literal stands in as 3 characters) and splits
+    # them into tokens: that transient work is bounded by the length of this text.
+    text = len(current)
+    while (size := _literal_size(line)) is not None:
+        # A literal costs twice its size: a nested one is also decoded to a str.
+        cost += _line_cost(current) + 2 * size + _LITERAL_COST
+        if cost > budget:
+            _over_budget()
         response.append((current.rstrip(b"\r\n"), _read_literal(stream, size)))
-        # The parser joins a response's lines (a literal stands in as 3 characters) and
-        # splits them into tokens: that transient work is bounded by the text's length.
-        text += len(current) + 3
-        _check_text(text)
         line = current = _read_line(stream)
-    _check_text(text + len(current))
-    cost += budget.charge_line(current)
+        text += 3 + len(current)
+        if text > MAX_LINE:
+            raise ReplyLimitError(
+                f"a FETCH response with over {MAX_LINE >> 20} MiB of text outside its "
+                "literals, over the limit; the connection was closed"
+            )
+    cost += _line_cost(current)
+    if cost > budget:
+        _over_budget()
     response.append(current.rstrip(b"\r\n"))
     return response, cost
-
-
-def _check_text(length: int) -> None:
-    if length > MAX_LINE:
-        raise ReplyLimitError(
-            f"a FETCH response with over {MAX_LINE >> 20} MiB of text outside its literals, "
-            "over the limit; the connection was closed"
-        )
 
 
 def _skip_literals(stream: BinaryIO, line: bytes) -> None:

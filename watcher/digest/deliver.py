@@ -49,11 +49,11 @@ DRAFT_FLAGS = ("\\Draft", "\\Seen")
 # One address and nothing else: no quotes, comments, groups, lists or brackets, which email's
 # header parser would turn into other or more recipients (or fail on).
 _PLAIN_ADDRESS = re.compile(r'[^\s"(),:;<>@\[\]\\]+@[^\s"(),:;<>@\[\]\\]+')
-# A Message-ID as it may go into a header we write: printable ASCII, no spaces. Ids read from
-# mail can hold anything (8-bit, control characters); such an id cannot be written into
-# In-Reply-To/References without breaking the draft, and a draft that threads a little worse
-# beats no draft.
-_WIRE_MESSAGE_ID = re.compile(r"[!-~]{1,998}")
+# A Message-ID as it may go into a header we write: `<left@right>` in printable ASCII. Ids read
+# from mail can hold anything (8-bit, control characters, encoded words that the header
+# registry would decode back into 8-bit); such an id cannot be written into In-Reply-To or
+# References without breaking the draft, and a draft that threads a little worse beats none.
+_WIRE_MESSAGE_ID = re.compile(r"<?([!-;=?-~]+@[!-;=?-~]+)>?")
 _NAME_MISMATCH = (62, 64)  # X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH
 _CHECK_LOGIN = "check the username and password"
 _CHECK_SENDER = "check [digest] from, and whether the server needs a login"
@@ -345,9 +345,8 @@ def build_draft(
     """
     if date.tzinfo is None or date.utcoffset() is None:
         raise ValueError("the draft's date must be timezone-aware")
-    if not _WIRE_MESSAGE_ID.fullmatch(in_reply_to):
-        in_reply_to = ""
-    chain = [r for r in references if _WIRE_MESSAGE_ID.fullmatch(r)]
+    in_reply_to = _wire_message_id(in_reply_to)
+    chain = [i for i in map(_wire_message_id, references) if i]
     if in_reply_to and in_reply_to not in chain:
         chain.append(in_reply_to)
     draft = EmailMessage(policy=email.policy.default)
@@ -362,6 +361,14 @@ def build_draft(
         draft["References"] = " ".join(chain)
     draft.set_content(body, charset="utf-8")
     return draft
+
+
+def _wire_message_id(message_id: str) -> str:
+    """`message_id` as `<left@right>` when it can be written into a header as it is, else ""."""
+    match = _WIRE_MESSAGE_ID.fullmatch(message_id)
+    if not match or "=?" in message_id or len(message_id) > 998:
+        return ""
+    return f"<{match.group(1)}>"
 
 
 def check_smtp_login(server: Account, secret: Secret | None) -> str:

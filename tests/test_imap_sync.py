@@ -445,3 +445,30 @@ def test_huge_headers_are_capped_and_a_reply_with_a_huge_references_still_thread
     fresh_store.close()
     size = sum(p.stat().st_size for p in tmp_path.iterdir() if p.name.startswith("watcher"))
     assert size < 1_000_000  # 13 MB of headers on the server
+
+
+@pytest.mark.parametrize("condstore", [True, False], ids=["condstore", "compare-flags"])
+def test_flag_changes_are_fetched_in_batches_and_none_is_missed(
+    condstore: bool,
+    imap_server: DovecotServer,
+    minimal_imap_server: DovecotServer,
+    fresh_store: Store,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A mass change ("mark all as read") must not become one reply over the reader's limit."""
+    import watcher.mail.imap as imap_module
+
+    monkeypatch.setattr(imap_module, "FLAG_BATCH", 2)
+    server = imap_server if condstore else minimal_imap_server
+    user = server.add_user()
+    uids = [server.append(user, "Sent", proposal(user, days_ago(5 - n))) for n in range(5)]
+    run_sync(server, user, fresh_store)
+    with server.connect(user) as client:
+        client.select_folder("Sent")
+        client.delete_messages([uids[2]])  # a gap between batches
+        client.expunge()
+        client.add_flags(uids[:2] + uids[3:], ["followup-done"])
+    report = run_sync(server, user, fresh_store)
+    assert report.flag_changes == 4
+    sent = list(fresh_store.messages(folder="Sent"))
+    assert len(sent) == 4 and all("followup-done" in m.flags for m in sent)

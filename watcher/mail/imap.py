@@ -53,6 +53,9 @@ from watcher.store import FolderState, Store
 logger = logging.getLogger(__name__)
 
 FETCH_BATCH = 500  # UIDs per FETCH: big enough to stream, small enough to keep memory flat
+# UIDs per flag-only FETCH: a reply stays a few MB, far below the wire reader's per-reply
+# limit, however many messages a folder holds or another client changed at once.
+FLAG_BATCH = 20_000
 # -- the sync -------------------------------------------------------------------------------
 
 
@@ -395,16 +398,27 @@ class ImapSync:
         stored = self.store.stored_flags(self.account.name, state.name)
         if not stored:
             return 0
-        fetched = self._fetch(imapwire.compact_uid_set(stored), "(UID FLAGS)")
-        return self._store_flag_changes(state, fetched, stored)
+        changed = 0
+        for batch in _batches(sorted(stored), FLAG_BATCH):
+            fetched = self._fetch(imapwire.compact_uid_set(batch), "(UID FLAGS)")
+            changed += self._store_flag_changes(state, fetched, stored)
+        return changed
 
     def _update_flags(self, state: FolderState, since_modseq: int) -> int:
         """With CONDSTORE: only the messages whose MODSEQ moved since the last sync."""
         stored = self.store.stored_flags(self.account.name, state.name)
         if not stored:
             return 0
-        fetched = self._fetch("1:*", "(UID FLAGS)", f"(CHANGEDSINCE {since_modseq})")
-        return self._store_flag_changes(state, fetched, stored)
+        changed = 0
+        # By UID range rather than "1:*": a mass change ("mark all as read" on 200,000
+        # messages) then arrives in several replies instead of one over the reply limit.
+        for batch in _batches(sorted(stored), FLAG_BATCH):
+            last = "*" if batch[-1] == max(stored) else str(batch[-1])
+            fetched = self._fetch(
+                f"{batch[0]}:{last}", "(UID FLAGS)", f"(CHANGEDSINCE {since_modseq})"
+            )
+            changed += self._store_flag_changes(state, fetched, stored)
+        return changed
 
     def _store_flag_changes(
         self,
@@ -442,6 +456,11 @@ class ImapSync:
                     (f"{state.uidvalidity}:{uid}" for uid in vanished),
                 )
         return len(vanished)
+
+
+def _batches(uids: list[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(uids), size):
+        yield uids[start : start + size]
 
 
 def _unchanged(state: FolderState, status: FolderStatus) -> bool:

@@ -472,3 +472,26 @@ def test_flag_changes_are_fetched_in_batches_and_none_is_missed(
     assert report.flag_changes == 4
     sent = list(fresh_store.messages(folder="Sent"))
     assert len(sent) == 4 and all("followup-done" in m.flags for m in sent)
+
+
+def test_expunges_are_found_in_batches(
+    imap_server: DovecotServer,
+    mail_user: MailUser,
+    fresh_store: Store,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One `SEARCH ALL` of a big folder is a response line over imaplib's 1 MB limit."""
+    import watcher.mail.imap as imap_module
+
+    monkeypatch.setattr(imap_module, "SEARCH_BATCH", 2)
+    uids = [
+        imap_server.append(mail_user, "INBOX", note(days_ago(5 - n), f"n{n}")) for n in range(5)
+    ]
+    run_sync(imap_server, mail_user, fresh_store)
+    with imap_server.connect(mail_user) as client:
+        client.select_folder("INBOX")
+        client.delete_messages([uids[0], uids[3], uids[4]])
+        client.expunge()
+    report = run_sync(imap_server, mail_user, fresh_store)
+    assert report.removed == 3
+    assert sorted(m.subject for m in fresh_store.messages(folder="INBOX")) == ["n1", "n2"]

@@ -56,6 +56,9 @@ FETCH_BATCH = 500  # UIDs per FETCH: big enough to stream, small enough to keep 
 # UIDs per flag-only FETCH: a reply stays a few MB, far below the wire reader's per-reply
 # limit, however many messages a folder holds or another client changed at once.
 FLAG_BATCH = 20_000
+# Stored UIDs per SEARCH that checks for expunges: imaplib refuses a response line over 1 MB,
+# which one `SEARCH ALL` reaches at about 140,000 messages in a folder.
+SEARCH_BATCH = 50_000
 # -- the sync -------------------------------------------------------------------------------
 
 
@@ -446,7 +449,9 @@ class ImapSync:
         stored = self.store.stored_uids(self.account.name, state.name)
         if not stored:
             return 0
-        present = set(self.client.search(["ALL"]))
+        present: set[int] = set()
+        for batch in _batches(sorted(stored), SEARCH_BATCH):
+            present.update(self.client.search(["UID", f"{batch[0]}:{batch[-1]}"]))
         vanished = stored - present
         if vanished:
             with self.store.transaction():

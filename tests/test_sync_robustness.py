@@ -470,3 +470,38 @@ def test_a_message_left_out_of_a_fetch_reply_is_fetched_next_time(
             assert third.new == 0 and not third.folders  # nothing changed: no folder opened
     finally:
         proxy.close()
+
+
+# -- a SEARCH reply over imaplib's 1 MB line limit ---------------------------------------------
+
+
+def test_a_folder_of_200000_messages_can_be_searched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`UID SEARCH UID 1:*` of a big folder (a Gmail All Mail, an archive read with
+    lookback_days = 0) is one line of 1.3 MB, which plain imaplib refuses."""
+    count = 200_000
+    monkeypatch.setattr("watcher.mail.imap.FETCH_BATCH", 100_000)  # two round trips, not 400
+    every_uid = "* SEARCH " + " ".join(map(str, range(1, count + 1)))
+    assert len(every_uid) > 1_000_000
+
+    def search(tag: str, arguments: str) -> list[str]:
+        whole_folder = arguments.endswith(":*")
+        return [every_uid if whole_folder else "* SEARCH", f"{tag} OK done"]
+
+    with (
+        scripted_server(
+            EXAMINE=_ok(
+                f"* {count} EXISTS", "* OK [UIDVALIDITY 7] UIDs", f"* OK [UIDNEXT {count + 1}] n"
+            ),
+            STATUS=_ok(f"* STATUS INBOX (MESSAGES {count} UIDNEXT {count + 1} UIDVALIDITY 7)"),
+            UID_SEARCH=search,
+            UID_FETCH=_ok(),  # nothing comes back: the messages count as expunged meanwhile
+        ) as server,
+        Store.open(tmp_path / "store.sqlite3") as store,
+    ):
+        report = sync_imap_account(
+            scripted_account(server), Secret("pw-1234", "test"), store, lookback_days=0, now=NOW
+        )
+    assert [f.name for f in report.folders] == ["INBOX"]
+    assert sum(1 for line in server.received if " UID FETCH " in line) == 2

@@ -26,6 +26,14 @@ from watcher.logsetup import redact
 
 logger = logging.getLogger(__name__)
 
+# imaplib refuses any response line over 1 MB, and imapclient reads SEARCH, LIST and STATUS
+# replies through it: `UID SEARCH UID 1:*` of a folder over ~140,000 messages (a Gmail "All
+# Mail", an archive read with lookback_days = 0) is one such line, and that account would
+# fail every cycle. 16 MiB holds the UIDs of two million messages and still bounds memory;
+# the FETCH reader (bulkfetch) keeps its own, tighter, limits.
+IMAPLIB_MAX_LINE = 16 * 1024 * 1024
+imaplib._MAXLINE = max(imaplib._MAXLINE, IMAPLIB_MAX_LINE)  # type: ignore[attr-defined]
+
 
 # What a malformed or unexpected reply raises deep in imapclient or in our own readers
 # (int(b"abc"), a missing item, a bytes where a list was due; UnicodeError is a ValueError).

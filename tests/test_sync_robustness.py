@@ -505,3 +505,17 @@ def test_a_folder_of_200000_messages_can_be_searched(
         )
     assert [f.name for f in report.folders] == ["INBOX"]
     assert sum(1 for line in server.received if " UID FETCH " in line) == 2
+
+
+def test_a_flood_of_untagged_lines_in_any_answer_fails_the_account(tmp_path: Path) -> None:
+    """imaplib keeps every untagged line until the command ends: a million `* 1 EXISTS` in
+    answer to LIST must end that account's sync, not fill the memory."""
+    flood = "\r\n".join(["* 1 EXISTS"] * 1_000_000)
+    with (
+        scripted_server(LIST=_ok(flood, '* LIST () "/" INBOX')) as server,
+        Store.open(tmp_path / "store.sqlite3") as store,
+        pytest.raises(ImapError, match="MiB in answer to one command"),
+    ):
+        sync_imap_account(
+            scripted_account(server), Secret("pw-1234", "test"), store, lookback_days=0, now=NOW
+        )

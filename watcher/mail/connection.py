@@ -33,6 +33,11 @@ logger = logging.getLogger(__name__)
 # the FETCH reader (bulkfetch) keeps its own, tighter, limits.
 IMAPLIB_MAX_LINE = 16 * 1024 * 1024
 imaplib._MAXLINE = max(imaplib._MAXLINE, IMAPLIB_MAX_LINE)  # type: ignore[attr-defined]
+# What one command's answer may cost through imaplib (LIST, STATUS, SEARCH, EXAMINE), which
+# keeps every untagged line until the command ends: each line is charged its length plus what
+# Python spends to keep it, so a flood of tiny lines is cut off as early as one huge reply.
+REPLY_BYTES_LIMIT = 48 * 1024 * 1024
+_LINE_OVERHEAD = 64
 
 
 # What a malformed or unexpected reply raises deep in imapclient or in our own readers
@@ -175,6 +180,7 @@ def connect(account: Account, secret: Secret) -> Iterator[IMAPClient]:
             client = IMAPClient(
                 account.host, port=account.port, ssl=False, timeout=account.timeout_seconds
             )
+    _bound_replies(client._imap)
     if not logging.getLogger("imapclient").isEnabledFor(logging.DEBUG):
         # imapclient turns imaplib's debug output on, which formats a message for every
         # response line even when nothing logs it: a large cost on a bulk sync.
@@ -195,6 +201,35 @@ def connect(account: Account, secret: Secret) -> Iterator[IMAPClient]:
         except Exception:
             with suppress(Exception):
                 client.shutdown()
+
+
+def _bound_replies(imap: imaplib.IMAP4) -> None:
+    """Make imaplib give up (`abort`, an account error) on an answer over REPLY_BYTES_LIMIT.
+
+    The count starts again with each new command tag. The bulk FETCH reader reads the socket
+    itself, with limits of its own.
+    """
+    charged = 0
+    read_line, read, new_tag = imap.readline, imap.read, imap._new_tag
+
+    def charge(data: bytes) -> bytes:
+        nonlocal charged
+        charged += len(data) + _LINE_OVERHEAD
+        if charged > REPLY_BYTES_LIMIT:
+            raise imaplib.IMAP4.abort(
+                f"the server sent over {REPLY_BYTES_LIMIT // 2**20} MiB in answer to one command"
+            )
+        return data
+
+    def next_tag() -> bytes:
+        nonlocal charged
+        charged = 0
+        tag: bytes = new_tag()
+        return tag
+
+    imap.readline = lambda: charge(read_line())  # type: ignore[method-assign]
+    imap.read = lambda size: charge(read(size))  # type: ignore[method-assign]
+    imap._new_tag = next_tag  # type: ignore[attr-defined]
 
 
 def probe_reachable(account: Account) -> float:

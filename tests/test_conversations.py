@@ -361,6 +361,19 @@ def test_copies_in_sent_and_archive_still_count_once() -> None:
     assert message.key == SHARED
 
 
+def test_a_copy_without_readable_addresses_cannot_disagree() -> None:
+    # Headers too broken to read a From or To from (one parser path of a hostile message):
+    # no evidence of another message, so it joins the copy nearest in time with its subject.
+    to_ann = mail("a", to=(ANN,), message_id=SHARED)
+    to_cy = mail("b", to=(CY,), message_id=SHARED, date=T0 + 600)
+    unread = replace(to_ann, key="a-unread", from_=(), to=(), date=T0 + 60)
+    conversations = build_conversations([stored(to_ann), stored(to_cy), stored(unread, "INBOX")])
+    assert sorted(m.folders for c in conversations for m in c.messages) == [
+        ("INBOX", "Sent"),
+        ("Sent",),
+    ]
+
+
 def test_mail_merge_to_three_recipients_with_one_id_gives_three_messages() -> None:
     merged = [
         mail(f"m{n}", to=(client,), message_id=SHARED, date=T0 + n)

@@ -202,6 +202,8 @@ class _Builder:
     least-numbered copy (its "first"); the least-numbered message is the union-find's root.
     """
 
+    compare_all_up_to = MAX_CANDIDATES  # open conversations; beyond, `_candidates` (tests: 0)
+
     def __init__(self, account: str, copies: list[StoredMessage]) -> None:
         self.account = account
         self.copies = copies
@@ -328,39 +330,67 @@ class _Builder:
 
         Copies are one message when they agree on sender, normalized subject (a list tag may
         differ) and To/Cc addresses, and their Dates (else arrival times) form a chain with
-        gaps of at most `COPY_DATE_SLACK`. The earliest message keeps the Message-ID as its
-        ident; each other gets the id with "#" and a hash of its content, so a later message
-        reusing the id never changes the ident, or the thread id, of the first.
+        gaps of at most `COPY_DATE_SLACK`. A copy without a From (headers too broken to read
+        one) cannot disagree: it joins the nearest in time with its subject, if any. The
+        earliest message keeps the Message-ID as its ident; each other gets the id with "#"
+        and a hash of its content, so a later message reusing the id never changes the
+        ident, or the thread id, of the first.
         """
         copies = self.copies
         head = copies[numbers[0]].facts
         if all(_same_headers(head, copies[i].facts) for i in numbers[1:]):
             return [numbers]  # the common case: true copies, header for header
-        by_content: dict[tuple[str, str, tuple[str, ...]], list[tuple[bool, int, int]]] = {}
+        found = self._chain([i for i in numbers if copies[i].facts.from_])
+        unread: list[int] = []
         for i in numbers:
             facts = copies[i].facts
+            if not facts.from_:
+                undated, time, _ = _copy_time(facts, i)
+                subject = self.split(facts.subject)[0]
+                near = [
+                    (abs(t - time), variant.signature, variant)
+                    for variant in found
+                    if variant.subject == subject
+                    for u, t, _ in variant.times
+                    if u == undated and abs(t - time) <= COPY_DATE_SLACK
+                ]
+                if near:
+                    min(near, key=itemgetter(0, 1))[2].members.append(i)
+                else:
+                    unread.append(i)
+        found += self._chain(unread)
+        found.sort(key=attrgetter("start", "signature"))  # the earliest first: it keeps the id
+        message_id = head.message_id
+        for variant in found[1:]:
+            digest = hashlib.blake2b(
+                variant.signature.encode("utf-8", "surrogatepass"), digest_size=6
+            )
+            for i in variant.members:
+                self.renamed[i] = f"{message_id}#{digest.hexdigest()}"
+        return [sorted(variant.members) for variant in found]
+
+    def _chain(self, numbers: list[int]) -> list[_Variant]:
+        """Copies grouped by sender, subject and recipients, then by time (see `_variants`)."""
+        by_content: dict[tuple[str, str, tuple[str, ...]], list[tuple[bool, int, int]]] = {}
+        for i in numbers:
+            facts = self.copies[i].facts
             sender = facts.from_[0][1] if facts.from_ else ""
             recipients = tuple(sorted(set(map(_ADDRESS, facts.to + facts.cc))))
             content = (sender, self.split(facts.subject)[0], recipients)
-            time = facts.date if facts.date is not None else facts.internal_date
-            by_content.setdefault(content, []).append((time is None, time or 0, i))
-        found: list[tuple[tuple[bool, int], str, list[int]]] = []
+            by_content.setdefault(content, []).append(_copy_time(facts, i))
+        found: list[_Variant] = []
         for content, timed in by_content.items():
             timed.sort()
-            last: tuple[bool, int] | None = None
-            for undated, time, i in timed:
+            last: tuple[bool, int, int] | None = None
+            for copy in timed:
+                undated, time, i = copy
                 if last is None or last[0] != undated or time - last[1] > COPY_DATE_SLACK:
                     signature = repr((*content, None if undated else time))
-                    found.append(((undated, time), signature, []))
-                found[-1][2].append(i)
-                last = (undated, time)
-        found.sort(key=lambda variant: variant[:2])  # the earliest first: it keeps the id
-        message_id = head.message_id
-        for _, signature, variant in found[1:]:
-            digest = hashlib.blake2b(signature.encode("utf-8", "surrogatepass"), digest_size=6)
-            for i in variant:
-                self.renamed[i] = f"{message_id}#{digest.hexdigest()}"
-        return [sorted(variant) for _, _, variant in found]
+                    found.append(_Variant((undated, time), signature, content[1], [], []))
+                found[-1].members.append(i)
+                found[-1].times.append(copy)
+                last = copy
+        return found
 
     def _pick_cited(self, i: int, firsts: list[int]) -> int:
         """Which of the messages sharing a Message-ID message `i` cites (or reports on).
@@ -515,14 +545,16 @@ class _Builder:
         A message already joined to C by its headers keeps C open whatever it says.
 
         Thousands of messages with one subject (a contact form, a ticket system, a spam
-        wave) must not cost a comparison of each with all: only conversations found through
-        an index by person are compared, at most MAX_CANDIDATES of them, the most recently
-        active first. Conversations expire in time order, from a queue.
+        wave) must not cost a comparison of each with all: once more than MAX_CANDIDATES
+        are open, only conversations found through an index by person are compared, at most
+        MAX_CANDIDATES of them, the most recently active first. (Below that, comparing with
+        all open ones is the same and cheaper: most runs hold two or three messages.)
+        Conversations expire in time order, from a queue.
         """
         parent, me, copies, whens = self.parent, self.me, self.copies, self.whens
         # Conversations met in this run, by root: (latest time, people, recipients).
         open_by_root: dict[int, tuple[int, set[str], set[str]]] = {}
-        by_person: dict[str, dict[int, None]] = {}  # person -> messages with them, in order
+        by_person: dict[str, dict[int, None]] | None = None  # made when many are open
         expiring: deque[tuple[int, int]] = deque()  # (latest time, root): times only grow
         for first in run:
             facts = copies[first].facts
@@ -535,17 +567,23 @@ class _Builder:
                     del open_by_root[other]  # expired, for good
             people = set(map(_ADDRESS, facts.from_ + facts.to + facts.cc)) - me
             joined = [root] if root in open_by_root else []
-            candidates = self._candidates(people, by_person, open_by_root, root)
+            if len(open_by_root) <= self.compare_all_up_to:
+                candidates = [other for other in open_by_root if other != root]
+            else:
+                if by_person is None:
+                    by_person = _index_by_person(open_by_root)
+                candidates = self._candidates(people, by_person, open_by_root, root)
             self.comparisons += len(candidates)
             for other in candidates:
                 _, others, recipients = open_by_root[other]
                 if not people.isdisjoint(others) and self._follows_up(facts, recipients):
                     joined.append(other)
-            for person in people:
-                if person in by_person:
-                    by_person[person][first] = None
-                else:
-                    by_person[person] = {first: None}
+            if by_person is not None:
+                for person in people:
+                    if person in by_person:
+                        by_person[person][first] = None
+                    else:
+                        by_person[person] = {first: None}
             recipients = set(map(_ADDRESS, facts.to + facts.cc + facts.bcc))
             for other in joined:
                 _, others, theirs = open_by_root.pop(other)
@@ -648,6 +686,23 @@ class _Builder:
         )
 
 
+@dataclass(slots=True)
+class _Variant:
+    """One message among the copies that carry a Message-ID (see `_Builder._variants`)."""
+
+    start: tuple[bool, int]  # (undated, earliest time)
+    signature: str  # sender, subject, recipients, time: what its ident's hash is made of
+    subject: str  # normalized
+    members: list[int]  # copy numbers
+    times: list[tuple[bool, int, int]]  # (undated, time, copy) of the copies that made it
+
+
+def _copy_time(facts: MessageFacts, i: int) -> tuple[bool, int, int]:
+    # Copies share the Date header; without one, their arrival times are close.
+    time = facts.date if facts.date is not None else facts.internal_date
+    return (time is None, time or 0, i)
+
+
 def _same_headers(one: MessageFacts, other: MessageFacts) -> bool:
     return (
         one.date == other.date
@@ -656,6 +711,17 @@ def _same_headers(one: MessageFacts, other: MessageFacts) -> bool:
         and one.to == other.to
         and one.cc == other.cc
     )
+
+
+def _index_by_person(
+    open_by_root: dict[int, tuple[int, set[str], set[str]]],
+) -> dict[str, dict[int, None]]:
+    """Person -> the open conversations with them, as `_Builder._candidates` reads it."""
+    by_person: dict[str, dict[int, None]] = {}
+    for root, (_, people, _) in open_by_root.items():
+        for person in people:
+            by_person.setdefault(person, {})[root] = None
+    return by_person
 
 
 def _merged(one: set[str], other: set[str]) -> set[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import hashlib
 import os
 import re
 import shutil
@@ -22,6 +23,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from email import message_from_bytes
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,7 @@ from dovecot import DovecotServer, MailUser
 from test_end_to_end import DEMO, imap_folder, manifest
 
 from watcher.config import load_settings
+from watcher.digest.model import DigestItem
 from watcher.digest.render import build_message
 from watcher.digest.send import (
     ALREADY_SENT,
@@ -41,6 +44,7 @@ from watcher.digest.send import (
     FOUND,
     SENT,
     WAITING,
+    draft_message_id,
     send_digest,
 )
 from watcher.pipeline import select_for
@@ -440,3 +444,35 @@ def test_a_new_attempt_restarts_the_in_flight_clock(tmp_path: Path) -> None:
             store.record_digest_attempt(day, "me@x.example")
         sent = store.digest_state(day, "me@x.example")
         assert sent is not None and sent.state == "sent"
+
+
+def test_each_message_of_a_mail_merge_gets_its_own_draft() -> None:
+    """Two proposals sharing one Message-ID (and one Date) must not share a draft id."""
+    item = DigestItem(
+        thread_id="t1",
+        message_id="<merge@x.example>",
+        account="work",
+        contact_name="Ana",
+        contact_address="ana@acme.example",
+        first_name="Ana",
+        other_contacts=(),
+        subject="Proposal",
+        kind="proposal",
+        sent_at=dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC),
+        quiet_days=3,
+        reasons=(),
+        attachments=(),
+        excerpt="",
+        rung="first",
+        reminder_number=0,
+        suggestion="Hi Ana,",
+        reply_subject="Re: Proposal",
+        since=1_795_000_000,
+        message_key="<merge@x.example>",
+    )
+    other = replace(item, thread_id="t2", message_key="<merge@x.example>#9f3a")
+    assert draft_message_id(item) != draft_message_id(other)
+    # An ordinary message keeps the id its draft had before keys existed.
+    legacy = hashlib.blake2b(b"<merge@x.example>|1795000000|0", digest_size=8).hexdigest()
+    assert draft_message_id(item) == f"<draft-{legacy}@followup-watcher.invalid>"
+    assert draft_message_id(replace(item, message_key="")) == draft_message_id(item)

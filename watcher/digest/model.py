@@ -40,6 +40,9 @@ class DigestItem:
     open_link: str = ""  # webmail link to the original thread, "" when none configured
     since: int = 0  # when the thread's clock started (POSIX): with the rung, names a draft
     references: tuple[str, ...] = ()  # of my sent message, to thread a draft under it
+    # Distinct per message even where a mail merge or "send again" reused one Message-ID;
+    # equal to message_id otherwise.
+    message_key: str = ""
 
 
 @dataclass(frozen=True, slots=True)

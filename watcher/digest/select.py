@@ -193,6 +193,7 @@ def _item(
         open_link=settings.link_to(facts.message_id),
         since=tracked.since,
         references=facts.references,
+        message_key=tracked.message.key,
     )
 
 

@@ -43,6 +43,7 @@ from watcher.digest.deliver import (
     save_draft,
     send_smtp,
 )
+from watcher.digest.model import DigestItem
 from watcher.digest.render import build_message
 from watcher.digest.select import Selection
 from watcher.errors import DeliveryError, StoreError
@@ -187,6 +188,17 @@ def _imap_account(settings: Settings) -> Account | None:
     return None if account.is_maildir else account
 
 
+def draft_message_id(item: DigestItem) -> str:
+    """One per message, clock and rung: the same in every run, so a draft is saved once."""
+    # The message's key tells apart the messages of a mail merge that share a Message-ID;
+    # for every other message it is the Message-ID, so earlier drafts keep their ids.
+    message = item.message_key or item.message_id
+    tag = hashlib.blake2b(
+        f"{message}|{item.since}|{item.reminder_number}".encode(), digest_size=8
+    ).hexdigest()
+    return f"<draft-{tag}@followup-watcher.invalid>"
+
+
 def save_drafts(
     selection: Selection, settings: Settings, store: Store, account: Account, secret: Secret
 ) -> int:
@@ -199,10 +211,7 @@ def save_drafts(
     for item in selection.digest.items:
         if item.alarm or not item.message_id:
             continue
-        tag = hashlib.blake2b(
-            f"{item.message_id}|{item.since}|{item.reminder_number}".encode(), digest_size=8
-        ).hexdigest()
-        draft_id = f"<draft-{tag}@followup-watcher.invalid>"
+        draft_id = draft_message_id(item)
         if store.draft_saved(draft_id):
             continue
         if not is_plain_address(item.contact_address):

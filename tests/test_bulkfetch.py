@@ -8,22 +8,20 @@ bounds the memory the sync used with tracemalloc (a bound, not a timing).
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
-import socket
 import subprocess
 import sys
-import threading
 import tracemalloc
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from dovecot import DovecotServer, MailUser
 from mailfactory import make_message
+from scriptedimap import Reply, ScriptedImapServer, answer, ok, once
 
 from watcher.cli import cli
 from watcher.config import Account
@@ -36,9 +34,6 @@ from watcher.store import Store
 
 NOW = dt.datetime(2026, 11, 23, 7, 0, tzinfo=dt.UTC)
 MEMORY_BOUND = 200 * 1000 * 1000  # what the README promises whatever the server sends
-
-# A reply to the first UID FETCH: given the command's tag, the bytes to send, lazily.
-Reply = Callable[[bytes], Iterator[bytes]]
 
 
 def honest_message(uid: int) -> bytes:
@@ -59,87 +54,40 @@ def honest_message(uid: int) -> bytes:
     )
 
 
-def honest_reply(tag: bytes) -> Iterator[bytes]:
+def honest_reply(tag: bytes, _arguments: bytes) -> Iterator[bytes]:
     yield b"".join(honest_message(uid) for uid in (1, 2, 3))
     yield tag + b" OK Fetch completed.\r\n"
 
 
-class HostileImapServer:
-    """A plain-text IMAP server on 127.0.0.1 whose first UID FETCH is answered by `reply`."""
-
-    def __init__(self, reply: Reply) -> None:
-        self.reply = reply
-        self.fetches = 0
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.connections: list[socket.socket] = []
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            self.connections.append(conn)
-            with conn, contextlib.suppress(OSError, ValueError):
-                self._serve(conn.makefile("rwb"))
-
-    def _serve(self, stream: BinaryIO) -> None:
-        stream.write(b"* OK [CAPABILITY IMAP4rev1] fake ready\r\n")
-        stream.flush()
-        while line := stream.readline():
-            tag, _, rest = line.rstrip(b"\r\n").partition(b" ")
-            words = rest.upper().split(b" ")
-            if words[:2] == [b"UID", b"FETCH"]:
-                self.fetches += 1
-                chunks = self.reply(tag) if self.fetches == 1 else honest_reply(tag)
-                for chunk in chunks:
-                    stream.write(chunk)
-                stream.flush()
-                continue
-            stream.write(self._answer(tag, words))
-            stream.flush()
-            if words[0] == b"LOGOUT":
-                return
-
-    @staticmethod
-    def _answer(tag: bytes, words: list[bytes]) -> bytes:
-        untagged = {
-            b"CAPABILITY": b"* CAPABILITY IMAP4rev1\r\n",
-            b"LIST": b'* LIST () "/" INBOX\r\n',
-            b"STATUS": b"* STATUS INBOX (MESSAGES 3 UIDNEXT 4 UIDVALIDITY 7)\r\n",
-            b"EXAMINE": (
-                b"* FLAGS (\\Seen)\r\n* 3 EXISTS\r\n* 0 RECENT\r\n"
-                b"* OK [UIDVALIDITY 7] UIDs valid\r\n* OK [UIDNEXT 4] Predicted next UID\r\n"
-            ),
-            b"UID": b"* SEARCH 1 2 3\r\n",  # UID SEARCH; UID FETCH is answered above
-            b"LOGOUT": b"* BYE Logging out\r\n",
-        }.get(words[0], b"")
-        status = b"OK [READ-ONLY]" if words[0] == b"EXAMINE" else b"OK"
-        return untagged + tag + b" " + status + b" done\r\n"
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accept(); close() does not
-        self.listener.close()
-        for conn in self.connections:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-        self.thread.join(timeout=10)
+# Up to the first UID FETCH, what Dovecot would answer: one folder, INBOX, three messages.
+HONEST_REPLIES: dict[str, Reply] = {
+    "CAPABILITY": ok("* CAPABILITY IMAP4rev1"),
+    "LIST": ok('* LIST () "/" INBOX'),
+    "STATUS": ok("* STATUS INBOX (MESSAGES 3 UIDNEXT 4 UIDVALIDITY 7)"),
+    "EXAMINE": answer(
+        "OK [READ-ONLY] done",
+        "* FLAGS (\\Seen)",
+        "* 3 EXISTS",
+        "* 0 RECENT",
+        "* OK [UIDVALIDITY 7] UIDs valid",
+        "* OK [UIDNEXT 4] Predicted next UID",
+    ),
+    "UID SEARCH": ok("* SEARCH 1 2 3"),
+    "LOGOUT": ok("* BYE Logging out"),
+}
 
 
-@contextlib.contextmanager
-def hostile_server(reply: Reply) -> Iterator[HostileImapServer]:
-    server = HostileImapServer(reply)
-    try:
-        yield server
-    finally:
-        server.close()
+def hostile_server(first_fetch: Reply) -> ScriptedImapServer:
+    """A plain-text IMAP server on 127.0.0.1 whose first UID FETCH is answered by
+    `first_fetch`, every later one honestly; any command not scripted gets OK."""
+    return ScriptedImapServer(
+        {**HONEST_REPLIES, "UID FETCH": once(first_fetch, then=honest_reply)},
+        greeting=b"* OK [CAPABILITY IMAP4rev1] fake ready\r\n",
+        unscripted=ok(),
+    )
 
 
-def fake_account(server: HostileImapServer, name: str = "hostile") -> Account:
+def fake_account(server: ScriptedImapServer, name: str = "hostile") -> Account:
     return Account(
         name=name,
         addresses=("maya@example.test",),
@@ -151,7 +99,7 @@ def fake_account(server: HostileImapServer, name: str = "hostile") -> Account:
     )
 
 
-def sync_measured(server: HostileImapServer, store: Store) -> tuple[ImapError | None, int]:
+def sync_measured(server: ScriptedImapServer, store: Store) -> tuple[ImapError | None, int]:
     """Sync the fake account; return the error it ended with (or None) and the peak memory
     the sync allocated."""
     tracemalloc.start()
@@ -179,7 +127,7 @@ def fresh_store(tmp_path: Path) -> Iterator[Store]:
 # --- a line that never ends -----------------------------------------------------------------
 
 
-def endless_line(tag: bytes) -> Iterator[bytes]:
+def endless_line(tag: bytes, _arguments: bytes) -> Iterator[bytes]:
     # 256 MiB, then the server hangs up: "endless" for the reader, finite for a test that
     # must not take the machine down if the limit ever goes missing.
     yield b"* 1 FETCH (UID 1 FLAGS ("
@@ -202,7 +150,7 @@ def test_a_line_without_end_is_cut_at_the_limit(fresh_store: Store) -> None:
 # --- a literal announced as 99,999,999,999 bytes --------------------------------------------
 
 
-def huge_literal(tag: bytes) -> Iterator[bytes]:
+def huge_literal(tag: bytes, _arguments: bytes) -> Iterator[bytes]:
     yield (
         b"* 1 FETCH (UID 1 FLAGS () BODY[HEADER.FIELDS (FROM SUBJECT MESSAGE-ID)] "
         b"{99999999999}\r\nFrom: a@b.example\r\n"
@@ -222,7 +170,7 @@ def test_a_huge_literal_announcement_is_refused_before_reading(fresh_store: Stor
 def test_an_absurd_literal_size_is_a_limit_error_not_a_crash(
     fresh_store: Store, digits: int
 ) -> None:
-    def reply(tag: bytes) -> Iterator[bytes]:
+    def reply(tag: bytes, _arguments: bytes) -> Iterator[bytes]:
         yield b"* 1 FETCH (UID 1 BODY[TEXT] {" + b"9" * digits + b"}\r\n"
 
     with hostile_server(reply) as server:
@@ -272,7 +220,7 @@ def test_a_huge_literal_fails_that_account_only_without_a_traceback(
 
 def test_a_response_of_endless_tiny_literals_is_cut_at_the_limit(fresh_store: Store) -> None:
     # Each line is short and each literal one byte, but the parser would join them all.
-    def reply(tag: bytes) -> Iterator[bytes]:
+    def reply(tag: bytes, _arguments: bytes) -> Iterator[bytes]:
         yield b"* 1 FETCH (UID 1 X-JUNK ({1}\r\n"
         piece = b"x {1}\r\n"
         for _ in range(200):
@@ -341,11 +289,11 @@ print(json.dumps({"error": error, "peak_rss": rss}))
 """
 
 
-def unsolicited_flood(tag: bytes) -> Iterator[bytes]:
+def unsolicited_flood(tag: bytes, arguments: bytes) -> Iterator[bytes]:
     """Three million FETCH responses about messages not asked for, then the real ones."""
     for _ in range(UNSOLICITED // 20_000):
         yield FLOOD_CHUNK
-    yield from honest_reply(tag)
+    yield from honest_reply(tag, arguments)
 
 
 def test_millions_of_unsolicited_fetch_responses_are_dropped(tmp_path: Path) -> None:
@@ -365,7 +313,7 @@ def test_millions_of_unsolicited_fetch_responses_are_dropped(tmp_path: Path) -> 
         store.close()
 
 
-def run_child_sync(server: HostileImapServer, path: Path) -> dict[str, Any]:
+def run_child_sync(server: ScriptedImapServer, path: Path) -> dict[str, Any]:
     child = subprocess.run(
         [sys.executable, "-c", SYNC_IN_CHILD, str(server.port), str(path)],
         capture_output=True,
@@ -389,10 +337,10 @@ def test_the_costliest_reply_under_the_limit_stays_under_the_memory_bound(
     # As many as fit: each is kept as "1 (UID 1 ...", without "* " and " FETCH".
     count = MAX_REPLY_COST // bulkfetch._line_cost(EMPTY_LISTS[2:].replace(b" FETCH", b""))
 
-    def reply(tag: bytes) -> Iterator[bytes]:
+    def reply(tag: bytes, arguments: bytes) -> Iterator[bytes]:
         for _ in range(count):
             yield EMPTY_LISTS
-        yield from honest_reply(tag)
+        yield from honest_reply(tag, arguments)
 
     with hostile_server(reply) as server:
         outcome = run_child_sync(server, tmp_path / "watcher.sqlite3")
@@ -405,7 +353,7 @@ def test_a_flood_about_the_uids_asked_for_stops_at_the_reply_limit(fresh_store: 
     # 56-byte list. The estimate charges it, so the reply is refused before it is parsed.
     line = b"* 1 FETCH (UID 1 X-JUNK (" + b"()" * 200_000 + b"))\r\n"
 
-    def reply(tag: bytes) -> Iterator[bytes]:
+    def reply(tag: bytes, _arguments: bytes) -> Iterator[bytes]:
         for _ in range(MAX_REPLY_COST // (len(line) * 32) + 2):
             yield line
 

@@ -6,19 +6,17 @@ import contextlib
 import datetime as dt
 import json
 import os
-import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
 
 import click
 import pytest
 from click.testing import CliRunner, Result
 from dovecot import DovecotServer, MailUser
 from mailfactory import make_message
+from scriptedimap import ScriptedImapServer, answer, ok
 
 from watcher.cli import cli
 
@@ -256,57 +254,23 @@ def test_json_output_is_json_with_every_control_escaped(
 HOSTILE_SERVER_TEXT = b"\x1b]0;pwned\x07\x1b[2J\x1b[8mhidden \xc2\x9b31m \xe2\x80\xaeliated\r oops"
 
 
-class RudeImapServer:
-    """A plain-text IMAP server on 127.0.0.1 that refuses every login with a hostile text."""
-
-    def __init__(self) -> None:
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            with conn, contextlib.suppress(OSError):
-                self._serve(conn.makefile("rwb"))
-
-    @staticmethod
-    def _serve(stream: BinaryIO) -> None:
-        stream.write(b"* OK [CAPABILITY IMAP4rev1] " + HOSTILE_SERVER_TEXT + b"\r\n")
-        stream.flush()
-        while line := stream.readline():
-            tag, _, rest = line.partition(b" ")
-            command = rest.split(b" ", 1)[0].strip().upper()
-            if command == b"LOGIN":
-                stream.write(tag + b" NO [AUTHENTICATIONFAILED] " + HOSTILE_SERVER_TEXT + b"\r\n")
-            elif command == b"LOGOUT":
-                stream.write(b"* BYE " + HOSTILE_SERVER_TEXT + b"\r\n" + tag + b" OK bye\r\n")
-            elif command == b"CAPABILITY":
-                stream.write(b"* CAPABILITY IMAP4rev1\r\n" + tag + b" OK done\r\n")
-            else:
-                stream.write(tag + b" BAD " + HOSTILE_SERVER_TEXT + b"\r\n")
-            stream.flush()
-
-    def close(self) -> None:
-        self.listener.close()
-        self.thread.join(timeout=5)
-
-
 @pytest.fixture
-def rude_server() -> Iterator[RudeImapServer]:
-    server = RudeImapServer()
-    try:
+def rude_server() -> Iterator[ScriptedImapServer]:
+    """A plain-text IMAP server on 127.0.0.1 that refuses every login with a hostile text."""
+    with ScriptedImapServer(
+        {
+            "LOGIN": answer(b"NO [AUTHENTICATIONFAILED] " + HOSTILE_SERVER_TEXT),
+            "LOGOUT": answer(b"OK bye", b"* BYE " + HOSTILE_SERVER_TEXT),
+            "CAPABILITY": ok("* CAPABILITY IMAP4rev1"),
+        },
+        greeting=b"* OK [CAPABILITY IMAP4rev1] " + HOSTILE_SERVER_TEXT + b"\r\n",
+        unscripted=answer(b"BAD " + HOSTILE_SERVER_TEXT),
+    ) as server:
         yield server
-    finally:
-        server.close()
 
 
 def test_server_text_reaches_the_terminal_only_inert(
-    rude_server: RudeImapServer, tmp_path: Path
+    rude_server: ScriptedImapServer, tmp_path: Path
 ) -> None:
     config = tmp_path / "config.toml"
     config.write_text(

@@ -8,7 +8,7 @@
   drops it): the folder's position does not pass it, and the next sync stores it;
 - a `ca_file` that is not a certificate: one line that names ca_file, not the port.
 
-Replies Dovecot never sends come from `ScriptedImapServer`, a small fake on 127.0.0.1.
+Replies Dovecot never sends come from `ScriptedImapServer` (tests/scriptedimap.py) on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -22,12 +22,13 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
 from dovecot import DovecotServer, MailUser
 from mailfactory import make_message
+from scriptedimap import Reply, ScriptedImapServer, ok
 
 from watcher.config import Account
 from watcher.credentials import Secret
@@ -36,93 +37,6 @@ from watcher.mail.imap import sync_imap_account
 from watcher.store import Store
 
 NOW = dt.datetime(2026, 11, 23, 7, 0, tzinfo=dt.UTC)
-
-# -- a scripted IMAP server ------------------------------------------------------------------
-
-Reply = Callable[[str, str], list[str]]  # (tag, arguments) -> lines to send, CRLF added
-
-
-class ScriptedImapServer:
-    """A plain-text IMAP server on 127.0.0.1 that answers from `replies` (command -> reply).
-
-    Enough of IMAP for a login and one folder; every command not scripted gets `BAD`.
-    """
-
-    def __init__(self, replies: dict[str, Reply]) -> None:
-        self.replies = {**_DEFAULT_REPLIES, **replies}
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.received: list[str] = []
-        self.threads: list[threading.Thread] = []
-        self.connections: list[socket.socket] = []
-        self.acceptor = threading.Thread(target=self._accept, daemon=True)
-        self.acceptor.start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            self.connections.append(conn)
-            thread = threading.Thread(target=self._serve, args=(conn,), daemon=True)
-            self.threads.append(thread)
-            thread.start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        with contextlib.suppress(OSError), conn.makefile("rb") as stream:
-            conn.sendall(b"* OK [CAPABILITY IMAP4rev1 LITERAL+] scripted server ready\r\n")
-            for raw in stream:
-                line = raw.decode("utf-8", "replace").rstrip("\r\n")
-                self.received.append(line)
-                tag, _, rest = line.partition(" ")
-                command, _, arguments = rest.partition(" ")
-                if command.upper() == "UID":
-                    sub, _, arguments = arguments.partition(" ")
-                    command = f"UID {sub}"
-                reply = self.replies.get(command.upper())
-                lines = reply(tag, arguments) if reply else [f"{tag} BAD not scripted"]
-                conn.sendall("".join(f"{out}\r\n" for out in lines).encode())
-                if command.upper() == "LOGOUT":
-                    return
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self.listener.shutdown(socket.SHUT_RDWR)
-        self.listener.close()
-        self.acceptor.join(timeout=5)
-        for conn in self.connections:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-        for thread in self.threads:
-            thread.join(timeout=5)
-        for conn in self.connections:
-            conn.close()
-
-
-def _ok(*untagged: str) -> Reply:
-    return lambda tag, _arguments: [*untagged, f"{tag} OK done"]
-
-
-_DEFAULT_REPLIES: dict[str, Reply] = {
-    "CAPABILITY": _ok("* CAPABILITY IMAP4rev1 LITERAL+"),
-    "LOGIN": _ok(),
-    "NOOP": _ok(),
-    "LOGOUT": _ok("* BYE see you"),
-    "LIST": _ok('* LIST () "/" INBOX'),
-    "STATUS": _ok("* STATUS INBOX (MESSAGES 1 UIDNEXT 2 UIDVALIDITY 7)"),
-    "EXAMINE": _ok("* 1 EXISTS", "* OK [UIDVALIDITY 7] UIDs", "* OK [UIDNEXT 2] next"),
-    "UID SEARCH": _ok("* SEARCH"),
-}
-
-
-@contextlib.contextmanager
-def scripted_server(**replies: Reply) -> Iterator[ScriptedImapServer]:
-    server = ScriptedImapServer({k.replace("_", " "): v for k, v in replies.items()})
-    try:
-        yield server
-    finally:
-        server.close()
 
 
 def scripted_account(server: ScriptedImapServer, name: str = "odd") -> Account:
@@ -206,15 +120,15 @@ def run_watcher(config: Path, *args: str, **env: str) -> tuple[int, str]:
 ECHOED = 'Pw-3c9f"x\\y-echoed-by-the-server'  # a quote and a backslash: escaped in IMAP
 
 
-def _echo_login(tag: str, arguments: str) -> list[str]:
+def _echo_login(tag: bytes, arguments: bytes) -> list[bytes]:
     # As some servers do: the LOGIN arguments, as the client sent them, in the refusal.
-    return [f"{tag} NO [AUTHENTICATIONFAILED] Invalid credentials (LOGIN {arguments})"]
+    return [tag + b" NO [AUTHENTICATIONFAILED] Invalid credentials (LOGIN " + arguments + b")\r\n"]
 
 
 def test_a_password_echoed_in_the_login_refusal_is_never_kept_or_shown(
     tmp_path: Path,
 ) -> None:
-    with scripted_server(LOGIN=_echo_login) as server:
+    with ScriptedImapServer({"LOGIN": _echo_login}) as server:
         config = write_config(tmp_path / "config.toml", fake_account(server))
         code, sync_output = run_watcher(config, "sync", ODD_PASSWORD=ECHOED)
         assert code == 1
@@ -262,12 +176,8 @@ def test_a_password_echoed_in_base64_or_quoted_is_scrubbed_from_server_text() ->
 # -- item: replies that are not what IMAP says ----------------------------------------------
 
 
-def _uidvalidity_abc_on_examine(tag: str, _arguments: str) -> list[str]:
-    return ["* 1 EXISTS", "* OK [UIDVALIDITY abc] UIDs", "* OK [UIDNEXT 2]", f"{tag} OK done"]
-
-
-def _uidvalidity_abc_in_status(tag: str, _arguments: str) -> list[str]:
-    return ["* STATUS INBOX (MESSAGES 1 UIDNEXT 2 UIDVALIDITY abc)", f"{tag} OK done"]
+_uidvalidity_abc_on_examine = ok("* 1 EXISTS", "* OK [UIDVALIDITY abc] UIDs", "* OK [UIDNEXT 2]")
+_uidvalidity_abc_in_status = ok("* STATUS INBOX (MESSAGES 1 UIDNEXT 2 UIDVALIDITY abc)")
 
 
 @pytest.mark.parametrize(
@@ -287,7 +197,7 @@ def test_a_non_numeric_uidvalidity_fails_one_account_and_the_others_sync(
         "INBOX",
         make_message(from_="Ana <ana@acme.example>", to=user.address, subject="Hello", date=NOW),
     )
-    with scripted_server(**replies) as server:
+    with ScriptedImapServer(replies) as server:
         config = write_config(
             tmp_path / "config.toml",
             fake_account(server) + dovecot_account(imap_server, user),
@@ -308,11 +218,11 @@ def test_a_non_numeric_uidvalidity_fails_one_account_and_the_others_sync(
     "replies",
     [
         {"EXAMINE": _uidvalidity_abc_on_examine},
-        {"EXAMINE": _ok("* 1 EXISTS", "* OK [UIDVALIDITY 7]", "* OK [UIDNEXT zz]")},
+        {"EXAMINE": ok("* 1 EXISTS", "* OK [UIDVALIDITY 7]", "* OK [UIDNEXT zz]")},
         {"STATUS": _uidvalidity_abc_in_status},
-        {"STATUS": _ok("* STATUS INBOX (MESSAGES -1 UIDNEXT 2 UIDVALIDITY 7)")},
-        {"LIST": _ok("* LIST (\\Noselect")},
-        {"UID_SEARCH": _ok("* SEARCH 1 x 3")},
+        {"STATUS": ok("* STATUS INBOX (MESSAGES -1 UIDNEXT 2 UIDVALIDITY 7)")},
+        {"LIST": ok("* LIST (\\Noselect")},
+        {"UID SEARCH": ok("* SEARCH 1 x 3")},
     ],
     ids=[
         "examine-uidvalidity",
@@ -327,7 +237,7 @@ def test_every_malformed_reply_is_one_account_error(
     tmp_path: Path, replies: dict[str, Reply]
 ) -> None:
     with (
-        scripted_server(**{"UID_SEARCH": _ok("* SEARCH"), **replies}) as server,
+        ScriptedImapServer({"UID SEARCH": ok("* SEARCH"), **replies}) as server,
         Store.open(tmp_path / "store.sqlite3") as store,
         pytest.raises(ImapError) as caught,
     ):
@@ -485,18 +395,24 @@ def test_a_folder_of_200000_messages_can_be_searched(
     every_uid = "* SEARCH " + " ".join(map(str, range(1, count + 1)))
     assert len(every_uid) > 1_000_000
 
-    def search(tag: str, arguments: str) -> list[str]:
-        whole_folder = arguments.endswith(":*")
-        return [every_uid if whole_folder else "* SEARCH", f"{tag} OK done"]
+    def search(tag: bytes, arguments: bytes) -> Iterable[bytes]:
+        whole_folder = arguments.endswith(b":*")
+        return ok(every_uid if whole_folder else "* SEARCH")(tag, arguments)
 
     with (
-        scripted_server(
-            EXAMINE=_ok(
-                f"* {count} EXISTS", "* OK [UIDVALIDITY 7] UIDs", f"* OK [UIDNEXT {count + 1}] n"
-            ),
-            STATUS=_ok(f"* STATUS INBOX (MESSAGES {count} UIDNEXT {count + 1} UIDVALIDITY 7)"),
-            UID_SEARCH=search,
-            UID_FETCH=_ok(),  # nothing comes back: the messages count as expunged meanwhile
+        ScriptedImapServer(
+            {
+                "EXAMINE": ok(
+                    f"* {count} EXISTS",
+                    "* OK [UIDVALIDITY 7] UIDs",
+                    f"* OK [UIDNEXT {count + 1}] n",
+                ),
+                "STATUS": ok(
+                    f"* STATUS INBOX (MESSAGES {count} UIDNEXT {count + 1} UIDVALIDITY 7)"
+                ),
+                "UID SEARCH": search,
+                "UID FETCH": ok(),  # nothing comes back: the messages count as expunged meanwhile
+            }
         ) as server,
         Store.open(tmp_path / "store.sqlite3") as store,
     ):
@@ -504,7 +420,7 @@ def test_a_folder_of_200000_messages_can_be_searched(
             scripted_account(server), Secret("pw-1234", "test"), store, lookback_days=0, now=NOW
         )
     assert [f.name for f in report.folders] == ["INBOX"]
-    assert sum(1 for line in server.received if " UID FETCH " in line) == 2
+    assert server.counts["UID FETCH"] == 2
 
 
 def test_a_flood_of_untagged_lines_in_any_answer_fails_the_account(tmp_path: Path) -> None:
@@ -512,7 +428,7 @@ def test_a_flood_of_untagged_lines_in_any_answer_fails_the_account(tmp_path: Pat
     answer to LIST must end that account's sync, not fill the memory."""
     flood = "\r\n".join(["* 1 EXISTS"] * 1_000_000)
     with (
-        scripted_server(LIST=_ok(flood, '* LIST () "/" INBOX')) as server,
+        ScriptedImapServer({"LIST": ok(flood, '* LIST () "/" INBOX')}) as server,
         Store.open(tmp_path / "store.sqlite3") as store,
         pytest.raises(ImapError, match="MiB in answer to one command"),
     ):

@@ -39,16 +39,21 @@ from email.policy import compat32
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from watcher.cli import DEMO_ADDRESS, DEMO_ALIASES
+from watcher.config import Account
 from watcher.conversations import Conversation, ThreadMessage, build_conversations
 from watcher.identity import Identity
 from watcher.mail.facts import MessageFacts, StoredMessage
+from watcher.mail.maildir import sync_maildir_account
 from watcher.mail.parse import facts_from_raw
 from watcher.rules import Tracking
+from watcher.store import Store
 from watcher.tracker import AWAITING, TrackedMessage, track
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "corpus" / "enron-sample.tar.xz"
 LABELS = Path(__file__).resolve().parent / "quality"
+DEMO_MAILBOX = REPO / "watcher" / "demo_mailbox"
 SENT_FOLDERS = {"sent", "sent_items", "_sent_mail"}
 NOW = datetime(2002, 7, 1, 8, tzinfo=UTC)  # after the last mail of the sample
 ZONE = ZoneInfo("America/Chicago")  # Enron was in Houston
@@ -132,6 +137,29 @@ def analyse(name: str, items: list[tuple[str, bool, bytes]]) -> Mailbox:
     return Mailbox(name, me, raw, conversations, tracked)
 
 
+def analyse_demo(scratch: Path) -> Mailbox:
+    """The bundled demo mailbox, through the real Maildir sync, as of the day after its
+    newest message (its dates are not shifted here, so the keys stay the same)."""
+    account = Account(
+        name="demo", addresses=(DEMO_ADDRESS,), aliases=DEMO_ALIASES, maildir=DEMO_MAILBOX
+    )
+    with Store.open(scratch / "demo.sqlite3") as store:
+        sync_maildir_account(account, store, lookback_days=0)
+        stored = list(store.stored_messages())
+    raw = {m.facts.key: b"" for m in stored}
+    conversations = build_conversations(stored)
+    newest = max(m.facts.date or 0 for m in stored)
+    tracked = track(
+        conversations,
+        identity=Identity(account.own_addresses),
+        tracking=Tracking(),
+        overrides={},
+        now=datetime.fromtimestamp(newest + 86400, UTC),
+        zone=ZoneInfo("Europe/Stockholm"),
+    )
+    return Mailbox("demo", [DEMO_ADDRESS, *DEMO_ALIASES], raw, conversations, tracked)
+
+
 def _stored(account: str, folder: str, facts: MessageFacts) -> StoredMessage:
     use = "\\Sent" if folder in SENT_FOLDERS else ""
     return StoredMessage(account=account, folder=folder, folder_use=use, facts=facts)
@@ -165,6 +193,24 @@ def read_labels(name: str) -> dict[tuple[str, str], tuple[str, str]]:
         }
 
 
+def read_weights() -> dict[tuple[str, str], float]:
+    """(mailbox, key) -> how many sent messages of the mailbox the label stands for: the
+    first sample drew a fixed number from each stratum (tracked then; untracked with a
+    document or money word; the rest), so a label weighs its stratum's size / its sample."""
+    with (LABELS / "sample.csv").open(encoding="utf-8", newline="") as handle:
+        design = {
+            (row["mailbox"], row["stratum"]): int(row["population"]) / int(row["sampled"])
+            for row in csv.DictReader(handle)
+            if int(row["sampled"])
+        }
+    with (LABELS / "proposals.csv").open(encoding="utf-8", newline="") as handle:
+        return {
+            (row["mailbox"], row["key"]): design[(row["mailbox"], row["stratum"])]
+            for row in csv.DictReader(handle)
+            if (row["mailbox"], row["stratum"]) in design
+        }
+
+
 def report(boxes: list[Mailbox]) -> None:
     proposals = read_labels("proposals.csv")
     threads = read_labels("threads.csv")
@@ -188,7 +234,34 @@ def report(boxes: list[Mailbox]) -> None:
         sent_keys,
         "only those sent to someone outside the owner's organisation",
     )
+    print_weighted_figures(proposals, tracked_by_key, read_weights())
     print_thread_figures(threads, tracked_by_key)
+
+
+def print_weighted_figures(
+    proposals: dict[tuple[str, str], tuple[str, str]],
+    tracked_by_key: dict[tuple[str, str], TrackedMessage],
+    weights: dict[tuple[str, str], float],
+) -> None:
+    """The figures for the mailboxes as a whole (the labelled set over-samples tracked mail)."""
+    totals: Counter[str] = Counter()
+    for key, (label, _reason) in proposals.items():
+        weight = weights.get(key)
+        if weight is None or label == "borderline":
+            continue
+        tracked = key in tracked_by_key
+        if label == "proposal":
+            totals["tp" if tracked else "fn"] += weight
+        elif tracked:
+            totals["fp"] += weight
+    tp, fp, fn = totals["tp"], totals["fp"], totals["fn"]
+    precision = f"{tp / (tp + fp):.2f}" if tp + fp else "n/a"
+    recall = f"{tp / (tp + fn):.2f}" if tp + fn else "n/a"
+    print(
+        "\n== estimated for the whole mailboxes (each first-sample label weighted by its "
+        f"stratum): precision {precision}, recall {recall} "
+        f"(about {tp + fn:.0f} proposals among the sent mail)"
+    )
 
 
 def print_proposal_figures(
@@ -300,6 +373,41 @@ def write_worksheet(boxes: list[Mailbox], directory: Path, seed: int) -> None:
                         _write_thread(out, box, message, verdict)
 
 
+# The act of sending a document for review, signature or a decision, in my own text: the
+# second sample ("likely") looks for what the first found too rarely among untracked mail.
+_LIKELY = re.compile(
+    r"(attached|enclosed|draft|redline|revised|mark-?up|execution|for your (review|comments|"
+    r"signature|approval)|please (review|sign|approve|comment)|let me know if)"
+    r".{0,200}?(agreement|contract|proposal|\bloi\b|letter|term sheet|confirmation|amendment|"
+    r"offer|\bbid\b|quote|terms|price|pricing)",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def write_likely_worksheet(boxes: list[Mailbox], directory: Path, seed: int) -> None:
+    """Untracked sent messages not labelled yet whose own text (quotes removed) sends a
+    document or terms for review: where the misses hide."""
+    from watcher.classify import own_text
+
+    labelled = set(read_labels("proposals.csv"))
+    directory.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    for box in boxes:
+        tracked_keys = {message_key(t.message.facts) for t in box.tracked}
+        likely = [
+            m
+            for m in sent_messages(box)
+            if message_key(m.facts) not in tracked_keys
+            and (box.name, message_key(m.facts)) not in labelled
+            and _LIKELY.search(f"{m.facts.subject}\n{own_text(m.facts.body_text)}")
+        ]
+        with (directory / f"{box.name}-likely.txt").open("w", encoding="utf-8") as out:
+            out.write(f"# mailbox {box.name}; me = {', '.join(box.me)}; likely {len(likely)}\n")
+            for message in rng.sample(likely, min(25, len(likely))):
+                _write_message(out, box, message, "likely", None)
+                _write_thread(out, box, message, None)
+
+
 def _write_message(
     out: Iterable[str] | object,
     box: Mailbox,
@@ -390,6 +498,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--worksheet", type=Path, help="write labelling sheets here")
     parser.add_argument("--seed", type=int, default=16, help="seed of the label sample")
+    parser.add_argument(
+        "--likely", action="store_true", help="with --worksheet: the second sample (likely misses)"
+    )
     parser.add_argument("--mailbox", action="append", help="only these mailboxes")
     args = parser.parse_args(argv)
     if not CORPUS.is_file():
@@ -397,11 +508,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     with tempfile.TemporaryDirectory(prefix="watcher-quality-") as scratch:
         corpus = read_corpus(Path(scratch))
-    boxes = [
-        analyse(name, items)
-        for name, items in sorted(corpus.items())
-        if not args.mailbox or name in args.mailbox
-    ]
+        boxes = [
+            analyse(name, items)
+            for name, items in sorted(corpus.items())
+            if not args.mailbox or name in args.mailbox
+        ]
+        if not args.mailbox or "demo" in args.mailbox:
+            boxes.append(analyse_demo(Path(scratch)))
     for box in boxes:
         states = Counter(t.state for t in box.tracked)
         print(
@@ -409,6 +522,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{sum(1 for _ in sent_messages(box))} sent, tracked {len(box.tracked)} "
             f"({', '.join(f'{k} {v}' for k, v in states.most_common())})"
         )
+    if args.worksheet and args.likely:
+        write_likely_worksheet(boxes, args.worksheet, args.seed)
+        print(f"worksheets written to {args.worksheet}")
+        return 0
     if args.worksheet:
         write_worksheet(boxes, args.worksheet, args.seed)
         print(f"worksheets written to {args.worksheet}")

@@ -139,3 +139,48 @@ def test_state_dir_naming_a_file_is_refused(tmp_path: Path) -> None:
         f"config.toml line 1: state_dir names '{tmp_path / 'state'}', which is a file, not a "
         "directory; set state_dir to a directory (or move the file away)"
     )
+
+
+def test_colleagues_and_track_internal() -> None:
+    settings = parse_settings(
+        'colleagues = ["*@Corp.example", "@partner.example", "jo@gmail.com"]\n'
+        "track_internal = true\n"
+        + MINIMAL
+        + '\n[[rules]]\ndomain = "finance.corp.example"\ntrack_internal = false\n'
+    )
+    assert settings.colleagues == ("*@corp.example", "@partner.example", "jo@gmail.com")
+    assert settings.tracking.track_internal
+    assert settings.tracking.rules[0].track_internal is False
+    assert parse_settings(MINIMAL).colleagues == ()
+    assert not parse_settings(MINIMAL).tracking.track_internal
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ('["gmail.com"]', "gmail.com is a public mail provider, where anyone can have an address"),
+        ('["*@hotmail.co.uk"]', "hotmail.co.uk is a public mail provider"),
+        ('["*@*"]', "matches too much"),
+        ('["corp"]', "not a domain"),
+        ('["a b@corp.example"]', 'write an address pattern such as "*@corp.example"'),
+        ('["jane@"]', 'write an address pattern such as "*@corp.example"'),
+        ('"corp.example"', None),  # one string is a list of one
+        ("[1]", "must be a list of strings"),
+    ],
+)
+def test_colleagues_errors_name_the_entry_and_the_fix(value: str, problem: str | None) -> None:
+    text = f"colleagues = {value}\n" + MINIMAL
+    if problem is None:
+        assert parse_settings(text).colleagues == ("corp.example",)
+        return
+    message = _error(text)
+    assert message.startswith("config.toml line 1: colleagues ")
+    assert problem in message
+    assert "\n" not in message
+
+
+def test_track_internal_must_be_true_or_false() -> None:
+    message = _error('track_internal = "yes"\n' + MINIMAL)
+    assert message == "config.toml line 1: track_internal must be true or false"
+    message = _error(MINIMAL + '[[rules]]\ndomain = "a.example"\ntrack_internal = 1\n')
+    assert message == "config.toml line 8: rules[1].track_internal must be true or false"

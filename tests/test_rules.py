@@ -7,7 +7,15 @@ import pytest
 
 from watcher.config import parse_settings
 from watcher.errors import ConfigError
-from watcher.rules import Override, Rule, Tracking, add_days, parse_tag, resolve_policy
+from watcher.rules import (
+    Override,
+    Rule,
+    Tracking,
+    add_days,
+    internal_tracking,
+    parse_tag,
+    resolve_policy,
+)
 
 ACCOUNT = '[[accounts]]\nname = "w"\nhost = "h"\naddresses = ["me@x.example"]\n'
 
@@ -122,3 +130,21 @@ def test_tracking_errors_name_line_and_fix(text: str, message: str) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_settings(text)
     assert str(caught.value).startswith(message) or message in str(caught.value)
+
+
+def test_internal_tracking_setting_then_rules_later_ones_win() -> None:
+    finance = Rule(number=1, domain="finance.corp.example", track_internal=True)
+    legal = Rule(number=2, contact="lee@corp.example", track_internal=False)
+    tracking = Tracking(rules=(finance, legal))
+
+    def why(*contacts: str, base: Tracking = tracking) -> str | None:
+        return internal_tracking(base, contacts=contacts, subject="Contract", kind="contract")
+
+    assert why("bob@corp.example") is None
+    assert why("fi@finance.corp.example") == (
+        "rule 1 (domain finance.corp.example): track_internal = true"
+    )
+    assert why("fi@finance.corp.example", "lee@corp.example") is None
+    everything = Tracking(track_internal=True, rules=(legal,))
+    assert why("bob@corp.example", base=everything) == "track_internal = true"
+    assert why("lee@corp.example", base=everything) is None

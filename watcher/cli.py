@@ -397,7 +397,8 @@ def thread_command(
     except WatcherError as exc:
         _fail(exc)
     tracked = [t for t in analysis.tracked if t.thread_id == conversation.thread_id]
-    click.echo(format_thread(conversation, tracked, settings.zone))
+    skipped = analysis.not_followed_in(conversation.thread_id)
+    click.echo(format_thread(conversation, tracked, settings.zone, skipped))
 
 
 @cli.command("digest")

@@ -30,6 +30,7 @@ from watcher.configcheck import (
 from watcher.digest.settings import TEMPLATE_NAMES, WEBMAILS, DigestSettings
 from watcher.digest.suggest import check_template
 from watcher.errors import ConfigError
+from watcher.identity import is_public_mail_domain
 from watcher.rules import KINDS, Rule, Tracking
 
 Security = Literal["ssl", "starttls", "none"]
@@ -80,6 +81,8 @@ class Settings:
     lookback_days: int
     accounts: tuple[Account, ...] = field(default=())
     tracking: Tracking = field(default_factory=Tracking)
+    # More colleagues than the domains I send from: address patterns or bare domains.
+    colleagues: tuple[str, ...] = ()
     sync_interval_minutes: float = 10.0
     digest: DigestSettings = field(default_factory=lambda: DigestSettings())
 
@@ -197,6 +200,7 @@ class _SettingsReader(TableReader):
             sync_interval_minutes=interval,
             accounts=accounts,
             tracking=self.tracking(),
+            colleagues=self.colleagues(),
             digest=self.digest(accounts),
         )
 
@@ -313,9 +317,20 @@ class _SettingsReader(TableReader):
                 data, "give_up_after", "", int, defaults.give_up_after, check_days
             ),
             keywords=self.strings(data, "keywords", ""),
+            track_internal=self.get(data, "track_internal", "", bool, defaults.track_internal),
             keyword_prefix=self.get(data, "keyword_prefix", "", str, defaults.keyword_prefix),
             rules=tuple(self.rule(r, i + 1) for i, r in enumerate(raw_rules)),
         )
+
+    def colleagues(self) -> tuple[str, ...]:
+        found = []
+        for text in self.strings(self.data, "colleagues", ""):
+            pattern = text.strip().lower()
+            problem = _colleague_problem(pattern)
+            if problem:
+                raise self.fail("colleagues", f"has {text!r}: {problem}")
+            found.append(pattern)
+        return tuple(found)
 
     def days_list(self, table: dict[str, Any], key: str, where: str) -> tuple[int, ...] | None:
         if key not in table:
@@ -358,6 +373,7 @@ class _SettingsReader(TableReader):
             remind_every=self.days_list(table, "remind_every", where),
             give_up_after=self.optional(table, "give_up_after", where, int, check_days),
             ignore=self.get(table, "ignore", where, bool, False),
+            track_internal=self.optional(table, "track_internal", where, bool),
         )
         if not (rule.contact or rule.domain or rule.subject or rule.kind):
             raise self.fail(where, "matches everything; give it contact, domain, subject or kind")
@@ -465,6 +481,8 @@ _TOP_KEYS = {
     "lookback_days",
     "accounts",
     "track",
+    "track_internal",
+    "colleagues",
     "default_quiet_days",
     "business_days",
     "remind_every",
@@ -508,6 +526,7 @@ _RULE_KEYS = {
     "remind_every",
     "give_up_after",
     "ignore",
+    "track_internal",
 }
 
 _ACCOUNT_KEYS = {
@@ -577,6 +596,27 @@ def _check_webmail(value: str) -> str | None:
 
 def _check_track(value: str) -> str | None:
     return None if value in ("proposals", "all") else 'must be "proposals" or "all"'
+
+
+_HOST = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
+
+
+def _colleague_problem(pattern: str) -> str | None:
+    """Why a `colleagues` entry cannot be right, or None: "*@corp.example", "partner.example"."""
+    example = 'write an address pattern such as "*@corp.example" or a domain such as "corp.example"'
+    local, at, domain = pattern.lstrip("@").rpartition("@")
+    if not domain or any(c.isspace() for c in pattern) or (at and not local):
+        return example
+    if at and "." not in domain.strip("*?."):  # "*@*" would make everybody a colleague
+        return f"matches too much; {example}"
+    if not at and not _HOST.match(domain):
+        return f"not a domain; {example}"
+    if not any(c in domain for c in "*?[") and is_public_mail_domain(domain) and local in ("", "*"):
+        return (
+            f"{domain} is a public mail provider, where anyone can have an address; "
+            f'name your colleagues\' addresses there instead, e.g. "jane@{domain}"'
+        )
+    return None
 
 
 def _check_kind(value: str) -> str | None:

@@ -11,7 +11,7 @@ from watcher.classify import automatic_reason, bounce_of
 from watcher.conversations import Conversation
 from watcher.mail.facts import Address
 from watcher.terminal import pad, printable
-from watcher.tracker import AWAITING, BOUNCED, TrackedMessage
+from watcher.tracker import AWAITING, BOUNCED, NotFollowed, TrackedMessage
 
 _SUBJECT_WIDTH = 44
 _CONTACT_WIDTH = 30
@@ -108,7 +108,10 @@ def _iso(timestamp: int, zone: ZoneInfo) -> str:
 
 
 def format_thread(
-    conversation: Conversation, tracked: Sequence[TrackedMessage], zone: ZoneInfo
+    conversation: Conversation,
+    tracked: Sequence[TrackedMessage],
+    zone: ZoneInfo,
+    not_followed: Sequence[NotFollowed] = (),
 ) -> str:
     """One conversation, message by message, then the verdict on each tracked message.
 
@@ -153,7 +156,23 @@ def format_thread(
         lines.append(f"  quiet period: {printable('; '.join(item.policy.sources))}")
         for note in item.notes:
             lines.append(f"  note: {printable(note)}")
-    if not tracked:
+    for skipped in not_followed:
+        lines.append("")
+        lines.append(
+            f'Your message "{printable(skipped.subject)}" of '
+            f"{_local(skipped.sent_at, zone, '%Y-%m-%d')}:"
+        )
+        lines.append(f"  not followed: {printable(skipped.why)}")
+        lines.append(f"  to: {printable(_contact(skipped.contacts))}")
+        if skipped.reasons:
+            lines.append(
+                f"  it looks like a {skipped.kind}: {printable('; '.join(skipped.reasons))}"
+            )
+        lines.append(
+            "  to follow mail to colleagues: track_internal = true in the config, "
+            "or in a [[rules]] table for these contacts"
+        )
+    if not tracked and not not_followed:
         lines.append("")
         lines.append("Nothing in this thread is tracked (no proposal or contract of yours).")
     return "\n".join(lines)

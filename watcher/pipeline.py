@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from watcher.classify import RememberingClassifier
@@ -11,13 +11,14 @@ from watcher.conversations import Conversation, build_conversations
 from watcher.digest.select import Selection, select_digest
 from watcher.identity import Identity
 from watcher.store import Store
-from watcher.tracker import TrackedMessage, track
+from watcher.tracker import NotFollowed, TrackedMessage, assess
 
 
 @dataclass(frozen=True, slots=True)
 class Analysis:
     conversations: list[Conversation]
     tracked: list[TrackedMessage]
+    not_followed: list[NotFollowed] = field(default_factory=list)
 
     def conversation(self, thread_id: str) -> Conversation | None:
         for conversation in self.conversations:
@@ -25,17 +26,25 @@ class Analysis:
                 return conversation
         return None
 
+    def not_followed_in(self, thread_id: str) -> list[NotFollowed]:
+        """My messages in this conversation that look like proposals but are not followed."""
+        return [n for n in self.not_followed if n.thread_id == thread_id]
+
 
 def identity_of(settings: Settings) -> Identity:
-    """Me across all accounts: mail between my own accounts is never "someone else"."""
-    return Identity(address for account in settings.accounts for address in account.own_addresses)
+    """Me across all accounts: mail between my own accounts is never "someone else"; and my
+    colleagues, from my addresses' domains and the `colleagues` setting."""
+    return Identity(
+        (address for account in settings.accounts for address in account.own_addresses),
+        colleagues=settings.colleagues,
+    )
 
 
 def analyze(store: Store, settings: Settings, now: datetime) -> Analysis:
     """Verdicts as of `now`; classifications new in this run are remembered in the store."""
     conversations = build_conversations(store.stored_messages())
     classifier = RememberingClassifier(store.classifications(), settings.tracking.keywords)
-    tracked = track(
+    assessment = assess(
         conversations,
         identity=identity_of(settings),
         tracking=settings.tracking,
@@ -47,7 +56,7 @@ def analyze(store: Store, settings: Settings, now: datetime) -> Analysis:
     if classifier.fresh:
         with store.transaction():
             store.save_classifications(classifier.fresh)
-    return Analysis(conversations, tracked)
+    return Analysis(conversations, assessment.tracked, assessment.not_followed)
 
 
 def select_for(store: Store, settings: Settings, now: datetime) -> Selection:

@@ -7,6 +7,9 @@ Lowest to highest precedence:
 4. an IMAP keyword on the sent message, set in any mail client (`followup-10d`, `followup-mute`);
 5. what the user set with `watcher thread ID --quiet/--snooze-until/--mute/--done`.
 Every source that changed something leaves a short reason, so the user can see why.
+
+Whether a message that went only to my colleagues is followed at all: `track_internal`, then
+the rules that set it (`internal_tracking`).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ class Rule:
     remind_every: tuple[int, ...] | None = None
     give_up_after: int | None = None
     ignore: bool = False
+    track_internal: bool | None = None  # follow (or not) what went only to colleagues
 
     def matches(self, contacts: Sequence[str], subject: str, kind: str) -> bool:
         if self.contact and not any(fnmatch.fnmatchcase(c, self.contact) for c in contacts):
@@ -73,6 +77,7 @@ class Tracking:
     remind_every: tuple[int, ...] = (3, 7, 14)
     give_up_after: int = 30
     keywords: tuple[str, ...] = ()  # extra words that make a message a proposal
+    track_internal: bool = False  # also what went only to my colleagues
     keyword_prefix: str = "followup-"  # IMAP keywords: followup-10d, followup-mute, ...
     rules: tuple[Rule, ...] = ()
 
@@ -181,6 +186,20 @@ def resolve_policy(
     return policy
 
 
+def internal_tracking(
+    tracking: Tracking, *, contacts: Sequence[str], subject: str, kind: str
+) -> str | None:
+    """Why a message that went only to colleagues is followed all the same, or None.
+
+    `track_internal` at the top level, then every matching rule that says it, later ones win.
+    """
+    source = "track_internal = true" if tracking.track_internal else None
+    for rule in tracking.rules:
+        if rule.track_internal is not None and rule.matches(contacts, subject, kind):
+            source = f"{rule.describe()}: track_internal = true" if rule.track_internal else None
+    return source
+
+
 def _apply_rule(policy: Policy, rule: Rule) -> Policy:
     changes: dict[str, object] = {}
     said = []
@@ -199,6 +218,8 @@ def _apply_rule(policy: Policy, rule: Rule) -> Policy:
     if rule.ignore:
         changes["ignored"] = True
         said.append("ignore")
+    if not said:
+        return policy  # a rule that only says whether to track internal mail
     reason = f"{rule.describe()}: {', '.join(said)}"
     return replace(policy, **changes, sources=(*policy.sources, reason))  # type: ignore[arg-type]
 

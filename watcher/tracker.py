@@ -3,14 +3,22 @@
 Pure code over conversations, the rules and an explicit `now`: the same input always gives
 the same verdicts, whatever order the mail arrived in. Every verdict carries its reasons.
 
-For each message I sent that is tracked (a proposal, or anything with `track = "all"`):
+A message I sent that is a proposal (or anything, with `track = "all"`) is followed when it
+went to at least one person outside my organisation (see `Identity.colleague_because`); one
+that went only to my colleagues is followed only with `track_internal` (top level or in a
+rule), and otherwise comes back as `NotFollowed`, saying why.
+
+For each message I sent that is followed:
 - a later message in its conversation from anyone else (a colleague of the recipient too) is a
-  reply, unless it is automatic (out-of-office, auto-reply, read receipt, mailing list);
+  reply, unless it is automatic (out-of-office, auto-reply, read receipt, mailing list), or,
+  when the message went outside, it comes from a colleague of mine: my own side writing in
+  the thread is not the other side's answer;
 - a reply that sits only in the spam folder still counts, and is flagged so I look there;
 - a delivery failure that names the message (or, failing that, its recipient) marks it
   bounced: an alarm of its own;
 - a later proposal of mine in the same conversation supersedes it (a revised proposal
-  restarts the clock), and any other later message of mine restarts the clock too;
+  restarts the clock), and any other later message of mine restarts the clock too, except,
+  when the message went outside, mail of mine that went only to colleagues;
 - once answered it stays answered, whatever I write afterwards (a thank-you note).
 """
 
@@ -18,7 +26,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -26,7 +34,7 @@ from watcher.classify import Classification, automatic_reason, bounce_of, classi
 from watcher.conversations import Conversation, ThreadMessage, normalize_subject
 from watcher.identity import Identity
 from watcher.mail.facts import Address, MessageFacts
-from watcher.rules import Override, Policy, Tracking, resolve_policy
+from watcher.rules import Override, Policy, Tracking, internal_tracking, resolve_policy
 
 AWAITING = "awaiting"
 ANSWERED = "answered"
@@ -76,6 +84,35 @@ class TrackedMessage:
         return self.state == BOUNCED
 
 
+@dataclass(frozen=True, slots=True)
+class NotFollowed:
+    """A message of mine that would be tracked but is not, and why (for `watcher thread`)."""
+
+    thread_id: str
+    account: str
+    message: ThreadMessage
+    contacts: tuple[Address, ...]
+    kind: str
+    reasons: tuple[str, ...]  # what made it look like a proposal
+    why: str  # "it went only to colleagues (corp.example)"
+
+    @property
+    def subject(self) -> str:
+        return self.message.facts.subject
+
+    @property
+    def sent_at(self) -> int:
+        return self.message.when or 0
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """The verdicts on my sent mail: what is followed, and what is not although it could be."""
+
+    tracked: list[TrackedMessage]
+    not_followed: list[NotFollowed] = field(default_factory=list)
+
+
 def track(
     conversations: Iterable[Conversation],
     *,
@@ -86,7 +123,29 @@ def track(
     zone: ZoneInfo,
     classify: Classifier | None = None,
 ) -> list[TrackedMessage]:
-    """Verdicts for every tracked message I sent, oldest first.
+    """Verdicts for every tracked message I sent, oldest first (see `assess`)."""
+    return assess(
+        conversations,
+        identity=identity,
+        tracking=tracking,
+        overrides=overrides,
+        now=now,
+        zone=zone,
+        classify=classify,
+    ).tracked
+
+
+def assess(
+    conversations: Iterable[Conversation],
+    *,
+    identity: Identity,
+    tracking: Tracking,
+    overrides: Mapping[str, Override],
+    now: datetime,
+    zone: ZoneInfo,
+    classify: Classifier | None = None,
+) -> Assessment:
+    """Verdicts for every tracked message I sent, oldest first, and the messages not followed.
 
     `classify` decides whether a sent message is a proposal; by default `classify_sent` with
     the configured keywords (the pipeline passes one that remembers earlier verdicts).
@@ -98,9 +157,18 @@ def track(
             return classify_sent(facts, extra_keywords=keywords, ignore_subject=ignore_subject)
 
     conversations = list(conversations)
+    # The domains I send from tell who my colleagues are, even those no setting names.
+    identity = identity.with_sent_from(
+        address
+        for conversation in conversations
+        for message in conversation.messages
+        if message.in_sent
+        for _, address in message.facts.from_[:1]
+    )
     bounces = _BounceIndex(conversations, identity)
     today = now.astimezone(zone).date()
     results: list[TrackedMessage] = []
+    not_followed: list[NotFollowed] = []
     for conversation in conversations:
         results.extend(
             _track_conversation(
@@ -112,10 +180,12 @@ def track(
                 today,
                 zone,
                 classify,
+                not_followed,
             )
         )
     results.sort(key=lambda t: (t.sent_at, t.thread_id, t.message.key))
-    return results
+    not_followed.sort(key=lambda t: (t.sent_at, t.thread_id, t.message.key))
+    return Assessment(results, not_followed)
 
 
 def _is_mine(message: ThreadMessage, identity: Identity) -> bool:
@@ -133,6 +203,18 @@ def _recipients(message: ThreadMessage, identity: Identity) -> tuple[Address, ..
     return tuple(found)
 
 
+def _colleagues_only(contacts: Sequence[Address], identity: Identity) -> tuple[str, ...]:
+    """What makes every one of `contacts` a colleague of mine ("corp.example"), or () when
+    someone among them is outside."""
+    sources: set[str] = set()
+    for _, address in contacts:
+        source = identity.colleague_because(address)
+        if source is None:
+            return ()
+        sources.add(source)
+    return tuple(sorted(sources))
+
+
 def _track_conversation(
     conversation: Conversation,
     identity: Identity,
@@ -142,19 +224,23 @@ def _track_conversation(
     today: date,
     zone: ZoneInfo,
     classify: Classifier,
+    not_followed: list[NotFollowed],
 ) -> list[TrackedMessage]:
     messages = conversation.messages
     mine = [_is_mine(m, identity) for m in messages]
     if not any(mine):
         return []
     classifications: dict[int, Classification] = {}
+    internal: dict[int, tuple[str, ...]] = {}  # my messages that went only to colleagues
+    internal_reasons: dict[int, str] = {}  # why such a message is followed all the same
     tracked_indexes: list[int] = []
     their_subjects: set[str] = set()  # normalized subjects of other people's earlier mail
     for index, message in enumerate(messages):
         if not mine[index]:
             their_subjects.add(normalize_subject(message.facts.subject))
             continue
-        if not _recipients(message, identity):
+        contacts = _recipients(message, identity)
+        if not contacts:
             continue
         if automatic_reason(message.facts) is not None:
             continue  # my own auto-replies are not something I wait on
@@ -163,8 +249,35 @@ def _track_conversation(
         inherited = normalize_subject(message.facts.subject) in their_subjects
         classification = classify(message.facts, inherited)
         classifications[index] = classification
-        if classification.is_tracked or tracking.track == "all":
-            tracked_indexes.append(index)
+        colleagues = _colleagues_only(contacts, identity)
+        if colleagues:
+            internal[index] = colleagues
+        if not (classification.is_tracked or tracking.track == "all"):
+            continue
+        if colleagues:
+            kind = classification.kind or ("message" if tracking.track == "all" else "")
+            allowed = internal_tracking(
+                tracking,
+                contacts=[address for _, address in contacts],
+                subject=message.facts.subject,
+                kind=classification.kind,
+            )
+            went = f"it went only to colleagues ({', '.join(colleagues)})"
+            if allowed is None:
+                not_followed.append(
+                    NotFollowed(
+                        thread_id=conversation.thread_id,
+                        account=message.account,
+                        message=message,
+                        contacts=contacts,
+                        kind=kind,
+                        reasons=classification.reasons,
+                        why=went,
+                    )
+                )
+                continue
+            internal_reasons[index] = f"{went}, followed by {allowed}"
+        tracked_indexes.append(index)
     results = []
     for index in tracked_indexes:
         results.append(
@@ -173,6 +286,7 @@ def _track_conversation(
                 index,
                 mine,
                 classifications,
+                _Followed(frozenset(tracked_indexes), internal, internal_reasons.get(index)),
                 identity,
                 tracking,
                 override,
@@ -184,11 +298,21 @@ def _track_conversation(
     return results
 
 
+@dataclass(frozen=True, slots=True)
+class _Followed:
+    """What the tracker decided about my messages in one conversation."""
+
+    indexes: frozenset[int]  # followed
+    internal: Mapping[int, tuple[str, ...]]  # went only to colleagues
+    internal_reason: str | None  # why this internal message is followed all the same
+
+
 def _verdict(
     conversation: Conversation,
     index: int,
     mine: Sequence[bool],
     classifications: Mapping[int, Classification],
+    followed: _Followed,
     identity: Identity,
     tracking: Tracking,
     override: Override | None,
@@ -200,6 +324,7 @@ def _verdict(
     sent = messages[index]
     classification = classifications[index]
     contacts = _recipients(sent, identity)
+    went_outside = index not in followed.internal
     since = sent.when or 0
     state = AWAITING
     notes: list[str] = []
@@ -216,6 +341,9 @@ def _verdict(
         later = messages[later_index]
         sender = later.facts.from_[0] if later.facts.from_ else ("", "")
         if mine[later_index]:
+            if went_outside and later_index in followed.internal:
+                notes.append("you wrote only to colleagues in the thread; the clock runs on")
+                continue
             later_class = classifications.get(later_index)
             if later_class is not None and later_class.is_tracked:
                 state = SUPERSEDED
@@ -229,6 +357,9 @@ def _verdict(
         automatic = automatic_reason(later.facts)
         if automatic is not None:
             notes.append(f"{automatic} from {sender[1] or 'unknown sender'} ignored")
+            continue
+        if went_outside and identity.is_colleague(sender[1]):
+            notes.append(f"{sender[1]} is a colleague of yours: not the answer")
             continue
         state = ANSWERED
         answered_by = sender
@@ -257,7 +388,8 @@ def _verdict(
         message=sent,
         contacts=contacts,
         kind=classification.kind or ("message" if tracking.track == "all" else ""),
-        reasons=classification.reasons,
+        reasons=classification.reasons
+        + ((followed.internal_reason,) if followed.internal_reason else ()),
         state=state,
         since=since,
         quiet_days=(today - since_day).days,

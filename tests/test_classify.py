@@ -252,7 +252,11 @@ def test_bottom_posting_keeps_what_i_wrote_below_the_quote() -> None:
     )
     result = classify_sent(sent("Re: Booking site", body))
     assert result.is_tracked
-    assert result.reasons == ("keyword 'quote' in text", "price NOK 189,000")
+    assert result.reasons == (
+        "keyword 'quote' in text",
+        "sends the quote ('Here is')",
+        "price NOK 189,000",
+    )
 
 
 def test_signature_is_ignored() -> None:
@@ -389,9 +393,11 @@ PRICES = [
 
 @pytest.mark.parametrize(("text", "shown"), PRICES)
 def test_prices(text: str, shown: str) -> None:
-    result = classify_sent(sent("Website", text))
-    assert result.reasons == (f"price {shown}",)
-    assert result.score == 1.5  # a price alone is not a proposal
+    # A price counts in a message that sends a document (pattern 2: alone it is nothing).
+    result = classify_sent(sent("Website", text, ["terms.pdf"]))
+    assert result.reasons == (f"price {shown}", "document attachment terms.pdf")
+    assert result.score == 3.0
+    assert classify_sent(sent("Website", text)).reasons == ()
 
 
 @pytest.mark.parametrize(
@@ -404,7 +410,8 @@ def test_prices(text: str, shown: str) -> None:
     ],
 )
 def test_numbers_that_are_not_prices(text: str) -> None:
-    assert classify_sent(sent("Lunch", text)).reasons == ()
+    result = classify_sent(sent("Lunch", text, ["terms.pdf"]))
+    assert result.reasons == ("document attachment terms.pdf",)
 
 
 # --- the user's own words --------------------------------------------------------------------
@@ -420,7 +427,7 @@ def test_extra_keywords() -> None:
     result = classify_sent(sent(files=["Retainer_2027.pdf"]), extra_keywords=extra)
     assert result.reasons == ("attachment Retainer_2027.pdf",)
     result = classify_sent(
-        sent("Next year", "The scope of\nservices and two retainers: EUR 2,000/month."),
+        sent("Next year", "Here is the scope of\nservices and two retainers: EUR 2,000/month."),
         extra_keywords=extra,
     )
     assert result.is_tracked

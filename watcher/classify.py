@@ -36,11 +36,12 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 
 from watcher.mail.facts import MessageFacts
 from watcher.mail.headers import normalize_space
+from watcher.owntext import own_text, split_own
 
 __all__ = [
     "TRACK_THRESHOLD",
@@ -54,7 +55,7 @@ __all__ = [
 
 TRACK_THRESHOLD = 3.0
 # Bump when the rules below change: verdicts remembered in the store are then recomputed.
-CLASSIFIER_VERSION = 2
+CLASSIFIER_VERSION = 3
 
 _ATTACHMENT = 3.0
 _SUBJECT = 3.0
@@ -66,6 +67,11 @@ _PRICE = 1.5
 _DOCUMENT = 1.5
 _INVOICE_NAMED = -4.0
 _INVOICE_IN_TEXT = -1.5
+_SEND_ACT = 1.5  # "attached is", "here is the", with a kind of document
+_REVIEW_ACT = 1.5  # "for your review", "let me know if this is acceptable", with a kind
+_OFFER_ACT = 1.5  # "our price is", or "are you OK with" a price
+_ASK_PENALTY = -4.0  # asks for their document or answer, and sends nothing
+_INFORM_PENALTY = -4.0  # FYI, a status note, "the proposals we sent last week"
 STRONG, WEAK = 1.0, 0.5
 
 # Keywords: (language, kind, weight factor, pattern). Patterns are regexes over *folded* text
@@ -83,6 +89,12 @@ _KEYWORDS: tuple[tuple[str, str, float, str], ...] = (
     ("en", "agreement", STRONG, r"agreements?|engagement\s+letters?"),
     ("en", "offer", WEAK, r"offers?"),  # "we can offer a call"
     ("en", "quote", WEAK, r"pricing|price\s+lists?"),
+    # The vocabulary of contract work: drafts and mark-ups, side letters, pre-contracts.
+    ("en", "proposal", STRONG, r"term\s+sheets?|letters?\s+of\s+intent|lois?|rfp\s+responses?"),
+    ("en", "agreement", STRONG, r"ndas?|msas?|amendments?|addend(?:um|ums|a)|guarant(?:y|ies)"),
+    ("en", "contract", STRONG, r"redlines?|redlined|blacklines?"),
+    ("en", "contract", WEAK, r"drafts?|mark-?ups?|confirmations?"),  # "draft agenda"
+    ("en", "proposal", WEAK, r"bids?|tenders?"),  # traders bid all day
     ("de", "quote", STRONG, rf"{_C}angebot(?:e|es|s)?"),
     ("de", "estimate", STRONG, r"kostenvoranschlage?|kostenschatzung(?:en)?"),
     ("de", "contract", STRONG, rf"{_C}vertrag(?:e|es|s)?"),
@@ -168,9 +180,11 @@ _INVOICE = _Guarded(
 # Idioms that contain an agreement word but mean "OK": blanked before keyword matching.
 _IDIOMS = re.compile(r"\bd['’]\s?accord[oi]?\b|\bde\s+(?:acuerdo|acordo)\b")
 # A keyword right after these asks for someone else's document ("Can you send me your
-# quote?", "Anfrage für ein Angebot"): that is not a proposal of mine.
+# quote?", "Anfrage für ein Angebot") or names it ("their proposal", "broker quotes"): that
+# is not a proposal of mine.
 _REQUEST_BEFORE = re.compile(
     r"(?:\b(?:request(?:s|ing)?(?:\s+for)?|ask(?:ing)?\s+for|send\s+(?:me|us)|get\s+(?:me|us)"
+    r"|their|his|her|brokers?['’]?|market"
     r"|anfrage(?:\s+(?:fur|nach|um))?|bitte\s+um|demande\s+de|solicitud\s+de|pedido\s+de"
     r"|richiesta\s+di|aanvraag\s+(?:voor|om)|forfragan\s+om|begaran\s+om)"
     r"(?:\s+(?:a|an|the|your|ein|eine|einen|ihr|ihre|un|une|una|uno|um|uma|een|en|ett))?)\s*:?\s*$"
@@ -230,27 +244,6 @@ _REPLY_PREFIX = re.compile(
     r"\s*(?:\[\d+\])?\s*:)+\s*",
     re.IGNORECASE,
 )
-
-# Where my own text ends: a reply/forward header, an Outlook header block, a separator.
-_REPLY_VERB = r"(?:wrote|schrieb|a\s+[ée]crit|escribi[óo]|schreef|ha\s+scritto|escreveu|skrev)"
-_QUOTE_HEADER = re.compile(
-    rf"^[ \t]*(?:(?:on|am|le|el|op|il|em|den|p[åa])\b[^\n]{{0,300}}(?:\n[^\n]{{0,300}})??"
-    rf"\b{_REPLY_VERB}\b[^\n]{{0,120}}?[ \t]*:[ \t]*$"
-    rf"|[^\n>]{{0,200}}\b{_REPLY_VERB}[ \t]*:[ \t]*$"
-    r"|-{2,}[ \t]*(?:original\s+message|urspr[üu]ngliche\s+nachricht|message\s+d['’]origine"
-    r"|mensaje\s+original|oorspronkelijk\s+bericht|messaggio\s+originale|mensagem\s+original"
-    r"|ursprungligt\s+meddelande|originalmeddelande|forwarded\s+message"
-    r"|weitergeleitete\s+nachricht|message\s+transf[ée]r[ée]|mensaje\s+reenviado"
-    r"|doorgestuurd\s+bericht|messaggio\s+inoltrato|mensagem\s+encaminhada"
-    r"|vidarebefordrat\s+meddelande|forwarded\s+by\b)"  # the last: Lotus Notes
-    r"|(?:begin\s+forwarded\s+message|anfang\s+der\s+weitergeleiteten\s+nachricht)[ \t]*:"
-    r"|_{10,}[ \t]*$"
-    r"|\*?(?:from|von|de|van|da|fr[åa]n)\*?[ \t]?:[^\n]*\n(?:[^\n]*\n){0,2}?[ \t]*\*?"
-    r"(?:sent|date|gesendet|datum|envoy[ée]|enviado(?:[ \t]+el)?|fecha|verzonden|inviato"
-    r"|data|skickat)\*?[ \t]?:)",
-    re.IGNORECASE | re.MULTILINE,
-)
-_SIGNATURE = re.compile(r"^--[ \t]*$", re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,20 +375,162 @@ def _top_level_alternatives(pattern: str) -> list[str]:
     return parts
 
 
-def own_text(body: str) -> str:
-    """My own words of a message: without quoted lines, the quoted message and signature.
+# -- the acts: what my own words do ----------------------------------------------------------
+# Phrases over folded text (lower case, no accents). Each alternative starts with a literal
+# and the letter before a match is checked in Python (`_Phrases`): a leading look-behind
+# would make sre try every position of the text, ten times slower.
 
-    A reply header at the very top (bottom-posting) only drops the header and the `>` lines,
-    so what I wrote below the quote is kept.
-    """
-    header = _QUOTE_HEADER.search(body)
-    if header is not None:
-        before = body[: header.start()]
-        body = before if before.strip() else body[header.end() :]
-    signature = _SIGNATURE.search(body)
-    if signature is not None:
-        body = body[: signature.start()]
-    return "\n".join(line for line in body.split("\n") if not line.lstrip().startswith(">"))
+# I send a document now: "attached is", "here is the", "anbei", "ci-joint", "adjunto"...
+_SEND = (
+    r"attached|attaching|enclosed|enclosing|please\s+find|here\s+(?:is|are)|here['’]s"
+    r"|(?:is|are)\s+below|i\s+am\s+sending|i['’]m\s+sending|we\s+are\s+sending"
+    r"|sending\s+you|execution\s+cop(?:y|ies)"
+    r"|anbei|im\s+anhang|beigefugt|in\s+der\s+anlage|anliegend|hier\s+(?:ist|sind|kommt)"
+    r"|ubersende|ci-?\s?joint|vous\s+trouverez|voici|je\s+vous\s+(?:envoie|transmets)"
+    r"|en\s+piece\s+jointe|adjunt(?:o|a|amos)|te\s+envio|le\s+envio|les\s+envio"
+    r"|aqui\s+(?:esta|tienes|tiene)|hierbij|bijgaand|in\s+de\s+bijlage|bijgevoegd"
+    r"|hier\s+is|in\s+allegato|allego|alleghiamo|ecco|ti\s+invio|vi\s+invio|segue(?:m)?"
+    r"|em\s+anexo|envio|aqui\s+esta|bifoga[rtd]|har\s+kommer|har\s+ar|skickar"
+)
+# I ask the other side to review, comment on, approve or accept what I send.
+_REVIEW = (
+    r"for\s+your\s+(?:review|comments?|approval|consideration|execution|signature)"
+    r"|for\s+(?:review|comments?)"
+    r"|please\s+(?:review|approve|comment|look\s+(?:it|this|them|these)\s+over"
+    r"|take\s+a\s+look|have\s+a\s+look)"
+    r"|review\s+and\s+(?:comment|approve|let\s+me\s+know)"
+    r"|any\s+(?:comments|concerns)|your\s+(?:comments|concerns|approval)"
+    r"|you\s+comments|let\s+me\s+know\s+(?:what\s+you\s+think|your\s+thoughts|if\s+i\s+can\s+send)"
+    r"|let\s+me\s+know\s+if\s+(?:this|these|it|that|they|the\s+\w+)\s+(?:is|are|looks?|works?"
+    r"|seems?)\s+(?:acceptable|ok|okay|fine|agreeable|good)"
+    r"|(?:is|are)\s+(?:this|these|that|it|they)\s+acceptable|acceptable\s+to\s+you"
+    r"|look\s+(?:it|this|them|these)\s+over|once\s+over|take\s+a\s+look"
+    r"|are\s+you\s+ok(?:ay)?\s+(?:with|to)|do\s+you\s+approve"
+    r"|zur\s+(?:durchsicht|prufung|freigabe)|bitte\s+(?:prufen|um\s+(?:freigabe|feedback"
+    r"|ruckmeldung))|ihre\s+(?:anmerkungen|ruckmeldung)"
+    r"|pour\s+(?:relecture|validation|approbation)|merci\s+de\s+(?:valider|relire)"
+    r"|vos\s+(?:commentaires|remarques|retours)"
+    r"|para\s+(?:su|tu)\s+(?:revision|aprobacion|visto\s+bueno)|(?:sus|tus)\s+comentarios"
+    r"|ter\s+(?:beoordeling|goedkeuring)|graag\s+(?:je|uw)\s+(?:reactie|akkoord|feedback)"
+    r"|per\s+(?:la\s+)?(?:revisione|approvazione)|(?:vostri|tuoi)\s+commenti"
+    r"|para\s+(?:sua\s+)?(?:revisao|aprovacao)|seus\s+comentarios"
+    r"|for\s+(?:granskning|godkannande)|(?:dina|era)\s+synpunkter"
+)
+# I name my terms: a price counts with these.
+_OFFER = (
+    r"our\s+(?:price|fee|rate|offer|quote|bid)\s+(?:is|would\s+be|will\s+be)"
+    r"|(?:we|i)\s+(?:can|could|would|will)\s+(?:offer|quote|do\s+it\s+for)"
+    r"|we\s+(?:propose|offer|are\s+offering|are\s+pleased\s+to\s+offer)"
+    r"|i\s+(?:propose|offer|would\s+propose)|(?:a|our|my)\s+quote\s+of"
+    r"|unser\s+(?:preis|angebot)|wir\s+bieten|nous\s+proposons|notre\s+prix|ofrecemos"
+    r"|nuestro\s+precio|wij\s+bieden|onze\s+prijs|offriamo|il\s+nostro\s+prezzo|oferecemos"
+    r"|nosso\s+preco|vi\s+erbjuder|vart\s+pris"
+)
+# I ask for something of theirs, or a question only they can answer: with no act of mine,
+# the message waits on them, not they on me.
+_ASK = (
+    r"(?:please|pls|kindly)\s+(?:send|forward|provide|give|fax|get)\s+(?:me|us)"
+    r"|(?:can|could|will|did)\s+(?:you|u)|would\s+you\s+(?:have|send|mind|please|be\s+able)"
+    r"|do\s+you\s+(?:have|know|need|get|or)|have\s+you\s+(?:received|signed|sent|had)"
+    r"|where\s+(?:is|are)|any\s+(?:sign|news|word|update|progress)"
+    r"|is\s+it\s+(?:written|ready|done|signed|finished)|need(?!\s+to(?![^\W\d_]))"
+    r"|waiting\s+(?:for|on)\s+(?:your|the|their)|send\s+(?:me|us)\s+(?:your|the|a)"
+    r"|konnen\s+sie|konntest\s+du|pourriez-vous|pouvez-vous|podrias|podria\s+usted"
+    r"|kunt\s+u|kun\s+je|potresti|potrebbe|poderia|kan\s+du"
+)
+# Only for their information: a status note, or something already sent elsewhere.
+_INFORM = (
+    r"fyi|for\s+your\s+(?:information|info|records|files|reference)"
+    r"|(?:wanted\s+to|want\s+to|just\s+to|to)\s+let\s+(?:you|everyone|all|everybody)"
+    r"|(?:we|i)\s+(?:have\s+|had\s+|just\s+|already\s+|also\s+){0,2}(?:sent|submitted|forwarded)"
+    r"|zur\s+kenntnis|pour\s+info|para\s+tu\s+informacion|ter\s+info|per\s+conoscenza"
+    r"|para\s+conhecimento|for\s+kannedom"
+)
+_FORWARD_PREFIX = re.compile(
+    r"\s*(?:fw|fwd|wg|tr|rv|enc|doorst|vb|vl)\s*(?:\[\d+\])?\s*:", re.IGNORECASE
+)
+
+
+class _Phrases:
+    """Whole-word phrases, found fast: a plain alternation of literals, letters around a
+    match checked afterwards (see `_Guarded` for why not a look-behind)."""
+
+    __slots__ = ("_pattern",)
+
+    def __init__(self, alternatives: str) -> None:
+        self._pattern = re.compile(rf"(?:{alternatives})(?![^\W\d_])")
+
+    def search(self, folded: str) -> re.Match[str] | None:
+        for match in self._pattern.finditer(folded):
+            start = match.start()
+            if start == 0 or not _is_letter(folded[start - 1]):
+                return match
+        return None
+
+
+def _is_letter(char: str) -> bool:
+    return char.isalpha()
+
+
+_SEND_RE = _Phrases(_SEND)
+_REVIEW_RE = _Phrases(_REVIEW)
+_OFFER_RE = _Phrases(_OFFER)
+_ASK_RE = _Phrases(_ASK)
+_INFORM_RE = _Phrases(_INFORM)
+
+
+class _Acts:
+    """What my words do, each looked up only when a verdict needs it (most sent mail names
+    no document and no price, and never needs these searches)."""
+
+    def __init__(self, folded: str, subject: str, forwarded: bool) -> None:
+        self._folded = folded
+        self._subject = subject
+        self._forwarded = forwarded
+
+    @cached_property
+    def sign(self) -> re.Match[str] | None:
+        return _SIGN_REQUEST_RE.search(self._folded)
+
+    @cached_property
+    def service(self) -> re.Match[str] | None:
+        return _ESIGN_RE.search(self._folded) or _ESIGN_RE.search(_fold(self._subject))
+
+    @cached_property
+    def review(self) -> re.Match[str] | None:
+        return _REVIEW_RE.search(self._folded)
+
+    @cached_property
+    def offer(self) -> re.Match[str] | None:
+        return _OFFER_RE.search(self._folded)
+
+    @cached_property
+    def asks_decision(self) -> bool:
+        return self.review is not None or self.sign is not None or self.service is not None
+
+    @cached_property
+    def send(self) -> re.Match[str] | None:
+        if self._forwarded and not self.asks_decision:
+            # Forwarding is the sending: someone else's document becomes my proposal only
+            # when I ask for a decision on it.
+            return None
+        return _SEND_RE.search(self._folded)
+
+    @cached_property
+    def acted(self) -> bool:
+        return self.send is not None or self.asks_decision or self.offer is not None
+
+
+@dataclass(slots=True)
+class _Verdict:
+    """The score being built, with its reasons in the order they were found."""
+
+    score: float = 0.0
+    reasons: list[str] = field(default_factory=list)
+
+    def add(self, points: float, reason: str) -> None:
+        self.score += points
+        self.reasons.append(reason)
 
 
 def classify_sent(
@@ -407,15 +542,35 @@ def classify_sent(
     user's own words, matched like the built-in ones and counted as "proposal".
     `ignore_subject`: the subject was inherited from someone else's message ("Re: Your
     proposal"), so it says nothing about what I sent.
+
+    In steps: (1) strip what is not mine; (2) find what my words do (send, ask for review,
+    offer, sign; or ask for theirs, or inform); (3) find the kind of document (attachment
+    name, subject, my text); (4) money and documents, which count only with an act.
     """
     keywords = _keywords(tuple(extra_keywords))
-    subject = "" if ignore_subject else facts.subject
-    reasons: list[str] = []
-    # Keyword kinds by source, strongest source first: the first one names the kind.
-    named_kind, subject_kind, text_kind, reply_kind = "", "", "", ""
-    score = 0.0
-    invoice = False
+    verdict = _Verdict()
 
+    # 1. Whose words: a forward passes on someone else's subject and attachments.
+    own = split_own(facts.body_text)
+    subject = "" if ignore_subject else facts.subject
+    forwarded = bool(_FORWARD_PREFIX.match(subject)) or own.forward_header or own.nothing_mine
+    prefix = _REPLY_PREFIX.match(subject)
+    topic = subject[prefix.end() :] if prefix else subject
+    if not forwarded and not prefix and own.quoted_subject:
+        # The subject of the message quoted below, kept without "Fw:" (Lotus Notes does so).
+        forwarded = _same_topic(topic, own.quoted_subject)
+    if own.nothing_mine:
+        reason = "forward with nothing of mine: not counted"
+        return Classification(kind="", score=0.0, reasons=(reason,))
+    text = own.text
+    folded_text = _without_idioms(_fold(text))
+
+    # 2. What my words do (each act looked up only when the verdict needs it).
+    acts = _Acts(folded_text, subject, forwarded)
+
+    # 3. The kind of document: attachment names, subject, my text.
+    named_kind, subject_kind, text_kind, reply_kind = "", "", "", ""
+    invoice = False
     document = ""
     for attachment in facts.attachments:
         name = attachment.filename
@@ -423,71 +578,108 @@ def classify_sent(
         hit = keywords.best(folded_name)
         if _INVOICE.search(folded_name):
             invoice = True
-            reasons.append(f"not a proposal: attachment {name} is an invoice")
-        elif hit is not None:
+            verdict.add(0.0, f"not a proposal: attachment {name} is an invoice")
+        elif hit is not None and (not forwarded or acts.asks_decision):
             named_kind = named_kind or hit[0]
-            reasons.append(f"attachment {name}")
+            verdict.add(0.0, f"attachment {name}")
         elif attachment.content_type in _DOCUMENT_TYPES or name.lower().endswith(_DOCUMENTS):
             document = document or name
     if named_kind:
-        score += _ATTACHMENT
+        verdict.score += _ATTACHMENT
 
-    # A reply inherits its subject: a keyword there says less about this message.
-    prefix = _REPLY_PREFIX.match(subject)
-    topic = subject[prefix.end() :] if prefix else subject
     folded_topic = _without_idioms(_fold(topic))
     found = _INVOICE.search(folded_topic)
     if found is not None:
         invoice = True
-        reasons.append(f"not a proposal: invoice {_quoted(topic, found)} in subject")
+        verdict.add(0.0, f"not a proposal: invoice {_quoted(topic, found)} in subject")
     hit = keywords.best(folded_topic)
     if hit is not None:
         kind, factor, start, end = hit
-        score += (_REPLY_SUBJECT if prefix else _SUBJECT) * factor
-        reply_kind, subject_kind = (kind, "") if prefix else ("", kind)
-        where = "reply subject" if prefix else "subject"
-        reasons.append(f"keyword {topic[start:end]!r} in {where}")
+        word = topic[start:end]
+        if forwarded and acts.asks_decision:
+            subject_kind = kind
+            verdict.add(_SUBJECT * factor, f"keyword {word!r} in forwarded subject, for review")
+        elif forwarded:
+            reply_kind = kind
+            verdict.add(0.0, f"keyword {word!r} in the subject of a forward: not counted")
+        elif prefix:
+            reply_kind = kind
+            verdict.add(_REPLY_SUBJECT * factor, f"keyword {word!r} in reply subject")
+        else:
+            subject_kind = kind
+            verdict.add(_SUBJECT * factor, f"keyword {word!r} in subject")
 
-    text = own_text(facts.body_text)
-    folded_text = _without_idioms(_fold(text))
     hit = keywords.best(folded_text)
     if hit is not None:
         text_kind, factor, start, end = hit
-        score += _TEXT * factor
-        reasons.append(f"keyword {normalize_space(text[start:end])!r} in text")
+        verdict.add(_TEXT * factor, f"keyword {normalize_space(text[start:end])!r} in text")
     kinds = [k for k in (named_kind, subject_kind, text_kind, reply_kind) if k]
     if invoice:
-        score += _INVOICE_NAMED
+        verdict.score += _INVOICE_NAMED
     elif not kinds and (found := _INVOICE.search(folded_text)) is not None:
         # Proposals mention invoicing terms; only a mail with no keyword is "the invoice".
-        score += _INVOICE_IN_TEXT
-        reasons.append(f"not a proposal: invoice {_quoted(text, found)} in text")
+        verdict.add(_INVOICE_IN_TEXT, f"not a proposal: invoice {_quoted(text, found)} in text")
 
-    signing = False
-    service = _ESIGN_RE.search(folded_text) or _ESIGN_RE.search(_fold(subject))
-    if service is not None:
-        score += _ESIGN
-        signing = True
+    # The acts count with a kind of document: "attached are the photos" sends no proposal.
+    if kinds and (send := acts.send) is not None:
+        verdict.add(_SEND_ACT, f"sends the {kinds[0]} ({_quoted(text, send)})")
+    if kinds and (review := acts.review) is not None:
+        verdict.add(_REVIEW_ACT, f"asks for a decision on it ({_quoted(text, review)})")
+    if (service := acts.service) is not None:
         name = next(n for n, p in _ESIGN_SERVICES if re.fullmatch(p, service.group()))
-        reasons.append(f"{name} link")
-    request = _SIGN_REQUEST_RE.search(folded_text)
-    if request is not None:
-        score += _SIGN_REQUEST
-        signing = True
-        reasons.append(f"asks to sign ({_quoted(text, request)})")
-    price = _PRICE_RE.search(text) or _PRICE_RE.search(subject)
-    if price is not None:
-        score += _PRICE
-        reasons.append(f"price {normalize_space(price.group(0))}")
-    if document and not named_kind and not invoice:
-        score += _DOCUMENT
-        reasons.append(f"document attachment {document}")
+        verdict.add(_ESIGN, f"{name} link")
+    if (sign := acts.sign) is not None:
+        verdict.add(_SIGN_REQUEST, f"asks to sign ({_quoted(text, sign)})")
 
-    score = round(score, 2)
+    # 4. Money and documents: a price is a proposal's only when something is offered or sent.
+    price = _PRICE_RE.search(text) or _PRICE_RE.search(subject)
+    if price is not None and (named_kind or document or acts.acted):
+        verdict.add(_PRICE, f"price {normalize_space(price.group(0))}")
+    if document and not named_kind and not invoice and (not forwarded or acts.asks_decision):
+        verdict.add(_DOCUMENT, f"document attachment {document}")
+    if price is not None and (offer := acts.offer) is not None:
+        verdict.add(_OFFER_ACT, f"names its price ({_quoted(text, offer)})")
+    elif price is not None and not kinds and (review := acts.review) is not None:
+        verdict.add(_OFFER_ACT, f"asks to accept a price ({_quoted(text, review)})")
+
+    # Counter-signals, named only where they overturn the verdict.
+    if verdict.score >= TRACK_THRESHOLD and not acts.acted:
+        _add_asking(verdict, text, folded_text, "" if prefix or forwarded else topic)
+    if verdict.score >= TRACK_THRESHOLD and not acts.asks_decision and acts.offer is None:
+        found = _INFORM_RE.search(folded_text)
+        if found is not None:
+            verdict.add(_INFORM_PENALTY, f"not a proposal: only informs ({_quoted(text, found)})")
+
+    score = round(verdict.score, 2)
+    reasons = tuple(verdict.reasons)
     if score < TRACK_THRESHOLD:
-        return Classification(kind="", score=score, reasons=tuple(reasons))
+        return Classification(kind="", score=score, reasons=reasons)
+    signing = acts.sign is not None or acts.service is not None
     kind = kinds[0] if kinds else "contract" if signing else "proposal"
-    return Classification(kind=kind, score=score, reasons=tuple(reasons))
+    return Classification(kind=kind, score=score, reasons=reasons)
+
+
+def _add_asking(verdict: _Verdict, text: str, folded: str, subject: str) -> None:
+    """My text or subject asks for something of theirs, or asks a question, and I send
+    nothing: "Can you send me the executed copy?", "Where is the agreement?"."""
+    found = _ASK_RE.search(folded)
+    if found is not None:
+        verdict.add(
+            _ASK_PENALTY, f"not a proposal: asks and sends nothing ({_quoted(text, found)})"
+        )
+        return
+    found = _ASK_RE.search(_fold(subject))
+    if found is not None or subject.rstrip().endswith("?"):
+        shown = _quoted(subject, found) if found else repr(normalize_space(subject))
+        verdict.add(_ASK_PENALTY, f"not a proposal: asks and sends nothing ({shown})")
+
+
+def _same_topic(subject: str, quoted: str) -> bool:
+    prefix = _REPLY_PREFIX.match(quoted)
+    quoted = quoted[prefix.end() :] if prefix else quoted
+    return bool(subject.strip()) and _fold(normalize_space(subject)) == _fold(
+        normalize_space(quoted)
+    )
 
 
 def _without_idioms(folded: str) -> str:

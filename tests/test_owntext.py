@@ -23,6 +23,7 @@ THEIRS = "Please sign the contract by Friday: EUR 12,400.\n"
         "Jane Doe@ACME on 12/13/2000 03:06 PM",
         "Lisa Sawyer\n12/08/2000 12:55 PM\nTo: Maya Lind/HOU/Corp@Corp\ncc: Bob\nSubject: Plan",
         "\tLisa Sawyer\n\t12/08/2000 12:55 PM\n\t\t\n\t To: Maya Lind\n\t cc: \n\t Subject: x",
+        "Stephanie Piwetz   03/29/2001 11:52 AM\nTo: Maya Lind/PDX/Corp@Corp\ncc:\nSubject: x",
     ],
 )
 def test_everything_below_a_quote_header_is_theirs(header: str) -> None:
@@ -69,7 +70,8 @@ def test_a_forward_separator_and_the_quoted_subject_are_reported() -> None:
 
 
 def test_a_long_note_above_a_forward_is_mine_even_with_fyi() -> None:
-    body = f"FYI: the supply contract is ready, and I have two changes to it.\n\nFrom: Ana\nSent: x\n{THEIRS}"
+    note = "FYI: the supply contract is ready, and I have two changes to it."
+    body = f"{note}\n\nFrom: Ana\nSent: x\n{THEIRS}"
     assert not split_own(body).nothing_mine
 
 

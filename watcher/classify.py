@@ -72,6 +72,8 @@ _REVIEW_ACT = 1.5  # "for your review", "let me know if this is acceptable", wit
 _OFFER_ACT = 1.5  # "our price is", or "are you OK with" a price
 _ASK_PENALTY = -4.0  # asks for their document or answer, and sends nothing
 _INFORM_PENALTY = -4.0  # FYI, a status note, "the proposals we sent last week"
+_NEAR = 150  # characters between an act and the document it sends
+_PRICE_AFTER_OFFER = 80  # "we can offer the storage at $0.12": the price follows closely
 STRONG, WEAK = 1.0, 0.5
 
 # Keywords: (language, kind, weight factor, pattern). Patterns are regexes over *folded* text
@@ -92,7 +94,7 @@ _KEYWORDS: tuple[tuple[str, str, float, str], ...] = (
     # The vocabulary of contract work: drafts and mark-ups, side letters, pre-contracts.
     ("en", "proposal", STRONG, r"term\s+sheets?|letters?\s+of\s+intent|lois?|rfp\s+responses?"),
     ("en", "agreement", STRONG, r"ndas?|msas?|amendments?|addend(?:um|ums|a)|guarant(?:y|ies)"),
-    ("en", "contract", STRONG, r"redlines?|redlined|blacklines?"),
+    ("en", "contract", STRONG, r"red-?lines?|red-?lined|blacklines?"),
     ("en", "contract", WEAK, r"drafts?|mark-?ups?|confirmations?"),  # "draft agenda"
     ("en", "proposal", WEAK, r"bids?|tenders?"),  # traders bid all day
     ("de", "quote", STRONG, rf"{_C}angebot(?:e|es|s)?"),
@@ -392,29 +394,45 @@ _SEND = (
     r"|hier\s+is|in\s+allegato|allego|alleghiamo|ecco|ti\s+invio|vi\s+invio|segue(?:m)?"
     r"|em\s+anexo|envio|aqui\s+esta|bifoga[rtd]|har\s+kommer|har\s+ar|skickar"
 )
-# I ask the other side to review, comment on, approve or accept what I send.
-_REVIEW = (
-    r"for\s+your\s+(?:review|comments?|approval|consideration|execution|signature)"
-    r"|for\s+(?:review|comments?)"
-    r"|please\s+(?:review|approve|comment|look\s+(?:it|this|them|these)\s+over"
-    r"|take\s+a\s+look|have\s+a\s+look)"
-    r"|review\s+and\s+(?:comment|approve|let\s+me\s+know)"
-    r"|any\s+(?:comments|concerns)|your\s+(?:comments|concerns|approval)"
-    r"|you\s+comments|let\s+me\s+know\s+(?:what\s+you\s+think|your\s+thoughts|if\s+i\s+can\s+send)"
-    r"|let\s+me\s+know\s+if\s+(?:this|these|it|that|they|the\s+\w+)\s+(?:is|are|looks?|works?"
+# I ask the other side to approve or accept: with a price, that is an offer on its own.
+_APPROVE = (
+    r"let\s+me\s+know\s+if\s+(?:this|these|it|that|they|the\s+\w+)\s+(?:is|are|looks?|works?"
     r"|seems?)\s+(?:acceptable|ok|okay|fine|agreeable|good)"
     r"|(?:is|are)\s+(?:this|these|that|it|they)\s+acceptable|acceptable\s+to\s+you"
-    r"|look\s+(?:it|this|them|these)\s+over|once\s+over|take\s+a\s+look"
-    r"|are\s+you\s+ok(?:ay)?\s+(?:with|to)|do\s+you\s+approve"
-    r"|zur\s+(?:durchsicht|prufung|freigabe)|bitte\s+(?:prufen|um\s+(?:freigabe|feedback"
-    r"|ruckmeldung))|ihre\s+(?:anmerkungen|ruckmeldung)"
-    r"|pour\s+(?:relecture|validation|approbation)|merci\s+de\s+(?:valider|relire)"
-    r"|vos\s+(?:commentaires|remarques|retours)"
-    r"|para\s+(?:su|tu)\s+(?:revision|aprobacion|visto\s+bueno)|(?:sus|tus)\s+comentarios"
-    r"|ter\s+(?:beoordeling|goedkeuring)|graag\s+(?:je|uw)\s+(?:reactie|akkoord|feedback)"
-    r"|per\s+(?:la\s+)?(?:revisione|approvazione)|(?:vostri|tuoi)\s+commenti"
-    r"|para\s+(?:sua\s+)?(?:revisao|aprovacao)|seus\s+comentarios"
-    r"|for\s+(?:granskning|godkannande)|(?:dina|era)\s+synpunkter"
+    r"|are\s+you\s+ok(?:ay)?\s+(?:with|to)|do\s+you\s+approve|for\s+your\s+approval"
+    r"|please\s+approve|einverstanden\?|d['’]accord\s+\?|de\s+acuerdo\?|akkoord\?"
+    r"|d['’]accordo\?|de\s+acordo\?|okej\?"
+)
+# I ask the other side to review, comment on, approve or accept what I send.
+_REVIEW = (
+    _APPROVE
+    + "|"
+    + (
+        r"for\s+your\s+(?:review|comments?|approval|consideration|execution|signature)"
+        r"|for\s+(?:review|comments?)"
+        r"|please\s+(?:review|approve|comment|look\s+(?:it|this|them|these)\s+over"
+        r"|take\s+a\s+look|have\s+a\s+look)"
+        r"|review\s+and\s+(?:comment|approve|let\s+me\s+know)|(?:you|u)\s+to\s+review"
+        r"|any\s+(?:comments|concerns)|your\s+(?:comments|concerns|approval)"
+        r"|you\s+comments|let\s+me\s+know\s+(?:what\s+you\s+think|your\s+thoughts|if\s+i\s+can\s+send)"
+        r"|look\s+(?:it|this|them|these)\s+over|once\s+over|take\s+a\s+look"
+        r"|zur\s+(?:durchsicht|prufung|freigabe)|bitte\s+(?:prufen|um\s+(?:freigabe|feedback"
+        r"|ruckmeldung))|ihre\s+(?:anmerkungen|ruckmeldung)"
+        r"|pour\s+(?:relecture|validation|approbation)|merci\s+de\s+(?:valider|relire)"
+        r"|vos\s+(?:commentaires|remarques|retours)"
+        r"|para\s+(?:su|tu)\s+(?:revision|aprobacion|visto\s+bueno)|(?:sus|tus)\s+comentarios"
+        r"|ter\s+(?:beoordeling|goedkeuring)|graag\s+(?:je|uw)\s+(?:reactie|akkoord|feedback)"
+        r"|per\s+(?:la\s+)?(?:revisione|approvazione)|(?:vostri|tuoi)\s+commenti"
+        r"|para\s+(?:sua\s+)?(?:revisao|aprovacao)|seus\s+comentarios"
+        r"|for\s+(?:granskning|godkannande)|(?:dina|era)\s+synpunkter"
+    )
+)
+# Asking what they think counts only for something I send with it: "your thoughts" alone
+# is as often about a meeting or a plan.
+_OPINION = (
+    r"(?:your|any)\s+(?:thoughts|feedback|input|changes|suggestions)"
+    r"|(?:ihre|deine)\s+meinung|votre\s+avis|ton\s+avis|(?:su|tu)\s+opinion"
+    r"|(?:uw|je)\s+mening|(?:vostro|tuo)\s+parere|(?:sua|seu)\s+opiniao|(?:din|er)\s+asikt"
 )
 # I name my terms: a price counts with these.
 _OFFER = (
@@ -474,6 +492,8 @@ def _is_letter(char: str) -> bool:
 
 _SEND_RE = _Phrases(_SEND)
 _REVIEW_RE = _Phrases(_REVIEW)
+_APPROVE_RE = _Phrases(_APPROVE)
+_OPINION_RE = _Phrases(_OPINION)
 _OFFER_RE = _Phrases(_OFFER)
 _ASK_RE = _Phrases(_ASK)
 _INFORM_RE = _Phrases(_INFORM)
@@ -498,7 +518,14 @@ class _Acts:
 
     @cached_property
     def review(self) -> re.Match[str] | None:
-        return _REVIEW_RE.search(self._folded)
+        found = _REVIEW_RE.search(self._folded)
+        if found is None and _SEND_RE.search(self._folded) is not None:
+            found = _OPINION_RE.search(self._folded)
+        return found
+
+    @cached_property
+    def approve(self) -> re.Match[str] | None:
+        return _APPROVE_RE.search(self._folded)
 
     @cached_property
     def offer(self) -> re.Match[str] | None:
@@ -621,9 +648,16 @@ def classify_sent(
         verdict.add(_INVOICE_IN_TEXT, f"not a proposal: invoice {_quoted(text, found)} in text")
 
     # The acts count with a kind of document: "attached are the photos" sends no proposal.
-    if kinds and (send := acts.send) is not None:
+    # When only my text names it, the act must be near it: "here is the draft".
+    named_elsewhere = bool(named_kind or subject_kind or reply_kind)
+
+    def near(act: re.Match[str]) -> bool:
+        start, end = max(0, act.start() - _NEAR), act.end() + _NEAR
+        return named_elsewhere or keywords.best(folded_text[start:end]) is not None
+
+    if kinds and (send := acts.send) is not None and near(send):
         verdict.add(_SEND_ACT, f"sends the {kinds[0]} ({_quoted(text, send)})")
-    if kinds and (review := acts.review) is not None:
+    if kinds and (review := acts.review) is not None and near(review):
         verdict.add(_REVIEW_ACT, f"asks for a decision on it ({_quoted(text, review)})")
     if (service := acts.service) is not None:
         name = next(n for n, p in _ESIGN_SERVICES if re.fullmatch(p, service.group()))
@@ -637,10 +671,10 @@ def classify_sent(
         verdict.add(_PRICE, f"price {normalize_space(price.group(0))}")
     if document and not named_kind and not invoice and (not forwarded or acts.asks_decision):
         verdict.add(_DOCUMENT, f"document attachment {document}")
-    if price is not None and (offer := acts.offer) is not None:
+    if price is not None and (offer := acts.offer) is not None and _price_near(text, offer):
         verdict.add(_OFFER_ACT, f"names its price ({_quoted(text, offer)})")
-    elif price is not None and not kinds and (review := acts.review) is not None:
-        verdict.add(_OFFER_ACT, f"asks to accept a price ({_quoted(text, review)})")
+    elif price is not None and not kinds and (approve := acts.approve) is not None:
+        verdict.add(_OFFER_ACT, f"asks to accept a price ({_quoted(text, approve)})")
 
     # Counter-signals, named only where they overturn the verdict.
     if verdict.score >= TRACK_THRESHOLD and not acts.acted:
@@ -657,6 +691,11 @@ def classify_sent(
     signing = acts.sign is not None or acts.service is not None
     kind = kinds[0] if kinds else "contract" if signing else "proposal"
     return Classification(kind=kind, score=score, reasons=reasons)
+
+
+def _price_near(text: str, offer: re.Match[str]) -> bool:
+    """ "Our price is $4,500", not "our price is right" after a price of something else."""
+    return _PRICE_RE.search(text[offer.end() : offer.end() + _PRICE_AFTER_OFFER]) is not None
 
 
 def _add_asking(verdict: _Verdict, text: str, folded: str, subject: str) -> None:

@@ -45,11 +45,13 @@ _FROM_SENT_BLOCK = (
     r"|data|skickat)\*?[ \t]?:"
 )
 # Lotus Notes: "Jane Doe <jd@x.example> on 12/13/99 03:06:49 PM" (an address or a Notes
-# name with "@" on the line), or a date-and-time line with "To:" / "cc:" right below it.
+# name with "@" on the line), or a line ending in a date and time ("Lisa Sawyer  03/29/2001
+# 11:52 AM", the name sometimes on the line above) with "To:" / "cc:" right below it.
 _DATE_TIME = r"\d{1,2}/\d{1,2}/\d{2,4}[ \t]+\d{1,2}:\d{2}(?::\d{2})?[ \t]*(?:[ap]m)?"
 _NOTES_HEADER = (
     rf"[^\n@]{{0,120}}@[^\n]{{0,120}}?[ \t]on[ \t]+{_DATE_TIME}[ \t]*$"
-    rf"|(?:[^\n]{{0,80}}\n)?[ \t]*{_DATE_TIME}[ \t]*\n(?:[ \t]*\n){{0,2}}[ \t]*(?:to|cc)[ \t]*:"
+    rf"|(?:[^\n]{{0,80}}\n)?[^\n]{{0,80}}?{_DATE_TIME}[ \t]*\n"
+    r"(?:[ \t]*\n){0,2}[ \t]*(?:to|cc)[ \t]*:"
 )
 _QUOTE_HEADER = re.compile(
     rf"^[ \t]*(?:(?P<reply>{_REPLY_HEADER})|(?P<forward>{_FORWARD_SEPARATOR})"

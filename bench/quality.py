@@ -78,7 +78,8 @@ class Mailbox:
     me: list[str]
     raw: dict[str, bytes]  # facts key -> the message as it was
     conversations: list[Conversation]
-    tracked: list[TrackedMessage]
+    tracked: list[TrackedMessage]  # with the default settings: what went outside
+    tracked_internal: list[TrackedMessage]  # with track_internal = true
 
 
 def message_key(facts: MessageFacts) -> str:
@@ -126,15 +127,18 @@ def analyse(name: str, items: list[tuple[str, bool, bytes]]) -> Mailbox:
             )
         stored.append(_stored(name, folder, replace(facts, is_from_me=mine)))
     conversations = build_conversations(stored)
-    tracked = track(
-        conversations,
-        identity=identity,
-        tracking=Tracking(),
-        overrides={},
-        now=NOW,
-        zone=ZONE,
+    tracked, tracked_internal = (
+        track(
+            conversations,
+            identity=identity,
+            tracking=Tracking(track_internal=internal),
+            overrides={},
+            now=NOW,
+            zone=ZONE,
+        )
+        for internal in (False, True)
     )
-    return Mailbox(name, me, raw, conversations, tracked)
+    return Mailbox(name, me, raw, conversations, tracked, tracked_internal)
 
 
 def analyse_demo(scratch: Path) -> Mailbox:
@@ -149,15 +153,19 @@ def analyse_demo(scratch: Path) -> Mailbox:
     raw = {m.facts.key: b"" for m in stored}
     conversations = build_conversations(stored)
     newest = max(m.facts.date or 0 for m in stored)
-    tracked = track(
-        conversations,
-        identity=Identity(account.own_addresses),
-        tracking=Tracking(),
-        overrides={},
-        now=datetime.fromtimestamp(newest + 86400, UTC),
-        zone=ZoneInfo("Europe/Stockholm"),
+    tracked, tracked_internal = (
+        track(
+            conversations,
+            identity=Identity(account.own_addresses),
+            tracking=Tracking(track_internal=internal),
+            overrides={},
+            now=datetime.fromtimestamp(newest + 86400, UTC),
+            zone=ZoneInfo("Europe/Stockholm"),
+        )
+        for internal in (False, True)
     )
-    return Mailbox("demo", [DEMO_ADDRESS, *DEMO_ALIASES], raw, conversations, tracked)
+    me = [DEMO_ADDRESS, *DEMO_ALIASES]
+    return Mailbox("demo", me, raw, conversations, tracked, tracked_internal)
 
 
 def _stored(account: str, folder: str, facts: MessageFacts) -> StoredMessage:
@@ -215,11 +223,14 @@ def report(boxes: list[Mailbox]) -> None:
     proposals = read_labels("proposals.csv")
     threads = read_labels("threads.csv")
     tracked_by_key: dict[tuple[str, str], TrackedMessage] = {}
+    internal_by_key: dict[tuple[str, str], TrackedMessage] = {}
     sent_keys: set[tuple[str, str]] = set()
     external: set[tuple[str, str]] = set()  # went to someone outside the owner's domains
     for box in boxes:
         for item in box.tracked:
             tracked_by_key.setdefault((box.name, message_key(item.message.facts)), item)
+        for item in box.tracked_internal:
+            internal_by_key.setdefault((box.name, message_key(item.message.facts)), item)
         own_domains = {a.rpartition("@")[2] for a in box.me}
         for message in sent_messages(box):
             key = (box.name, message_key(message.facts))
@@ -227,15 +238,19 @@ def report(boxes: list[Mailbox]) -> None:
             recipients = message.facts.to + message.facts.cc + message.facts.bcc
             if any(a.lower().rpartition("@")[2] not in own_domains for _, a in recipients):
                 external.add(key)
-    print_proposal_figures(proposals, tracked_by_key, sent_keys, "all labelled sent messages")
+    outside = {k: v for k, v in proposals.items() if k in external}
+    # The labels judge the act, whoever it went to; by default the watcher follows only what
+    # went outside the organisation, so the default figures are those of that subset.
     print_proposal_figures(
-        {k: v for k, v in proposals.items() if k in external},
-        tracked_by_key,
-        sent_keys,
-        "only those sent to someone outside the owner's organisation",
+        outside, tracked_by_key, sent_keys, "default settings: sent outside the organisation"
     )
-    print_weighted_figures(proposals, tracked_by_key, read_weights())
-    print_thread_figures(threads, tracked_by_key)
+    print_weighted_figures(outside, tracked_by_key, read_weights())
+    print_proposal_figures(
+        proposals, internal_by_key, sent_keys, "track_internal = true: all labelled messages"
+    )
+    print_weighted_figures(proposals, internal_by_key, read_weights())
+    # Reply verdicts do not depend on the audience: judged on the larger set of verdicts.
+    print_thread_figures(threads, internal_by_key)
 
 
 def print_weighted_figures(
@@ -258,7 +273,7 @@ def print_weighted_figures(
     precision = f"{tp / (tp + fp):.2f}" if tp + fp else "n/a"
     recall = f"{tp / (tp + fn):.2f}" if tp + fn else "n/a"
     print(
-        "\n== estimated for the whole mailboxes (each first-sample label weighted by its "
+        "   estimated for the whole mailboxes (each first-sample label weighted by its "
         f"stratum): precision {precision}, recall {recall} "
         f"(about {tp + fn:.0f} proposals among the sent mail)"
     )
@@ -313,7 +328,7 @@ def print_thread_figures(
             continue
         verdicts[(item.state if item.state in (ANSWERED, AWAITING) else "other", label)] += 1
     if verdicts:
-        print("\nthread verdicts (rows: the watcher, columns: the label)")
+        print("\n== thread verdicts, track_internal = true (rows: the watcher, columns: labels)")
         print(f"  {'':<10} {'answered':>9} {'awaiting':>9}")
         for state in (ANSWERED, AWAITING, "other"):
             print(
@@ -344,16 +359,26 @@ def _reason_kind(reason: str) -> str:
 # -- the worksheet ---------------------------------------------------------------------------
 
 
-def write_worksheet(boxes: list[Mailbox], directory: Path, seed: int) -> None:
+def write_worksheet(
+    boxes: list[Mailbox], directory: Path, seed: int, *, holdout: bool = False
+) -> None:
     """Per mailbox, a sample of sent messages to label (stratified: tracked now; untracked
-    with a document or money word; the rest) and the tracked threads with what followed."""
+    with a document or money word; the rest) and the tracked threads with what followed.
+
+    `holdout`: a later, smaller sample of messages not labelled yet, its strata drawn from
+    the verdicts with track_internal = true, to check rules on mail their author never saw.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
+    labelled = set(read_labels("proposals.csv")) if holdout else set()
     for box in boxes:
-        tracked_keys = {message_key(t.message.facts): t for t in box.tracked}
+        verdicts = box.tracked_internal if holdout else box.tracked
+        tracked_keys = {message_key(t.message.facts): t for t in verdicts}
         strata: dict[str, list[ThreadMessage]] = {"tracked": [], "candidate": [], "other": []}
         for message in sent_messages(box):
             key = message_key(message.facts)
+            if (box.name, key) in labelled:
+                continue
             text = f"{message.facts.subject}\n{message.facts.body_text[:2000]}"
             stratum = (
                 "tracked"
@@ -362,6 +387,10 @@ def write_worksheet(boxes: list[Mailbox], directory: Path, seed: int) -> None:
             )
             strata[stratum].append(message)
         quota = {"tracked": 40, "candidate": 40, "other": 10}
+        if holdout:
+            quota = {"tracked": 10, "candidate": 12, "other": 3}
+            strata = {f"holdout-{name}": messages for name, messages in strata.items()}
+            quota = {f"holdout-{name}": size for name, size in quota.items()}
         with (directory / f"{box.name}.txt").open("w", encoding="utf-8") as out:
             out.write(f"# mailbox {box.name}; me = {', '.join(box.me)}\n")
             out.write("# sizes: " + ", ".join(f"{k} {len(v)}" for k, v in strata.items()) + "\n")
@@ -369,7 +398,7 @@ def write_worksheet(boxes: list[Mailbox], directory: Path, seed: int) -> None:
                 for message in rng.sample(messages, min(quota[stratum], len(messages))):
                     verdict = tracked_keys.get(message_key(message.facts))
                     _write_message(out, box, message, stratum, verdict)
-                    if stratum != "other":
+                    if not stratum.endswith("other"):
                         _write_thread(out, box, message, verdict)
 
 
@@ -501,6 +530,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--likely", action="store_true", help="with --worksheet: the second sample (likely misses)"
     )
+    parser.add_argument(
+        "--holdout", action="store_true", help="with --worksheet: a sample of unlabelled mail"
+    )
     parser.add_argument("--mailbox", action="append", help="only these mailboxes")
     args = parser.parse_args(argv)
     if not CORPUS.is_file():
@@ -527,7 +559,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"worksheets written to {args.worksheet}")
         return 0
     if args.worksheet:
-        write_worksheet(boxes, args.worksheet, args.seed)
+        write_worksheet(boxes, args.worksheet, args.seed, holdout=args.holdout)
         print(f"worksheets written to {args.worksheet}")
         return 0
     report(boxes)

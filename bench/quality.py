@@ -201,6 +201,15 @@ def read_labels(name: str) -> dict[tuple[str, str], tuple[str, str]]:
         }
 
 
+def read_holdout() -> set[tuple[str, str]]:
+    with (LABELS / "proposals.csv").open(encoding="utf-8", newline="") as handle:
+        return {
+            (row["mailbox"], row["key"])
+            for row in csv.DictReader(handle)
+            if row["stratum"].startswith("holdout")
+        }
+
+
 def read_weights() -> dict[tuple[str, str], float]:
     """(mailbox, key) -> how many sent messages of the mailbox the label stands for: the
     first sample drew a fixed number from each stratum (tracked then; untracked with a
@@ -249,6 +258,22 @@ def report(boxes: list[Mailbox]) -> None:
         proposals, internal_by_key, sent_keys, "track_internal = true: all labelled messages"
     )
     print_weighted_figures(proposals, internal_by_key, read_weights())
+    holdout = read_holdout()
+    if holdout:
+        # Labelled after the rules were written, by people who never saw them: the honest
+        # figure for mail the rules were not fitted to.
+        print_proposal_figures(
+            {k: v for k, v in outside.items() if k in holdout},
+            tracked_by_key,
+            sent_keys,
+            "holdout (labelled after the rules), default settings: sent outside",
+        )
+        print_proposal_figures(
+            {k: v for k, v in proposals.items() if k in holdout},
+            internal_by_key,
+            sent_keys,
+            "holdout, track_internal = true: all",
+        )
     # Reply verdicts do not depend on the audience: judged on the larger set of verdicts.
     print_thread_figures(threads, internal_by_key)
 

@@ -356,6 +356,18 @@ def list_command(obj: _Context, show_all: bool, as_json_output: bool, now_text: 
 )
 @click.option("--mute", is_flag=True, help="Never remind me about this thread.")
 @click.option("--done", is_flag=True, help="Mark it handled (answered by phone, deal closed, ...).")
+@click.option(
+    "--not-proposal",
+    "not_proposal",
+    is_flag=True,
+    help="Not a proposal: never follow this thread (it stays visible here).",
+)
+@click.option(
+    "--track",
+    "track",
+    is_flag=True,
+    help="Follow this thread although the classifier said no or it went only to colleagues.",
+)
 @click.option("--reset", is_flag=True, help="Forget what was set for this thread here.")
 @_NOW_OPTION
 @click.pass_obj
@@ -366,6 +378,8 @@ def thread_command(
     snooze_until: str | None,
     mute: bool,
     done: bool,
+    not_proposal: bool,
+    track: bool,
     reset: bool,
     now_text: str | None,
 ) -> None:
@@ -379,7 +393,9 @@ def thread_command(
         with Store.open(settings.store_path) as store:
             analysis = analyze(store, settings, now)
             conversation = _find_thread(analysis, thread_id)
-            change = _override_change(quiet, snooze_until, mute, done)
+            change = _override_change(
+                quiet, snooze_until, mute, done, _track_word(not_proposal, track)
+            )
             if reset or change is not None:
                 current = (
                     Override()
@@ -445,10 +461,19 @@ def _find_thread(analysis: Analysis, thread_id: str) -> Conversation:
     raise UsageError(f"no thread {thread_id!r}; `watcher list --all` shows the thread ids")
 
 
+def _track_word(not_proposal: bool, track: bool) -> bool | None:
+    """What `--not-proposal` / `--track` say about following the thread, or None."""
+    if not_proposal and track:
+        raise UsageError("--not-proposal and --track contradict each other; give one of them")
+    if not (not_proposal or track):
+        return None
+    return track
+
+
 def _override_change(
-    quiet: str | None, snooze_until: str | None, mute: bool, done: bool
+    quiet: str | None, snooze_until: str | None, mute: bool, done: bool, track: bool | None
 ) -> Override | None:
-    if quiet is None and snooze_until is None and not mute and not done:
+    if quiet is None and snooze_until is None and not mute and not done and track is None:
         return None
     quiet_days = None
     if quiet is not None:
@@ -462,7 +487,7 @@ def _override_change(
             snooze = date.fromisoformat(snooze_until)
         except ValueError:
             raise UsageError(f"--snooze-until {snooze_until!r}: give a day as YYYY-MM-DD") from None
-    return Override(quiet_days=quiet_days, snooze_until=snooze, muted=mute, done=done)
+    return Override(quiet_days=quiet_days, snooze_until=snooze, muted=mute, done=done, track=track)
 
 
 def _merge(current: Override, change: Override) -> Override:
@@ -471,6 +496,7 @@ def _merge(current: Override, change: Override) -> Override:
         snooze_until=change.snooze_until or current.snooze_until,
         muted=current.muted or change.muted,
         done=current.done or change.done,
+        track=change.track if change.track is not None else current.track,
     )
 
 

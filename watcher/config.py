@@ -374,6 +374,7 @@ class _SettingsReader(TableReader):
             give_up_after=self.optional(table, "give_up_after", where, int, check_days),
             ignore=self.get(table, "ignore", where, bool, False),
             track_internal=self.optional(table, "track_internal", where, bool),
+            track=self.optional(table, "track", where, bool),
         )
         if not (rule.contact or rule.domain or rule.subject or rule.kind):
             raise self.fail(where, "matches everything; give it contact, domain, subject or kind")
@@ -527,6 +528,7 @@ _RULE_KEYS = {
     "give_up_after",
     "ignore",
     "track_internal",
+    "track",
 }
 
 _ACCOUNT_KEYS = {

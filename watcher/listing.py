@@ -168,10 +168,8 @@ def format_thread(
             lines.append(
                 f"  it looks like a {skipped.kind}: {printable('; '.join(skipped.reasons))}"
             )
-        lines.append(
-            "  to follow mail to colleagues: track_internal = true in the config, "
-            "or in a [[rules]] table for these contacts"
-        )
+        if skipped.undo:
+            lines.append(f"  {printable(skipped.undo)}")
     if not tracked and not not_followed:
         lines.append("")
         lines.append("Nothing in this thread is tracked (no proposal or contract of yours).")

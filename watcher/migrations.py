@@ -134,4 +134,9 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         );
         """,
     ),
+    (
+        # `watcher thread ID --track` (1) and `--not-proposal` (0); NULL: the classifier decides.
+        "0007_thread_override_track",
+        "ALTER TABLE thread_overrides ADD COLUMN track INTEGER;",
+    ),
 )

@@ -10,6 +10,11 @@ Every source that changed something leaves a short reason, so the user can see w
 
 Whether a message that went only to my colleagues is followed at all: `track_internal`, then
 the rules that set it (`internal_tracking`).
+
+Whether a message is followed at all, against the classifier and the colleagues default
+(`resolve_correction`), highest first: `watcher thread ID --track/--not-proposal`, the keyword
+`followup-track` / `followup-no`, the plus-address `+track` / `+no`, `[[rules]] track = ...`
+(later rules win).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 KINDS = ("proposal", "quote", "estimate", "offer", "contract", "agreement")
-_TAG = re.compile(r"^(?:(\d{1,3})([dw])|(mute|done)|(\d{4}-\d{2}-\d{2}))$")
+_TAG = re.compile(r"^(?:(\d{1,3})([dw])|(mute|done|no|track)|(\d{4}-\d{2}-\d{2}))$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +44,7 @@ class Rule:
     give_up_after: int | None = None
     ignore: bool = False
     track_internal: bool | None = None  # follow (or not) what went only to colleagues
+    track: bool | None = None  # follow it whatever the classifier says, or never
 
     def matches(self, contacts: Sequence[str], subject: str, kind: str) -> bool:
         if self.contact and not any(fnmatch.fnmatchcase(c, self.contact) for c in contacts):
@@ -90,10 +96,16 @@ class Override:
     snooze_until: date | None = None
     muted: bool = False
     done: bool = False
+    track: bool | None = None  # True: follow it all the same; False: not a proposal
 
     @property
     def empty(self) -> bool:
         return self == Override()
+
+    @property
+    def timing(self) -> Override:
+        """The same without the word on whether to follow it (what the quiet period uses)."""
+        return replace(self, track=None)
 
     def describe(self) -> str:
         parts = []
@@ -105,11 +117,14 @@ class Override:
             parts.append("muted")
         if self.done:
             parts.append("marked done")
+        if self.track is not None:
+            parts.append("followed all the same" if self.track else "not a proposal")
         return ", ".join(parts)
 
 
 def parse_tag(tag: str) -> Override | None:
-    """`10d`, `2w`, `mute`, `done` or `2026-12-01` (snooze until then); None otherwise."""
+    """`10d`, `2w`, `mute`, `done`, `no`, `track` or `2026-12-01` (snooze until then); None
+    otherwise."""
     match = _TAG.match(tag.strip().lower())
     if match is None:
         return None
@@ -121,6 +136,8 @@ def parse_tag(tag: str) -> Override | None:
         return Override(muted=True)
     if word == "done":
         return Override(done=True)
+    if word in ("no", "track"):
+        return Override(track=word == "track")
     try:
         return Override(snooze_until=date.fromisoformat(day))
     except ValueError:
@@ -200,6 +217,70 @@ def internal_tracking(
     return source
 
 
+@dataclass(frozen=True, slots=True)
+class Correction:
+    """The user's word on whether one message is followed at all, and where it was said."""
+
+    track: bool  # True: follow it all the same; False: not a proposal, never followed
+    reason: str  # in plain words, shown with the verdict
+    source: str  # "cli", "keyword", "plus-address" or "rule": says how to take it back
+
+
+def resolve_correction(
+    tracking: Tracking,
+    *,
+    contacts: Sequence[str],
+    subject: str,
+    kind: str,
+    plus_tags: Sequence[str] = (),
+    keywords: Sequence[str] = (),
+    cli: Override | None = None,
+) -> Correction | None:
+    """Whether the user said to follow this message or not, or None (the classifier decides).
+
+    Highest first: `watcher thread`, an IMAP keyword, a plus-address, the rules (later wins).
+    Where one source says both (two keywords), "not a proposal" wins: it never nags.
+    """
+    if cli is not None and cli.track is not None:
+        flag = "--track" if cli.track else "--not-proposal"
+        said = "follow it" if cli.track else "not a proposal"
+        return Correction(cli.track, f"you marked it: {said} (watcher thread {flag})", "cli")
+    prefix = tracking.keyword_prefix.lower()
+    tagged = [k for k in keywords if prefix and k.lower().startswith(prefix)]
+    found = _said_by_tags([(k, k[len(prefix) :]) for k in tagged])
+    if found is not None:
+        keyword, track = found
+        return Correction(
+            track, f"{_verdict_word(track)} because of the keyword {keyword}", "keyword"
+        )
+    found = _said_by_tags([(f"+{t}", t) for t in plus_tags])
+    if found is not None:
+        tag, track = found
+        return Correction(
+            track, f"{_verdict_word(track)} because of the plus-address {tag}", "plus-address"
+        )
+    correction = None
+    for rule in tracking.rules:
+        if rule.track is not None and rule.matches(contacts, subject, kind):
+            value = "true" if rule.track else "false"
+            correction = Correction(rule.track, f"{rule.describe()}: track = {value}", "rule")
+    return correction
+
+
+def _said_by_tags(tags: Sequence[tuple[str, str]]) -> tuple[str, bool] | None:
+    """(the tag as shown, its verdict) of the tag that says whether to follow, or None."""
+    said = []
+    for shown, tag in tags:
+        override = parse_tag(tag)
+        if override is not None and override.track is not None:
+            said.append((shown, override.track))
+    return min(said, key=lambda item: item[1]) if said else None  # False sorts first
+
+
+def _verdict_word(track: bool) -> str:
+    return "followed" if track else "not followed"
+
+
 def _apply_rule(policy: Policy, rule: Rule) -> Policy:
     changes: dict[str, object] = {}
     said = []
@@ -225,6 +306,9 @@ def _apply_rule(policy: Policy, rule: Rule) -> Policy:
 
 
 def _apply_override(policy: Policy, override: Override, source: str) -> Policy:
+    override = override.timing
+    if override.empty:
+        return policy  # it says only whether to follow the message (`resolve_correction`)
     changes: dict[str, object] = {}
     if override.quiet_days is not None:
         changes["quiet_days"] = override.quiet_days

@@ -303,7 +303,7 @@ class Store:
 
     def overrides(self) -> dict[str, Override]:
         rows = self._db.execute(
-            "SELECT thread_id, quiet_days, snooze_until, muted, done FROM thread_overrides"
+            "SELECT thread_id, quiet_days, snooze_until, muted, done, track FROM thread_overrides"
         )
         return {
             thread_id: Override(
@@ -311,8 +311,9 @@ class Store:
                 snooze_until=date.fromisoformat(snooze) if snooze else None,
                 muted=bool(muted),
                 done=bool(done),
+                track=None if track is None else bool(track),
             )
-            for thread_id, quiet_days, snooze, muted, done in rows
+            for thread_id, quiet_days, snooze, muted, done, track in rows
         }
 
     def set_override(self, thread_id: str, override: Override) -> None:
@@ -322,14 +323,15 @@ class Store:
             return
         self._db.execute(
             "INSERT OR REPLACE INTO thread_overrides"
-            " (thread_id, quiet_days, snooze_until, muted, done, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            " (thread_id, quiet_days, snooze_until, muted, done, track, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 thread_id,
                 override.quiet_days,
                 override.snooze_until.isoformat() if override.snooze_until else None,
                 int(override.muted),
                 int(override.done),
+                None if override.track is None else int(override.track),
                 int(time.time()),
             ),
         )

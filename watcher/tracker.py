@@ -6,7 +6,11 @@ the same verdicts, whatever order the mail arrived in. Every verdict carries its
 A message I sent that is a proposal (or anything, with `track = "all"`) is followed when it
 went to at least one person outside my organisation (see `Identity.colleague_because`); one
 that went only to my colleagues is followed only with `track_internal` (top level or in a
-rule), and otherwise comes back as `NotFollowed`, saying why.
+rule), and otherwise comes back as `NotFollowed`, saying why. The user's word beats both
+(`resolve_correction`): `--track`, `followup-track`, `+track` or `track = true` follow a message
+the classifier rejected or that went only to colleagues; `--not-proposal`, `followup-no`, `+no`
+or `track = false` never follow it, and it comes back as `NotFollowed` with that reason and how
+to take it back. `--track` on a thread follows one message of it (see `_track_conversation`).
 
 For each message I sent that is followed:
 - a later message in its conversation from anyone else (a colleague of the recipient too) is a
@@ -26,7 +30,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -34,7 +38,15 @@ from watcher.classify import Classification, automatic_reason, bounce_of, classi
 from watcher.conversations import Conversation, ThreadMessage, normalize_subject
 from watcher.identity import Identity
 from watcher.mail.facts import Address, MessageFacts
-from watcher.rules import Override, Policy, Tracking, internal_tracking, resolve_policy
+from watcher.rules import (
+    Correction,
+    Override,
+    Policy,
+    Tracking,
+    internal_tracking,
+    resolve_correction,
+    resolve_policy,
+)
 
 AWAITING = "awaiting"
 ANSWERED = "answered"
@@ -94,7 +106,8 @@ class NotFollowed:
     contacts: tuple[Address, ...]
     kind: str
     reasons: tuple[str, ...]  # what made it look like a proposal
-    why: str  # "it went only to colleagues (corp.example)"
+    why: str  # "it went only to colleagues (corp.example)", "you marked it: not a proposal ..."
+    undo: str = ""  # how to have it followed after all
 
     @property
     def subject(self) -> str:
@@ -215,6 +228,31 @@ def _colleagues_only(contacts: Sequence[Address], identity: Identity) -> tuple[s
     return tuple(sorted(sources))
 
 
+_COLLEAGUES_UNDO = (
+    "to follow mail to colleagues: track_internal = true in the config, "
+    "or in a [[rules]] table for these contacts"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    """A message of mine that went to someone: the facts every decision about it needs."""
+
+    index: int
+    message: ThreadMessage
+    contacts: tuple[Address, ...]
+    classification: Classification
+    colleagues: tuple[str, ...]  # what makes every recipient a colleague; () when one is not
+    correction: Correction | None  # the user's word on following it (CLI, keyword, rule)
+
+    @property
+    def proposal(self) -> bool:
+        """A proposal as far as superseding goes: the classifier's verdict, as corrected."""
+        if self.correction is not None:
+            return self.correction.track
+        return self.classification.is_tracked
+
+
 def _track_conversation(
     conversation: Conversation,
     identity: Identity,
@@ -230,10 +268,62 @@ def _track_conversation(
     mine = [_is_mine(m, identity) for m in messages]
     if not any(mine):
         return []
-    classifications: dict[int, Classification] = {}
-    internal: dict[int, tuple[str, ...]] = {}  # my messages that went only to colleagues
-    internal_reasons: dict[int, str] = {}  # why such a message is followed all the same
-    tracked_indexes: list[int] = []
+    candidates = _candidates(messages, mine, identity, tracking, override, classify)
+    followed: dict[int, tuple[str, ...]] = {}  # index -> reasons the tracker adds
+    skipped: dict[int, NotFollowed] = {}
+    for candidate in candidates:
+        outcome = _decide(candidate, tracking, conversation.thread_id)
+        if isinstance(outcome, NotFollowed):
+            skipped[candidate.index] = outcome
+        elif outcome is not None:
+            followed[candidate.index] = outcome
+    if override is not None and override.track and not followed and candidates:
+        # `--track` on a thread follows one message: the first the classifier took for a
+        # proposal, else my first one; my later messages are then nudges, not more threads.
+        chosen = next((c for c in candidates if c.classification.is_tracked), candidates[0])
+        said = resolve_correction(tracking, contacts=(), subject="", kind="", cli=override)
+        chosen = replace(chosen, correction=said)
+        candidates = [chosen if c.index == chosen.index else c for c in candidates]
+        skipped.pop(chosen.index, None)
+        followed[chosen.index] = (said.reason,) if said else ()
+    not_followed.extend(skipped.values())
+    state = _Followed(
+        indexes=frozenset(followed),
+        internal={c.index: c.colleagues for c in candidates if c.colleagues},
+        proposals=frozenset(c.index for c in candidates if c.proposal),
+    )
+    by_index = {c.index: c for c in candidates}
+    return [
+        _verdict(
+            conversation,
+            by_index[index],
+            mine,
+            state,
+            followed[index],
+            identity,
+            tracking,
+            override,
+            bounces,
+            today,
+            zone,
+        )
+        for index in sorted(followed)
+    ]
+
+
+def _candidates(
+    messages: Sequence[ThreadMessage],
+    mine: Sequence[bool],
+    identity: Identity,
+    tracking: Tracking,
+    override: Override | None,
+    classify: Classifier,
+) -> list[_Candidate]:
+    """My messages that went to someone, classified, with what the user said about each."""
+    # `--not-proposal` speaks for every message of mine in the thread; `--track` for one,
+    # chosen once the others are decided.
+    cli = override if override is not None and override.track is False else None
+    found = []
     their_subjects: set[str] = set()  # normalized subjects of other people's earlier mail
     for index, message in enumerate(messages):
         if not mine[index]:
@@ -248,54 +338,85 @@ def _track_conversation(
         # subject inherited from another person's message says nothing about what I sent.
         inherited = normalize_subject(message.facts.subject) in their_subjects
         classification = classify(message.facts, inherited)
-        classifications[index] = classification
-        colleagues = _colleagues_only(contacts, identity)
-        if colleagues:
-            internal[index] = colleagues
-        if not (classification.is_tracked or tracking.track == "all"):
-            continue
-        if colleagues:
-            kind = classification.kind or ("message" if tracking.track == "all" else "")
-            allowed = internal_tracking(
-                tracking,
-                contacts=[address for _, address in contacts],
-                subject=message.facts.subject,
-                kind=classification.kind,
-            )
-            went = f"it went only to colleagues ({', '.join(colleagues)})"
-            if allowed is None:
-                not_followed.append(
-                    NotFollowed(
-                        thread_id=conversation.thread_id,
-                        account=message.account,
-                        message=message,
-                        contacts=contacts,
-                        kind=kind,
-                        reasons=classification.reasons,
-                        why=went,
-                    )
-                )
-                continue
-            internal_reasons[index] = f"{went}, followed by {allowed}"
-        tracked_indexes.append(index)
-    results = []
-    for index in tracked_indexes:
-        results.append(
-            _verdict(
-                conversation,
+        correction = resolve_correction(
+            tracking,
+            contacts=[address for _, address in contacts],
+            subject=message.facts.subject,
+            kind=classification.kind,
+            plus_tags=_plus_tags(message, identity),
+            keywords=message.facts.flags,
+            cli=cli,
+        )
+        found.append(
+            _Candidate(
                 index,
-                mine,
-                classifications,
-                _Followed(frozenset(tracked_indexes), internal, internal_reasons.get(index)),
-                identity,
-                tracking,
-                override,
-                bounces,
-                today,
-                zone,
+                message,
+                contacts,
+                classification,
+                _colleagues_only(contacts, identity),
+                correction,
             )
         )
-    return results
+    return found
+
+
+def _decide(
+    candidate: _Candidate, tracking: Tracking, thread_id: str
+) -> tuple[str, ...] | NotFollowed | None:
+    """The reasons to add when the message is followed, why not when the user would want to
+    know (`watcher thread`), or None when it is simply not something to follow."""
+    correction = candidate.correction
+    if correction is not None:
+        if correction.track:
+            return (correction.reason,)
+        looks = candidate.classification.reasons if candidate.classification.is_tracked else ()
+        return _not_followed(
+            candidate, thread_id, correction.reason, _undo(correction, thread_id), looks
+        )
+    if not (candidate.classification.is_tracked or tracking.track == "all"):
+        return None
+    if not candidate.colleagues:
+        return ()
+    allowed = internal_tracking(
+        tracking,
+        contacts=[address for _, address in candidate.contacts],
+        subject=candidate.message.facts.subject,
+        kind=candidate.classification.kind,
+    )
+    went = f"it went only to colleagues ({', '.join(candidate.colleagues)})"
+    if allowed is None:
+        return _not_followed(
+            candidate, thread_id, went, _COLLEAGUES_UNDO, candidate.classification.reasons
+        )
+    return (f"{went}, followed by {allowed}",)
+
+
+def _not_followed(
+    candidate: _Candidate, thread_id: str, why: str, undo: str, reasons: tuple[str, ...]
+) -> NotFollowed:
+    classification = candidate.classification
+    return NotFollowed(
+        thread_id=thread_id,
+        account=candidate.message.account,
+        message=candidate.message,
+        contacts=candidate.contacts,
+        kind=classification.kind or "message",
+        reasons=reasons,
+        why=why,
+        undo=undo,
+    )
+
+
+def _undo(correction: Correction, thread_id: str) -> str:
+    """How to take back a "not a proposal", in the words of where it was said."""
+    if correction.source == "cli":
+        return f"to follow it again: watcher thread {thread_id} --reset"
+    also = f"watcher thread {thread_id} --track follows it all the same"
+    if correction.source == "keyword":
+        return f"to follow it again: remove the keyword in your mail client, or {also}"
+    if correction.source == "rule":
+        return f"to follow it: change that rule in the config, or {also}"
+    return f"to follow it: {also}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,15 +425,15 @@ class _Followed:
 
     indexes: frozenset[int]  # followed
     internal: Mapping[int, tuple[str, ...]]  # went only to colleagues
-    internal_reason: str | None  # why this internal message is followed all the same
+    proposals: frozenset[int]  # proposals (as corrected): a later one supersedes
 
 
 def _verdict(
     conversation: Conversation,
-    index: int,
+    candidate: _Candidate,
     mine: Sequence[bool],
-    classifications: Mapping[int, Classification],
     followed: _Followed,
+    added_reasons: tuple[str, ...],
     identity: Identity,
     tracking: Tracking,
     override: Override | None,
@@ -321,9 +442,10 @@ def _verdict(
     zone: ZoneInfo,
 ) -> TrackedMessage:
     messages = conversation.messages
-    sent = messages[index]
-    classification = classifications[index]
-    contacts = _recipients(sent, identity)
+    index = candidate.index
+    sent = candidate.message
+    classification = candidate.classification
+    contacts = candidate.contacts
     went_outside = index not in followed.internal
     since = sent.when or 0
     state = AWAITING
@@ -344,8 +466,7 @@ def _verdict(
             if went_outside and later_index in followed.internal:
                 notes.append("you wrote only to colleagues in the thread; the clock runs on")
                 continue
-            later_class = classifications.get(later_index)
-            if later_class is not None and later_class.is_tracked:
+            if later_index in followed.proposals:
                 state = SUPERSEDED
                 notes.append(f"superseded by {later.facts.subject!r}")
             elif later.when is not None:
@@ -387,9 +508,9 @@ def _verdict(
         account=sent.account,
         message=sent,
         contacts=contacts,
-        kind=classification.kind or ("message" if tracking.track == "all" else ""),
-        reasons=classification.reasons
-        + ((followed.internal_reason,) if followed.internal_reason else ()),
+        kind=classification.kind
+        or ("message" if tracking.track == "all" or candidate.correction else ""),
+        reasons=classification.reasons + added_reasons,
         state=state,
         since=since,
         quiet_days=(today - since_day).days,

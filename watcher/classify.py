@@ -39,7 +39,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
-from watcher.mail.facts import MessageFacts
+from watcher.mail.facts import MessageFacts, from_delivery_system
 from watcher.mail.headers import normalize_space
 from watcher.owntext import own_text, split_own
 
@@ -267,6 +267,9 @@ class Bounce:
 
     original_message_id: str
     recipients: tuple[str, ...]
+    # What the failure's subject quotes ("Undeliverable: <subject>"), "" when it quotes none:
+    # all an Exchange report without a Message-ID or an address says about the message.
+    original_subject: str = ""
 
 
 class _Folding(dict[int, str]):
@@ -755,7 +758,6 @@ _PRECEDENCE = {
     "junk": "bulk mail",
     "auto_reply": "auto-reply",
 }
-_BOUNCE_SENDERS = ("mailer-daemon@", "postmaster@", "mail-daemon@")
 
 
 def automatic_reason(facts: MessageFacts) -> str | None:
@@ -776,8 +778,7 @@ def automatic_reason(facts: MessageFacts) -> str | None:
         reason = _PRECEDENCE.get(facts.precedence)
         if reason is not None:
             return reason
-    from_ = facts.from_
-    if from_ and from_[0][1].startswith(_BOUNCE_SENDERS):
+    if from_delivery_system(facts.from_[:1]):
         return "delivery report"
     return None
 
@@ -800,6 +801,13 @@ _NOT_A_FAILURE_SUBJECT = re.compile(
     r"|atrasad[oa]|f[öo]rsenad|successful|delivered|relayed|expanded)\b",
     re.IGNORECASE,
 )
+# The prefixes with which Exchange and Notes put the failed message's subject after a colon
+# ("Undeliverable: Proposal for Acme"); "Returned mail: see transcript" quotes nothing.
+_QUOTING_BOUNCE = re.compile(
+    r"\s*(?:undeliverable(?:\s+mail)?|unzustellbar|non\s+remis|onbestelbaar|non\s+recapitabile"
+    r"|no\s+se\s+puede\s+entregar|n[ãa]o\s+entregue|olevererbar)\s*",
+    re.IGNORECASE,
+)
 _ACTION = re.compile(r"^\s*action:\s*([a-z]+)", re.IGNORECASE | re.MULTILINE)
 _DELAY_TEXT = re.compile(
     r"(?:has\s+been|was|is)\s+delayed|warning\s+message\s+only|will\s+(?:retry|keep\s+trying)",
@@ -811,7 +819,9 @@ _FAILED_ADDRESS = re.compile(
     rf"^\s*final-recipient:\s*rfc822\s*;\s*<?({_ADDRESS})>?"  # RFC 3464 fields
     rf"|^\s*<({_ADDRESS})>\s*(?::|\.\.\.|\()"  # Postfix "<x@y>: host ...", sendmail "<x@y>..."
     rf"|^[ \t]+<?({_ADDRESS})>?[ \t]*$"  # Exim: the failed addresses, indented, one a line
-    rf"|(?:delivered\s+to|message\s+to|delivery\s+to|recipients?:)\s+<?({_ADDRESS})>?",
+    rf"|(?:delivered\s+to|message\s+to|delivery\s+to|recipients?:)\s+<?({_ADDRESS})>?"
+    # Exchange: "did not reach the following recipient(s):", then "x@y on 12/13/2001 3:06 PM"
+    rf"|^[ \t]*<?({_ADDRESS})>?[ \t]+on[ \t]+\d{{1,2}}/\d{{1,2}}/\d{{2,4}}",
     re.IGNORECASE | re.MULTILINE,
 )
 
@@ -821,10 +831,7 @@ def bounce_of(facts: MessageFacts) -> Bounce | None:
     if facts.content_type == "multipart/report":
         if facts.report_type != "delivery-status":
             return None
-    elif not (
-        any(address.startswith(_BOUNCE_SENDERS) for _, address in facts.from_)
-        and _BOUNCE_SUBJECT.search(facts.subject)
-    ):
+    elif not (from_delivery_system(facts.from_) and _BOUNCE_SUBJECT.search(facts.subject)):
         return None
     text = facts.body_text
     if _NOT_A_FAILURE_SUBJECT.match(facts.subject):
@@ -839,9 +846,15 @@ def bounce_of(facts: MessageFacts) -> Bounce | None:
     recipients: dict[str, None] = {}
     for match in _FAILED_ADDRESS.finditer(text):
         address = next(group for group in match.groups() if group).lower().rstrip(".")
-        if not address.startswith(_BOUNCE_SENDERS):
+        if not from_delivery_system((("", address),)):
             recipients.setdefault(address)
-    return Bounce(original_message_id=message_id, recipients=tuple(recipients))
+    prefix, colon, quoted = facts.subject.partition(":")
+    original_subject = quoted.strip() if colon and _QUOTING_BOUNCE.fullmatch(prefix) else ""
+    return Bounce(
+        original_message_id=message_id,
+        recipients=tuple(recipients),
+        original_subject=original_subject,
+    )
 
 
 class RememberingClassifier:

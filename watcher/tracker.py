@@ -58,6 +58,8 @@ DONE = "done"
 SNOOZED = "snoozed"
 # How long after a message a bounce that does not name it may still be matched by recipient.
 _BOUNCE_WINDOW = 3 * 86400
+# A quoted subject shorter than this ("", "hi", "re") could be anyone's message.
+_BOUNCE_SUBJECT_MIN = 4
 
 Classifier = Callable[[MessageFacts, bool], Classification]  # (facts, ignore_subject)
 
@@ -553,6 +555,8 @@ class _BounceIndex:
         # Message-ID -> (conversation, failed recipients) of each failure that names it.
         self.by_message_id: dict[str, list[tuple[str, tuple[str, ...]]]] = defaultdict(list)
         self.by_recipient: dict[str, list[ThreadMessage]] = defaultdict(list)
+        # Failures that name neither a Message-ID nor an address, by the subject they quote.
+        self.by_subject: dict[str, list[ThreadMessage]] = defaultdict(list)
         self.shared_ids: set[str] = set()  # carried by several different messages (mail merge)
         for conversation in conversations:
             for message in conversation.messages:
@@ -568,6 +572,9 @@ class _BounceIndex:
                     continue  # it names its message: never pin it on another one
                 for recipient in bounce.recipients:
                     self.by_recipient[recipient.lower()].append(message)
+                quoted = normalize_subject(bounce.original_subject)
+                if not bounce.recipients and len(quoted) >= _BOUNCE_SUBJECT_MIN:
+                    self.by_subject[quoted].append(message)
 
     def find(self, sent: ThreadMessage, contacts: Sequence[Address], thread_id: str) -> str | None:
         """Why `sent` counts as bounced, or None."""
@@ -587,4 +594,7 @@ class _BounceIndex:
                 when = bounce.when or 0
                 if sent_at <= when <= sent_at + _BOUNCE_WINDOW:
                     return f"bounced: delivery to {address} failed"
+        for bounce in self.by_subject.get(normalize_subject(sent.facts.subject), ()):
+            if sent_at <= (bounce.when or 0) <= sent_at + _BOUNCE_WINDOW:
+                return "bounced: a delivery failure quotes its subject"
         return None

@@ -2,10 +2,35 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 # One address as it appeared in a header: (display name, lower-cased address).
 Address = tuple[str, str]
+
+# Who sends delivery reports: the RFC 5321 names, and the administrator mailboxes and names
+# Exchange and Notes use ("exchange.administrator@corp", "System Administrator",
+# "MicrosoftExchange329e71ec...@corp", "Microsoft Outlook"). Only together with a delivery
+# failure subject do these make a message a bounce.
+_DELIVERY_LOCAL_PART = re.compile(
+    r"(?:mailer-daemon|mail-daemon|postmaster|microsoftexchange[0-9a-f]*|"
+    r"(?:[a-z]+[._-])?administrator)$"
+)
+_DELIVERY_NAME = re.compile(
+    r"(?:(?:exchange\s+)?system\s+administrator|mail\s+delivery\s+(?:sub)?system|"
+    r"microsoft\s+outlook|mailer-daemon|postmaster)",
+    re.IGNORECASE,
+)
+
+
+def from_delivery_system(senders: Iterable[Address]) -> bool:
+    """Whether a From names a mail system (postmaster, Exchange's administrator), not a person."""
+    for name, address in senders:
+        local = address.partition("@")[0].lower()
+        if _DELIVERY_LOCAL_PART.fullmatch(local) or _DELIVERY_NAME.fullmatch(name.strip()):
+            return True
+    return False
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from dataclasses import replace
 import mailparser
 
 from watcher.identity import Identity
-from watcher.mail.facts import Attachment, MessageFacts
+from watcher.mail.facts import Attachment, MessageFacts, from_delivery_system
 from watcher.mail.headers import (
     content_type_of,
     decode_bytes,
@@ -47,7 +47,6 @@ KEYWORD_LIMIT = 100  # Auto-Submitted, Precedence, ...: single words in real mai
 ATTACHMENT_LIMIT = 100
 FILENAME_LIMIT = 255
 
-_BOUNCE_SENDERS = ("mailer-daemon@", "postmaster@", "mail-daemon@")
 _TAG = re.compile(r"<[^>]*>")
 _SCRIPT_STYLE = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _BLOCK_END = re.compile(r"<\s*(br|/p|/div|/tr|/li|/h\d)\b[^>]*>", re.IGNORECASE)
@@ -173,7 +172,7 @@ def wants_body_text(facts: MessageFacts) -> bool:
     """Whether the text part is worth fetching: my own mail, and reports and bounces."""
     if facts.is_from_me or facts.content_type == "multipart/report":
         return True
-    return any(address.startswith(_BOUNCE_SENDERS) for _, address in facts.from_)
+    return from_delivery_system(facts.from_)
 
 
 def decode_text_part(data: bytes, *, encoding: str, charset: str, subtype: str = "plain") -> str:

@@ -6,7 +6,17 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from test_tracker import CLIENT, ME, ZONE, at, message, proposal, thread, verdicts
+from test_tracker import (
+    CLIENT,
+    ME,
+    ZONE,
+    at,
+    message,
+    proposal,
+    thread,
+    unthreaded_nudge,
+    verdicts,
+)
 
 from watcher.digest.model import BOUNCED, FIRST, LAST, REMINDER, REPLY_IN_SPAM
 from watcher.digest.select import current_rung, rung_dates, select_digest
@@ -117,7 +127,29 @@ def test_my_new_message_restarts_the_clock(fresh_store: Store) -> None:
         zone=ZONE,
     )
     (item,) = selection.digest.items
-    assert item.rung == FIRST and item.quiet_days == 3  # counted from the nudge of the 5th
+    # Counted from the nudge of the 5th; the nudge was the first follow-up: now a reminder.
+    assert (item.rung, item.reminder_number, item.quiet_days) == (REMINDER, 1, 3)
+
+
+def test_unthreaded_follow_up_advances_the_rung_and_keeps_the_original(
+    fresh_store: Store,
+) -> None:
+    run_days(fresh_store, date(2026, 11, 4), date(2026, 11, 4))  # FIRST shown on the 4th
+    original = proposal(at(1))
+    nudge = unthreaded_nudge(at(5))
+    now = morning(date(2026, 11, 8))
+    selection = select_digest(
+        verdicts(thread(original, nudge), now=now),
+        carried=fresh_store.digest_entries(),
+        settings=SETTINGS,
+        now=now,
+        zone=ZONE,
+    )
+    (item,) = selection.digest.items
+    assert item.message_id == original.facts.message_id
+    assert item.sent_at.date() == date(2026, 11, 1)
+    assert (item.rung, item.reminder_number) == (REMINDER, 1)
+    assert "I sent on 1 November" in item.suggestion
 
 
 def test_digest_content_and_alarms_shown_once(fresh_store: Store) -> None:

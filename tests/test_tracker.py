@@ -6,9 +6,9 @@ import re
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from watcher.conversations import Conversation, ThreadMessage
+from watcher.conversations import Conversation, ThreadMessage, build_conversations
 from watcher.identity import Identity
-from watcher.mail.facts import Attachment, MessageFacts
+from watcher.mail.facts import Attachment, MessageFacts, StoredMessage
 from watcher.rules import Override, Rule, Tracking
 from watcher.tracker import (
     ANSWERED,
@@ -292,3 +292,62 @@ def test_verdicts_do_not_depend_on_input_order() -> None:
     b = thread(proposal(at(15), subject="Quote 1042"), thread_id="t0000000002")
     now = datetime(2026, 11, 23, 7, tzinfo=UTC)
     assert verdicts(a, b, now=now) == verdicts(b, a, now=now)
+
+
+# The digest's suggested follow-up, sent from its mailto link by a client that does not
+# thread it: "Re: <subject>", no In-Reply-To, and words the classifier takes for a proposal.
+FOLLOW_UP = (
+    "Hi Ana, I sent you the proposal on 10 November. Did you have a chance to review the "
+    "proposal? Let me know what you think."
+)
+
+
+def unthreaded_nudge(when: int, *, to: str = CLIENT, **facts: object) -> ThreadMessage:
+    facts.setdefault("body_text", FOLLOW_UP)
+    return message(
+        ME, when, "Re: Proposal for the Acme website", to=to, folder="Sent", use="\\Sent", **facts
+    )
+
+
+def test_unthreaded_follow_up_is_a_nudge_not_a_new_proposal() -> None:
+    original = proposal(at(10))
+    nudge = unthreaded_nudge(at(17))
+    assert nudge.facts.in_reply_to == "" and nudge.facts.references == ()
+    conversation = build_conversations(
+        StoredMessage("work", m.folders[0], "\\Sent", m.facts) for m in (original, nudge)
+    )
+    assert len(conversation) == 1  # the subject fallback joins it to the proposal
+    result = only(thread(original, nudge))
+    assert result.message is original and result.state == AWAITING
+    assert (result.since, result.nudges) == (at(17), 1)
+    assert "you followed it up; the clock restarted" in result.notes
+
+
+def test_every_nudge_counts() -> None:
+    result = only(thread(proposal(at(1)), unthreaded_nudge(at(8)), unthreaded_nudge(at(15))))
+    assert (result.since, result.nudges, result.quiet_days) == (at(15), 2, 8)
+
+
+def test_revised_proposal_with_a_new_document_still_supersedes() -> None:
+    revised = unthreaded_nudge(
+        at(17),
+        attachments=(Attachment("Proposal_Acme_v3.pdf", "application/pdf", 2000),),
+        body_text="Hi Ana, here is the revised proposal.",
+    )
+    first, second = verdicts(thread(proposal(at(10)), revised))
+    assert first.state == SUPERSEDED and first.nudges == 0
+    assert second.message is revised and second.state == AWAITING
+
+
+def test_follow_up_to_another_contact_is_not_this_proposals_nudge() -> None:
+    other = unthreaded_nudge(at(17), to="bo@other.example")
+    first, second = verdicts(thread(proposal(at(10)), other))
+    assert first.nudges == 0
+    assert second.message is other and second.contacts == (("", "bo@other.example"),)
+
+
+def test_my_offer_after_their_answer_is_not_a_nudge() -> None:
+    answer = message(CLIENT, at(12), "Re: Proposal for the Acme website", to=ME)
+    first, second = verdicts(thread(proposal(at(10)), answer, unthreaded_nudge(at(14))))
+    assert first.state == ANSWERED and first.nudges == 0
+    assert second.state == AWAITING

@@ -23,6 +23,11 @@ For each message I sent that is followed:
 - a later proposal of mine in the same conversation supersedes it (a revised proposal
   restarts the clock), and any other later message of mine restarts the clock too, except,
   when the message went outside, mail of mine that went only to colleagues;
+- a later message of mine to one of its contacts that sends no document (`_sends_document`)
+  is a nudge, even when the classifier takes it for a proposal ("did you have a chance to
+  review the proposal?", the digest's suggestion sent unthreaded as "Re: <subject>"): it
+  restarts the clock and counts as a reminder (`nudges`), and the message followed stays
+  the original proposal;
 - once answered it stays answered, whatever I write afterwards (a thank-you note).
 """
 
@@ -84,6 +89,7 @@ class TrackedMessage:
     answered_by: Address | None = None
     answered_at: int | None = None
     notes: tuple[str, ...] = ()
+    nudges: int = 0  # follow-ups of mine since the message: reminders already sent
 
     @property
     def subject(self) -> str:
@@ -273,12 +279,19 @@ def _track_conversation(
     candidates = _candidates(messages, mine, identity, tracking, override, classify)
     followed: dict[int, tuple[str, ...]] = {}  # index -> reasons the tracker adds
     skipped: dict[int, NotFollowed] = {}
+    nudges: set[int] = set()
+    heard = _heard_counts(messages, mine)
+    latest_to: dict[str, int] = {}  # address -> my latest followed message to it
     for candidate in candidates:
+        if _nudges_followed(candidate, latest_to, heard):
+            nudges.add(candidate.index)
+            continue
         outcome = _decide(candidate, tracking, conversation.thread_id)
         if isinstance(outcome, NotFollowed):
             skipped[candidate.index] = outcome
         elif outcome is not None:
             followed[candidate.index] = outcome
+            latest_to.update((address, candidate.index) for _, address in candidate.contacts)
     if override is not None and override.track and not followed and candidates:
         # `--track` on a thread follows one message: the first the classifier took for a
         # proposal, else my first one; my later messages are then nudges, not more threads.
@@ -292,7 +305,9 @@ def _track_conversation(
     state = _Followed(
         indexes=frozenset(followed),
         internal={c.index: c.colleagues for c in candidates if c.colleagues},
-        proposals=frozenset(c.index for c in candidates if c.proposal),
+        proposals=frozenset(c.index for c in candidates if c.proposal and c.index not in nudges),
+        contacts={c.index: frozenset(a for _, a in c.contacts) for c in candidates},
+        nudges=frozenset(nudges),
     )
     by_index = {c.index: c for c in candidates}
     return [
@@ -362,6 +377,49 @@ def _candidates(
     return found
 
 
+# Reasons of `classify_sent` that mean the message carries a document of its own.
+_DOCUMENT_REASONS = ("attachment ", "document attachment ", "sends the ")
+
+
+def _sends_document(classification: Classification) -> bool:
+    """A document attached or sent ("here is the revised proposal"): new matter, not a nudge."""
+    return any(reason.startswith(_DOCUMENT_REASONS) for reason in classification.reasons)
+
+
+def _heard_counts(messages: Sequence[ThreadMessage], mine: Sequence[bool]) -> list[int]:
+    """How many messages from someone else (not automatic, not a bounce) come before each
+    index: whether they wrote between two of mine is one subtraction, whatever the thread's
+    length."""
+    counts = [0]
+    for message, is_mine in zip(messages, mine, strict=True):
+        heard = (
+            not is_mine
+            and automatic_reason(message.facts) is None
+            and bounce_of(message.facts) is None
+        )
+        counts.append(counts[-1] + heard)
+    return counts
+
+
+def _nudges_followed(
+    candidate: _Candidate, latest_to: Mapping[str, int], heard: Sequence[int]
+) -> bool:
+    """Is `candidate` a follow-up on an earlier followed message of mine to one of the same
+    contacts (`latest_to`), with no answer from anyone in between (`heard`)?
+
+    It sends no document and the user said nothing about following it: the classifier may
+    call it a proposal (it mentions one), but it asks about the one already followed. After
+    an answer, what I write answers them (a revised offer, a thank-you): not a nudge.
+    """
+    if candidate.correction is not None or _sends_document(candidate.classification):
+        return False
+    for _, address in candidate.contacts:
+        earlier = latest_to.get(address)
+        if earlier is not None and heard[candidate.index] == heard[earlier + 1]:
+            return True
+    return False
+
+
 def _decide(
     candidate: _Candidate, tracking: Tracking, thread_id: str
 ) -> tuple[str, ...] | NotFollowed | None:
@@ -428,6 +486,8 @@ class _Followed:
     indexes: frozenset[int]  # followed
     internal: Mapping[int, tuple[str, ...]]  # went only to colleagues
     proposals: frozenset[int]  # proposals (as corrected): a later one supersedes
+    contacts: Mapping[int, frozenset[str]]  # each candidate's recipients
+    nudges: frozenset[int]  # follow-ups on an earlier followed message (`_nudges_followed`)
 
 
 def _verdict(
@@ -455,6 +515,8 @@ def _verdict(
     answered_by: Address | None = None
     answered_at: int | None = None
     reply_in_spam = False
+    nudges = 0
+    own_contacts = followed.contacts.get(index, frozenset())
     bounce_note = bounces.find(sent, contacts, conversation.thread_id)
     if bounce_note is not None:
         state = BOUNCED
@@ -473,7 +535,13 @@ def _verdict(
                 notes.append(f"superseded by {later.facts.subject!r}")
             elif later.when is not None:
                 since = max(since, later.when)
-                notes.append("you wrote again in the thread; the clock restarted")
+                if later_index in followed.nudges and not own_contacts.isdisjoint(
+                    followed.contacts.get(later_index, ())
+                ):
+                    nudges += 1
+                    notes.append("you followed it up; the clock restarted")
+                else:
+                    notes.append("you wrote again in the thread; the clock restarted")
             continue
         if bounce_of(later.facts) is not None:
             continue  # a bounce of some other message in the thread
@@ -523,6 +591,7 @@ def _verdict(
         answered_by=answered_by,
         answered_at=answered_at,
         notes=tuple(notes),
+        nudges=nudges,
     )
 
 

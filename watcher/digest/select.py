@@ -5,7 +5,9 @@ that (rungs 1..n), and once `give_up_after` days have passed since I last wrote,
 last time under "let it go, or one last check-in?" (the last rung). Each rung is shown once:
 the store remembers which digest carried which rung, so the cadence survives restarts, and a
 daemon that was down for days shows only the highest rung that has come due. Any new message
-of mine restarts the clock (`since` changes, and with it the key of the cadence). Bounces and
+of mine restarts the clock (`since` changes, and with it the key of the cadence); a follow-up
+of mine (the tracker's `nudges`) was a reminder, so the cadence goes on a rung higher for each
+one (until the last) instead of starting again at the first. Bounces and
 replies in the spam folder are alarms, shown once at the top.
 
 Pure: the tracker's verdicts, what earlier digests carried, and `now` in; a `Digest` out.
@@ -92,6 +94,8 @@ def select_digest(
         since_day = datetime.fromtimestamp(item.since, zone).date()
         dates = rung_dates(item.policy, item.due_date, since_day)
         rung = current_rung(dates, today)
+        if rung is not None:
+            rung = min(rung + item.nudges, len(dates) - 1)
         if rung is None or any(r >= rung for r in before):
             continue  # not due, or this rung (or a later one) was shown already
         name = FIRST if rung == 0 else LAST if rung == len(dates) - 1 else REMINDER

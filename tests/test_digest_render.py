@@ -302,6 +302,7 @@ def test_the_mailto_link_carries_the_suggestion(digest: Digest) -> None:
         ]
         assert len(matching) == 1, item.thread_id
         assert matching[0]["body"] == item.suggestion.replace("\n", "\r\n")
+        assert matching[0]["In-Reply-To"] == item.message_id  # the reply is threaded
     _, fields = mailto_fields(next(h for h in links if "cc=" in h))
     assert fields["cc"] == "cfo@müller.example"
 
@@ -311,6 +312,14 @@ def test_mailto_percent_encodes_everything_reserved() -> None:
     assert url == (
         "mailto:a%26b@example.com?subject=Re%3A%2050%25%20%26%20more%3F"
         "&body=Line%201%0D%0ALine%202%20%2B%20%233"
+    )
+
+
+def test_mailto_carries_in_reply_to_percent_encoded() -> None:
+    url = mailto("ana@acme.example", "Re: Offer", "Hi", in_reply_to="<a+b/1@studio.example>")
+    assert url == (
+        "mailto:ana@acme.example?subject=Re%3A%20Offer"
+        "&In-Reply-To=%3Ca%2Bb%2F1%40studio.example%3E&body=Hi"
     )
 
 

@@ -178,18 +178,35 @@ def _view(item: DigestItem, today: date) -> ItemView:
         attachments=", ".join(_line(a) for a in item.attachments),
         reasons=" · ".join(_line(r) for r in item.reasons),
         mailto=mailto(
-            item.contact_address, item.reply_subject, item.suggestion, item.other_contacts
+            item.contact_address,
+            item.reply_subject,
+            item.suggestion,
+            item.other_contacts,
+            in_reply_to=item.message_id,
         ),
-        reply_link=mailto(item.contact_address, item.reply_subject, "", item.other_contacts),
+        reply_link=mailto(
+            item.contact_address,
+            item.reply_subject,
+            "",
+            item.other_contacts,
+            in_reply_to=item.message_id,
+        ),
         open_link=safe_link(item.open_link),
         last=item.rung == LAST,
     )
 
 
-def mailto(address: str, subject: str, body: str, cc: Sequence[str] = ()) -> str:
-    """An RFC 6068 mailto: URL; every reserved character percent-encoded, CRLF line breaks."""
+def mailto(
+    address: str, subject: str, body: str, cc: Sequence[str] = (), *, in_reply_to: str = ""
+) -> str:
+    """An RFC 6068 mailto: URL; every reserved character percent-encoded, CRLF line breaks.
+
+    `in_reply_to` (RFC 6068 allows any header field) threads the follow-up under my message
+    in clients that honour it; the tracker counts it as a nudge either way.
+    """
     url = "mailto:" + quote(_line(address), safe="@")
     fields = [("cc", ",".join(_line(a) for a in cc)), ("subject", _line(subject))]
+    fields.append(("In-Reply-To", _line(in_reply_to)))
     fields.append(("body", "\r\n".join(body.splitlines())))
     query = "&".join(f"{key}={quote(value, safe='')}" for key, value in fields if value)
     return f"{url}?{query}" if query else url

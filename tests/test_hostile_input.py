@@ -85,6 +85,7 @@ from watcher.mail.parse import (
 from watcher.rules import Rule, Tracking, add_days
 from watcher.schedule import upcoming_digest
 from watcher.store import FolderState, Store
+from watcher.terminal import printable
 from watcher.tracker import track
 
 ME = "me@example.test"
@@ -646,7 +647,8 @@ def check_html(html: str, digest: Digest) -> None:
     assert len(markup.links) == expected
     text = "".join(markup.text)
     for item in digest.items:
-        shown = " ".join(item.subject.split()) or "(no subject)"
+        # Shown as one line, its control and bidi characters as U+FFFD (terminal mail clients).
+        shown = printable(item.subject) or "(no subject)"
         assert shown in text, shown[:200]
 
 

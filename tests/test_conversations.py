@@ -150,6 +150,36 @@ def test_reply_without_headers_joins_by_subject_and_participants() -> None:
     assert threads(proposal, reply) == [["a", "b"]]
 
 
+def test_a_reply_through_an_auto_reply_joins_and_answers() -> None:
+    """Ann is away; Bob, on copy, answers her out-of-office notice (issue 9, pattern 6)."""
+    proposal = mail("a", cc=(BOB,), body_text="Hi Ann, attached is our proposal.")
+    notice = mail(
+        "b",
+        sender=ANN,
+        to=(ME,),
+        subject="Out of Office AutoReply: Proposal: new website",
+        day=0.1,
+        auto_submitted="auto-replied",
+    )
+    answer = mail(
+        "c",
+        sender=BOB,
+        to=(ME,),
+        subject="RE: Out of Office AutoReply: Proposal: new website",
+        day=2,
+    )
+    assert threads(proposal, notice, answer) == [["a", "b", "c"]]
+    (verdict,) = track(
+        build_conversations(stored(f) for f in (proposal, notice, answer)),
+        identity=Identity([ME]),
+        tracking=Tracking(track="all"),
+        overrides={},
+        now=datetime.fromtimestamp(T0 + 10 * DAY, UTC),
+        zone=ZoneInfo("UTC"),
+    )
+    assert verdict.answered_by == ("", BOB)
+
+
 def test_same_subject_without_shared_participants_stays_apart() -> None:
     proposal = mail("a")
     stranger = mail("b", sender=CY, to=(ME,), subject="RE: Proposal: new website", day=3)
@@ -226,6 +256,10 @@ def test_a_new_matter_reusing_a_subject_stays_apart() -> None:
         ("Réunion", "réunion"),
         ("Regarding: Rebrand", "regarding: rebrand"),
         ("Re:", ""),
+        ("RE: Out of Office AutoReply: Proposal", "proposal"),
+        ("Automatic reply: Angebot 2026-114", "angebot 2026-114"),
+        ("Abwesenheitsnotiz: AW: Angebot", "angebot"),
+        ("Out of office", "out of office"),  # a subject, not a prefix
     ],
 )
 def test_normalize_subject(subject: str, normalized: str) -> None:

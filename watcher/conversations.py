@@ -60,12 +60,19 @@ GENERIC_SUBJECTS = frozenset(
     }
 )
 
-# One reply/forward prefix ("re:", "aw:", "re[2]:", "re :", "回复：") or one "[list-tag]", on
-# the casefolded subject (an IGNORECASE pattern is several times slower).
+# One reply/forward prefix ("re:", "aw:", "re[2]:", "re :", "回复："), one "[list-tag]", or
+# one auto-reply prefix ("Out of Office AutoReply:", "Automatic reply:", "Abwesenheitsnotiz:"),
+# on the casefolded subject (an IGNORECASE pattern is several times slower). The auto-reply
+# prefix goes so that the notice, and a person's "RE: Out of Office AutoReply: <subject>"
+# answered through it, join the conversation of the message they answer.
 _PREFIX = re.compile(
     r"\s*(?:((?:re|aw|sv|vs|fwd?|wg|tr|rv|res|enc|antw|doorst|rif|r|odp|pd|vá|ynt|ilt|"
     r"απ|σχετ|πρθ|回复|回覆|答复|转发|轉寄|転送|返信)\s*(?:\[\d+\]|\(\d+\)|\^\d+)?\s*[:：])"
-    r"|\[[^\[\]]*\])"
+    r"|\[[^\[\]]*\]"
+    r"|(?:out of (?:the )?office(?: auto-?reply)?|automatic reply|auto-?reply|"
+    r"abwesenheitsnotiz|automatische antwort|réponse automatique|respuesta automática|"
+    r"automatisch antwoord|risposta automatica|resposta automática|automatiskt svar|autosvar)"
+    r"\s*[:：])"
 )
 _SENT, _JUNK, _TRASH = "\\Sent", "\\Junk", "\\Trash"
 _ADDRESS = itemgetter(1)  # of a (display name, address) pair

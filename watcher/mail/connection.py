@@ -9,7 +9,6 @@ from __future__ import annotations
 import ast
 import imaplib
 import logging
-import re
 import socket
 import ssl
 import time
@@ -23,6 +22,7 @@ from watcher.config import Account, is_loopback
 from watcher.credentials import Secret
 from watcher.errors import AuthenticationError, ImapError
 from watcher.logsetup import redact
+from watcher.terminal import printable
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +107,9 @@ def translate_errors(account: Account, secret: Secret | None = None) -> Iterator
         ) from None
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+# How much of a server's text is read at all: enough for any real message; a server may send
+# megabytes in one line. Redacting before clipping to 300 keeps no half of a secret.
+_SERVER_TEXT_READ = 4096
 
 
 def server_text(exc: BaseException, *secrets: str) -> str:
@@ -121,18 +123,13 @@ def server_text(exc: BaseException, *secrets: str) -> str:
             raw = ast.literal_eval(text)
             if isinstance(raw, bytes):
                 text = raw.decode("utf-8", "replace")
-    text = _CONTROL.sub(" ", redact(text, *secrets)).strip()
-    return _clip(text, 300) or type(exc).__name__
+    return printable(redact(text[:_SERVER_TEXT_READ], *secrets), 300) or type(exc).__name__
 
 
 def _reason(exc: BaseException, secrets: tuple[str, ...]) -> str:
     text = server_text(exc, *secrets)
     # A ValueError says what was wrong; a KeyError or TypeError alone says little.
     return text if isinstance(exc, ValueError) else f"{type(exc).__name__}: {text}"
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def tls_context(account: Account) -> ssl.SSLContext:

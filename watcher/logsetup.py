@@ -14,7 +14,9 @@ import sys
 import urllib.parse
 
 _secrets: set[str] = set()
-_forms: set[str] = set()  # every registered secret in each form it may take in text
+# Every registered secret in each form it may take in text, longest first (redact runs on
+# every log line: sorted once here, not per line).
+_forms: list[str] = []
 REDACTED = "<redacted>"
 # A run that may be base64 (AUTH PLAIN, XOAUTH2): a server may echo what the client sent.
 _BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{8,}={0,2}")
@@ -24,7 +26,7 @@ def register_secret(value: str) -> None:
     """Never let `value` reach a log line."""
     if len(value) >= 4:  # shorter strings would redact ordinary words
         _secrets.add(value)
-        _forms.update(secret_forms(value))
+        _forms[:] = sorted(set(_forms) | secret_forms(value), key=len, reverse=True)
 
 
 def secret_forms(secret: str) -> set[str]:
@@ -41,13 +43,13 @@ def secret_forms(secret: str) -> set[str]:
 def redact(text: str, *secrets: str) -> str:
     """`text` without any registered secret nor any of `secrets`, in any form
     `secret_forms` knows, nor inside base64 (longest forms first, so none is left half-done)."""
-    forms = set(_forms)
-    for secret in secrets:
-        if secret:
-            forms.update(secret_forms(secret))
+    forms = _forms
+    if any(secrets):
+        extra = set().union(*(secret_forms(secret) for secret in secrets if secret))
+        forms = sorted(extra.union(_forms), key=len, reverse=True)
     if not forms:
         return text
-    for form in sorted(forms, key=len, reverse=True):
+    for form in forms:
         if form in text:
             text = text.replace(form, REDACTED)
     raw = {s.encode("utf-8", "surrogatepass") for s in (*_secrets, *secrets) if s}

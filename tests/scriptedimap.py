@@ -30,6 +30,8 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Self
 
+from watcher.config import Account
+
 __all__ = ["GREETING", "INBOX", "Reply", "ScriptedImapServer", "answer", "ok", "once"]
 
 Reply = Callable[[bytes, bytes], Iterable[bytes]]  # (tag, arguments) -> chunks to send
@@ -124,6 +126,18 @@ class ScriptedImapServer:
             target=self._listener.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
         self._acceptor.start()
+
+    def account(self, name: str, *, user: str = "me") -> Account:
+        """A config account that logs in here: plain text on loopback, a short timeout."""
+        return Account(
+            name=name,
+            addresses=(f"{user}@example.test",),
+            host="127.0.0.1",
+            port=self.port,
+            security="none",
+            username=user,
+            timeout_seconds=5.0,
+        )
 
     def _serve(self, conn: socket.socket) -> None:
         with self._lock:

@@ -24,7 +24,6 @@ from mailfactory import make_message
 from scriptedimap import Reply, ScriptedImapServer, answer, ok, once
 
 from watcher.cli import cli
-from watcher.config import Account
 from watcher.credentials import Secret
 from watcher.errors import ImapError
 from watcher.mail import bulkfetch
@@ -87,25 +86,17 @@ def hostile_server(first_fetch: Reply) -> ScriptedImapServer:
     )
 
 
-def fake_account(server: ScriptedImapServer, name: str = "hostile") -> Account:
-    return Account(
-        name=name,
-        addresses=("maya@example.test",),
-        host="127.0.0.1",
-        port=server.port,
-        security="none",
-        username="maya",
-        timeout_seconds=5.0,
-    )
-
-
 def sync_measured(server: ScriptedImapServer, store: Store) -> tuple[ImapError | None, int]:
     """Sync the fake account; return the error it ended with (or None) and the peak memory
     the sync allocated."""
     tracemalloc.start()
     try:
         sync_imap_account(
-            fake_account(server), Secret("pw", "test"), store, lookback_days=0, now=NOW
+            server.account("hostile", user="maya"),
+            Secret("pw", "test"),
+            store,
+            lookback_days=0,
+            now=NOW,
         )
     except ImapError as exc:
         return exc, tracemalloc.get_traced_memory()[1]

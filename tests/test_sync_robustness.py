@@ -39,18 +39,6 @@ from watcher.store import Store
 NOW = dt.datetime(2026, 11, 23, 7, 0, tzinfo=dt.UTC)
 
 
-def scripted_account(server: ScriptedImapServer, name: str = "odd") -> Account:
-    return Account(
-        name=name,
-        addresses=("me@example.test",),
-        host="127.0.0.1",
-        port=server.port,
-        security="none",
-        username="me",
-        timeout_seconds=5.0,
-    )
-
-
 # -- the CLI, as a user runs it ---------------------------------------------------------------
 
 
@@ -242,7 +230,7 @@ def test_every_malformed_reply_is_one_account_error(
         pytest.raises(ImapError) as caught,
     ):
         sync_imap_account(
-            scripted_account(server), Secret("pw-1234", "test"), store, lookback_days=0, now=NOW
+            server.account("odd"), Secret("pw-1234", "test"), store, lookback_days=0, now=NOW
         )
     message = str(caught.value)
     assert message.startswith("account 'odd': 127.0.0.1:")
@@ -417,7 +405,7 @@ def test_a_folder_of_200000_messages_can_be_searched(
         Store.open(tmp_path / "store.sqlite3") as store,
     ):
         report = sync_imap_account(
-            scripted_account(server), Secret("pw-1234", "test"), store, lookback_days=0, now=NOW
+            server.account("odd"), Secret("pw-1234", "test"), store, lookback_days=0, now=NOW
         )
     assert [f.name for f in report.folders] == ["INBOX"]
     assert server.counts["UID FETCH"] == 2
@@ -433,5 +421,5 @@ def test_a_flood_of_untagged_lines_in_any_answer_fails_the_account(tmp_path: Pat
         pytest.raises(ImapError, match="MiB in answer to one command"),
     ):
         sync_imap_account(
-            scripted_account(server), Secret("pw-1234", "test"), store, lookback_days=0, now=NOW
+            server.account("odd"), Secret("pw-1234", "test"), store, lookback_days=0, now=NOW
         )

@@ -38,6 +38,8 @@ from test_digest_send import (
 )
 
 from watcher.backoff import AccountRetry, duration
+from watcher.config import load_settings
+from watcher.daemon import Daemon
 from watcher.errors import AuthenticationError, ImapError, StoreError
 from watcher.schedule import Backoff
 
@@ -466,3 +468,26 @@ def test_transient_and_store_faults_back_off_and_say_when(
         "1 h",
         "1.5 h",
     ]
+
+
+def test_a_sync_finishing_after_the_stop_sends_no_status_after_stopping(
+    notify_socket: NotifyListener, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(
+        f'state_dir = "{tmp_path / "state"}"\ntimezone = "Europe/Stockholm"\n\n'
+        f'[[accounts]]\nname = "demo"\nmaildir = "{DEMO_MAILDIR}"\n'
+        'addresses = ["maya@lindqvist-studio.example"]\n',
+        encoding="utf-8",
+    )
+    config.chmod(0o600)
+    monkeypatch.setenv("NOTIFY_SOCKET", str(notify_socket.path))
+    daemon = Daemon(load_settings(config))
+    runner = threading.Thread(target=daemon.run)
+    runner.start()
+    wait_for(lambda: notify_socket.seen("READY=1"), "READY=1")
+    daemon.stop()
+    runner.join(timeout=30)
+    daemon._report_status()  # what a sync job still running at the stop does last
+    time.sleep(0.5)  # the listener reads every datagram within its 0.2 s timeout
+    assert notify_socket.messages[-1] == "STOPPING=1", notify_socket.messages

@@ -122,6 +122,9 @@ class Daemon:
         self._running = _Running.of(settings)
         self._jobs_lock = threading.Lock()  # job changes from jobs vs. shutdown
         self._digest_lock = threading.Lock()  # one digest attempt at a time
+        # STATUS= from a sync still finishing must not follow STOPPING=1 (systemd would show
+        # a live status line for a unit that is going down).
+        self._status_lock = threading.Lock()
         self._digest_settled: date | None = None  # the day whose digest needs nothing more
         self._last_sync: datetime | None = None
         self._due: int | None = None
@@ -154,9 +157,9 @@ class Daemon:
             logger.exception("watcher crashed")
             return 1
         finally:
-            notify.stopping()
-            with self._jobs_lock:
+            with self._jobs_lock, self._status_lock:
                 self.stop_event.set()
+                notify.stopping()
             if self._scheduler.running:
                 self._scheduler.shutdown(wait=True)  # running syncs finish, then log out
             restore()
@@ -363,7 +366,9 @@ class Daemon:
         due = f", {self._due} threads due" if self._due is not None else ""
         failing = sorted(name for name, retry in running.retries.items() if retry.failing)
         problems = f", cannot read {', '.join(failing)}" if failing else ""
-        notify.status(f"{last}{due}{problems}")
+        with self._status_lock:
+            if not self.stop_event.is_set():
+                notify.status(f"{last}{due}{problems}")
 
 
 def _record_failure(store: Store, name: str, now: datetime, exc: AccountError) -> None:

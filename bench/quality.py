@@ -70,6 +70,11 @@ _CANDIDATE = re.compile(
 )
 
 
+# The default settings, internal mail too, and every message followed (whatever it is, a
+# labelled thread then has a reply verdict).
+_SETTINGS = (Tracking(), Tracking(track_internal=True), Tracking(track="all", track_internal=True))
+
+
 @dataclass
 class Mailbox:
     """One person's mailbox: its conversations and the verdicts on it."""
@@ -80,6 +85,7 @@ class Mailbox:
     conversations: list[Conversation]
     tracked: list[TrackedMessage]  # with the default settings: what went outside
     tracked_internal: list[TrackedMessage]  # with track_internal = true
+    tracked_all: list[TrackedMessage]  # track = "all" and track_internal: reply verdicts
 
 
 def message_key(facts: MessageFacts) -> str:
@@ -127,18 +133,18 @@ def analyse(name: str, items: list[tuple[str, bool, bytes]]) -> Mailbox:
             )
         stored.append(_stored(name, folder, replace(facts, is_from_me=mine)))
     conversations = build_conversations(stored)
-    tracked, tracked_internal = (
+    tracked, tracked_internal, tracked_all = (
         track(
             conversations,
             identity=identity,
-            tracking=Tracking(track_internal=internal),
+            tracking=tracking,
             overrides={},
             now=NOW,
             zone=ZONE,
         )
-        for internal in (False, True)
+        for tracking in _SETTINGS
     )
-    return Mailbox(name, me, raw, conversations, tracked, tracked_internal)
+    return Mailbox(name, me, raw, conversations, tracked, tracked_internal, tracked_all)
 
 
 def analyse_demo(scratch: Path) -> Mailbox:
@@ -153,19 +159,19 @@ def analyse_demo(scratch: Path) -> Mailbox:
     raw = {m.facts.key: b"" for m in stored}
     conversations = build_conversations(stored)
     newest = max(m.facts.date or 0 for m in stored)
-    tracked, tracked_internal = (
+    tracked, tracked_internal, tracked_all = (
         track(
             conversations,
             identity=Identity(account.own_addresses),
-            tracking=Tracking(track_internal=internal),
+            tracking=tracking,
             overrides={},
             now=datetime.fromtimestamp(newest + 86400, UTC),
             zone=ZoneInfo("Europe/Stockholm"),
         )
-        for internal in (False, True)
+        for tracking in _SETTINGS
     )
     me = [DEMO_ADDRESS, *DEMO_ALIASES]
-    return Mailbox("demo", me, raw, conversations, tracked, tracked_internal)
+    return Mailbox("demo", me, raw, conversations, tracked, tracked_internal, tracked_all)
 
 
 def _stored(account: str, folder: str, facts: MessageFacts) -> StoredMessage:
@@ -274,8 +280,12 @@ def report(boxes: list[Mailbox]) -> None:
             sent_keys,
             "holdout, track_internal = true: all",
         )
-    # Reply verdicts do not depend on the audience: judged on the larger set of verdicts.
-    print_thread_figures(threads, internal_by_key)
+    # Reply verdicts do not depend on the audience nor on the proposal verdict: judged on
+    # every labelled thread, followed with track = "all".
+    all_by_key = {
+        (box.name, message_key(item.message.facts)): item for box in boxes for item in box.tracked_all
+    }
+    print_thread_figures(threads, all_by_key)
 
 
 def print_weighted_figures(
@@ -347,13 +357,19 @@ def print_thread_figures(
     tracked_by_key: dict[tuple[str, str], TrackedMessage],
 ) -> None:
     verdicts: Counter[tuple[str, str]] = Counter()
-    for key, (label, _reason) in threads.items():
+    wrong: list[str] = []
+    for key, (label, reason) in sorted(threads.items()):
         item = tracked_by_key.get(key)
         if item is None or label not in (ANSWERED, AWAITING):
             continue
-        verdicts[(item.state if item.state in (ANSWERED, AWAITING) else "other", label)] += 1
+        state = item.state if item.state in (ANSWERED, AWAITING) else "other"
+        verdicts[(state, label)] += 1
+        if state != label:
+            by = f"by {item.answered_by[1]}" if item.answered_by else ""
+            said = "; ".join((by, *item.notes))[:110]
+            wrong.append(f"  {key[0]}/{key[1]} said {state} ({said})\n      label: {reason}")
     if verdicts:
-        print("\n== thread verdicts, track_internal = true (rows: the watcher, columns: labels)")
+        print('\n== thread verdicts, track = "all" (rows: the watcher, columns: labels)')
         print(f"  {'':<10} {'answered':>9} {'awaiting':>9}")
         for state in (ANSWERED, AWAITING, "other"):
             print(
@@ -366,6 +382,9 @@ def print_thread_figures(
             f"  'answered' precision {_ratio(right_answer, said_answer)}"
         )
         print("  targets: awaiting >= 0.90, answered >= 0.95")
+        if wrong:
+            print(f"\nwrong reply verdicts ({len(wrong)}):")
+            print("\n".join(wrong))
 
 
 def _row(verdicts: Counter[tuple[str, str]], state: str) -> int:

@@ -21,7 +21,10 @@ other), per account (conversations never span accounts):
 4. Collect: one `Conversation` per set, messages in time order, an id from its first message.
 
 "Me" is every From address of a copy marked `is_from_me` (the identity and the Sent folders
-decided that at sync time). The result does not depend on the order of the input.
+decided that at sync time), unless most of the copies from that address are not mine: a
+colleague's message filed in my Sent folder (a delegate, a draft saved there) does not make
+the colleague "me", which would keep every later answer of theirs out of my conversations.
+The result does not depend on the order of the input.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ import binascii
 import gc
 import hashlib
 import re
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from operator import attrgetter, itemgetter
@@ -161,10 +164,10 @@ def _new_thread_message(
 
 def normalize_subject(subject: str) -> str:
     """The subject without reply/forward prefixes and list tags, spaces collapsed, casefolded."""
-    return _split_subject(subject)[0]
+    return split_subject(subject)[0]
 
 
-def _split_subject(subject: str) -> tuple[str, bool]:
+def split_subject(subject: str) -> tuple[str, bool]:
     """(normalized subject, whether it had a reply or forward prefix)."""
     text = subject.casefold()
     position, replied = 0, False
@@ -220,7 +223,7 @@ class _Builder:
         self.whens: list[int | None] = []  # per copy; at a first, the message's earliest
         self.minutes: list[int] = []  # Date // 60 per copy, -1 without a Date
         self.by_subject: dict[str, list[int]] = {}  # raw subject -> firsts
-        self.subjects: dict[str, tuple[str, bool]] = {}  # raw -> _split_subject(raw)
+        self.subjects: dict[str, tuple[str, bool]] = {}  # raw -> split_subject(raw)
         self.idents: dict[int, str] = {}
         self.renamed: dict[int, str] = {}  # copy -> its ident, when its Message-ID is shared
         self.shared_people: dict[int, dict[str, list[int]]] = {}  # for `_pick_cited`
@@ -243,7 +246,7 @@ class _Builder:
     def split(self, subject: str) -> tuple[str, bool]:
         hit = self.subjects.get(subject)
         if hit is None:
-            hit = self.subjects[subject] = _split_subject(subject)
+            hit = self.subjects[subject] = split_subject(subject)
         return hit
 
     def _scan(self) -> None:
@@ -301,6 +304,8 @@ class _Builder:
         Returns the Message-IDs that several different messages carry: id -> their firsts.
         """
         copies, whens, minutes, me = self.copies, self.whens, self.minutes, self.me
+        mine_from: Counter[str] = Counter()  # copies that are mine, by From address
+        others_from: Counter[str] = Counter()  # copies that are not, of those addresses
         holders: dict[str, int] = {}  # Message-ID -> its least-numbered copy
         several: dict[str, list[int]] = {}  # Message-ID -> its copies, when there are several
         for i, copy in enumerate(copies):
@@ -314,7 +319,9 @@ class _Builder:
                 whens.append(arrived if too_late else date)
                 minutes.append(date // 60)
             if facts.is_from_me:  # any copy: the Sent copy may come after the INBOX copy
-                me.update(map(_ADDRESS, facts.from_))
+                mine_from.update(map(_ADDRESS, facts.from_))
+            elif facts.from_:
+                others_from[facts.from_[0][1]] += 1
             if message_id := facts.message_id:
                 first = holders.setdefault(message_id, i)
                 if first != i:
@@ -322,6 +329,7 @@ class _Builder:
                         several[message_id].append(i)
                     else:
                         several[message_id] = [first, i]
+        me.update(a for a, count in mine_from.items() if count >= others_from.get(a, 0))
         shared: dict[str, list[int]] = {}
         for message_id, numbers in several.items():
             variants = self._variants(numbers)

@@ -63,6 +63,10 @@ _QUOTED_SUBJECT = re.compile(
     r"[ \t]*([^\n]{0,300})$",
     re.IGNORECASE | re.MULTILINE,
 )
+_QUOTED_FROM = re.compile(
+    r"^[ \t]*\*?(?:from|von|de|van|da|fr[åa]n)\*?[ \t]?:[ \t]*([^\n]{1,300})$",
+    re.IGNORECASE | re.MULTILINE,
+)
 _SIGNATURE = re.compile(r"^--[ \t]*$", re.MULTILINE)
 # What people write above a forward that adds nothing of their own.
 _FORWARD_NOTE = re.compile(
@@ -83,6 +87,10 @@ class OwnText:
     nothing_mine: bool  # a forward or quote with nothing (or only "FYI") of mine above it
     forward_header: bool  # a forward separator ("Forwarded by", "Forwarded message")
     quoted_subject: str  # the Subject: line of the first quoted header, "" if none
+    # Who wrote the first quoted message, as the header says it: the From: line of an
+    # Outlook or forward block, else the header line ("Jane Doe <jd@x> on 12/13/99 ...",
+    # "On Tue, Tom wrote:"); "" without a quote header.
+    quoted_from: str = ""
 
 
 def split_own(body: str) -> OwnText:
@@ -93,18 +101,20 @@ def split_own(body: str) -> OwnText:
     forward = header.group("forward") is not None
     subject = _QUOTED_SUBJECT.search(body, header.start(), header.end() + 1500)
     quoted_subject = subject.group(1).strip() if subject else ""
+    author = _QUOTED_FROM.search(body, header.start(), header.end() + 1500)
+    quoted_from = (author.group(1) if author else header.group(0)).strip()[:300]
     before = body[: header.start()]
     if before.strip():
         text = _unquoted(_unsigned(before))
         nothing = _is_forward_note(text)
-        return OwnText("" if nothing else text, nothing, forward, quoted_subject)
+        return OwnText("" if nothing else text, nothing, forward, quoted_subject, quoted_from)
     if header.group("reply") is not None:
         # Bottom-posting: the quote is ">"-quoted and what follows it is mine.
         below = body[header.end() :]
         if _has_quoted_lines(below):
             text = _unquoted(_unsigned(below))
-            return OwnText(text, not text.strip(), False, quoted_subject)
-    return OwnText("", True, forward, quoted_subject)
+            return OwnText(text, not text.strip(), False, quoted_subject, quoted_from)
+    return OwnText("", True, forward, quoted_subject, quoted_from)
 
 
 def own_text(body: str) -> str:

@@ -40,9 +40,10 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from watcher.classify import Classification, automatic_reason, bounce_of, classify_sent
-from watcher.conversations import Conversation, ThreadMessage, normalize_subject
-from watcher.identity import Identity
+from watcher.conversations import Conversation, ThreadMessage, normalize_subject, split_subject
+from watcher.identity import Identity, domain_of, is_public_mail_domain
 from watcher.mail.facts import Address, MessageFacts
+from watcher.quoted import QuotedAnswers
 from watcher.rules import (
     Correction,
     Override,
@@ -187,6 +188,7 @@ def assess(
         for _, address in message.facts.from_[:1]
     )
     bounces = _BounceIndex(conversations, identity)
+    quoted = QuotedAnswers(conversations)
     today = now.astimezone(zone).date()
     results: list[TrackedMessage] = []
     not_followed: list[NotFollowed] = []
@@ -197,7 +199,7 @@ def assess(
                 identity,
                 tracking,
                 overrides.get(conversation.thread_id),
-                bounces,
+                (bounces, quoted),
                 today,
                 zone,
                 classify,
@@ -266,7 +268,7 @@ def _track_conversation(
     identity: Identity,
     tracking: Tracking,
     override: Override | None,
-    bounces: _BounceIndex,
+    seen_elsewhere: tuple[_BounceIndex, QuotedAnswers],
     today: date,
     zone: ZoneInfo,
     classify: Classifier,
@@ -320,7 +322,7 @@ def _track_conversation(
             identity,
             tracking,
             override,
-            bounces,
+            seen_elsewhere,
             today,
             zone,
         )
@@ -499,7 +501,7 @@ def _verdict(
     identity: Identity,
     tracking: Tracking,
     override: Override | None,
-    bounces: _BounceIndex,
+    seen_elsewhere: tuple[_BounceIndex, QuotedAnswers],
     today: date,
     zone: ZoneInfo,
 ) -> TrackedMessage:
@@ -517,6 +519,7 @@ def _verdict(
     reply_in_spam = False
     nudges = 0
     own_contacts = followed.contacts.get(index, frozenset())
+    bounces, quoted = seen_elsewhere
     bounce_note = bounces.find(sent, contacts, conversation.thread_id)
     if bounce_note is not None:
         state = BOUNCED
@@ -552,12 +555,23 @@ def _verdict(
         if went_outside and identity.is_colleague(sender[1]):
             notes.append(f"{sender[1]} is a colleague of yours: not the answer")
             continue
+        if _new_matter(later.facts, sent.facts):
+            notes.append(f"{sender[1]} wrote anew under the same subject: not a reply")
+            continue
+        if _answers_another(later_index, sender[1], candidate, mine, followed, identity):
+            notes.append(f"{sender[1]} answered another message of yours in the thread")
+            continue
         state = ANSWERED
         answered_by = sender
         answered_at = later.when
         if later.only_in_junk:
             reply_in_spam = True
             notes.append("reply is in your spam folder")
+    if state == AWAITING and (answer := quoted.find(sent, contacts)) is not None:
+        state = ANSWERED
+        answered_by = answer.contact
+        answered_at = answer.quoted_in.when  # at the latest: when I quoted it
+        notes.append(answer.note)
     policy = resolve_policy(
         tracking,
         contacts=[address for _, address in contacts],
@@ -593,6 +607,41 @@ def _verdict(
         notes=tuple(notes),
         nudges=nudges,
     )
+
+
+def _new_matter(later: MessageFacts, sent: MessageFacts) -> bool:
+    """Their message carries the bare subject my reply answered, and no threading header:
+    it is the message I answered (a sender's clock running late) or a new one of the same
+    series ("4/12 Checkout", a weekly summary), not an answer to mine."""
+    if later.in_reply_to or later.references:
+        return False
+    later_subject, later_replied = split_subject(later.subject)
+    sent_subject, sent_replied = split_subject(sent.subject)
+    return sent_replied and not later_replied and later_subject == sent_subject
+
+
+def _answers_another(
+    later_index: int,
+    sender: str,
+    candidate: _Candidate,
+    mine: Sequence[bool],
+    followed: _Followed,
+    identity: Identity,
+) -> bool:
+    """Is the sender, who did not get my message, someone I wrote to elsewhere in the
+    thread (before the answer)? Then theirs answers that message, not this one; unless
+    they work where one of this message's contacts works (answering for them)."""
+    if sender in followed.contacts.get(candidate.index, frozenset()):
+        return False
+    if not any(
+        mine[other] and other != candidate.index and sender in followed.contacts.get(other, ())
+        for other in range(later_index)
+    ):
+        return False
+    domain = domain_of(sender)
+    if identity.is_colleague(sender) or is_public_mail_domain(domain):
+        return True
+    return all(domain_of(address) != domain for _, address in candidate.contacts)
 
 
 def _state_from_policy(policy: Policy, today: date) -> str:

@@ -202,10 +202,22 @@ def test_time_window_counts_from_the_latest_message() -> None:
     "subject",
     ["", "Hi", "hello!", "Re: Question", "FW: update", "Meeting", "(no subject)", "Thanks"],
 )
-def test_generic_subjects_never_merge(subject: str) -> None:
+def test_generic_subjects_merge_only_a_direct_reply(subject: str) -> None:
+    # Nothing but the pair and the timing can tie mail under "Hi" or "Re:" together.
     first = mail("a", subject=subject)
-    reply = mail("b", sender=ANN, to=(ME,), subject=f"Re: {subject}", day=1)
-    assert threads(first, reply) == [["a"], ["b"]]
+    stranger = mail("b", sender=CY, to=(ME,), subject=f"Re: {subject}", day=1)
+    late = mail("c", sender=ANN, to=(ME,), subject=f"Re: {subject}", day=3.5)
+    anew = mail("d", sender=ANN, to=(ME,), subject=subject.partition(": ")[2] or subject, day=1)
+    elsewhere = mail(
+        "e", sender=ANN, to=(ME,), subject=f"Re: {subject}", day=1, in_reply_to="<x@y>"
+    )
+    for other in (stranger, late, anew, elsewhere):
+        assert threads(first, other) == [["a"], [other.key]]
+    # Ann answers, addressed to me, within three days, with a reply prefix and no headers:
+    # the answer to the latest of my messages to her under that subject.
+    earlier = mail("z", subject=subject, day=-1)
+    answer = mail("f", sender=ANN, to=(ME,), subject=f"Re: {subject}", day=1)
+    assert sorted(threads(earlier, first, answer)) == [["a", "f"], ["z"]]
 
 
 def test_my_proposals_to_different_clients_stay_apart() -> None:

@@ -48,6 +48,11 @@ FUTURE_DATE_SLACK = 2 * 86_400
 # Copies of one message carry one Date header; without one, the arrival times of copies in
 # different folders (Sent, Archive, a Bcc to myself) differ by this much at most.
 COPY_DATE_SLACK = 5 * 60
+# A reply under a generic subject ("Re:") answers a message this recent, or none.
+GENERIC_REPLY_WINDOW = 3 * 86_400
+# Recipients of one message remembered for generic-subject replies: a mass mailing to
+# thousands is never what a "Re: hi" answers, and must not cost memory per recipient.
+_PAIRS_PER_MESSAGE = 50
 # Open conversations of one subject a message is compared with, at most (the most recently
 # active of those sharing a person with it): thousands of messages with one subject from
 # one address (a ticket system) stay linear. Real conversations never come near it.
@@ -239,8 +244,11 @@ class _Builder:
         for normalized, bucket in buckets.items():
             if len(bucket) > 1:
                 bucket = self._dedupe_by_content(bucket)  # copies share the bucket
-                if len(bucket) > 1 and not _is_generic(normalized):
-                    self._link_by_subject(bucket)
+                if len(bucket) > 1:
+                    if _is_generic(normalized):
+                        self._link_generic_replies(bucket)
+                    else:
+                        self._link_by_subject(bucket)
         return self._collect()
 
     def split(self, subject: str) -> tuple[str, bool]:
@@ -544,6 +552,33 @@ class _Builder:
             last = when
         if len(bucket) - start > 1:
             self._sweep_subject(bucket[start:])
+
+    def _link_generic_replies(self, bucket: list[int]) -> None:
+        """A reply under a generic subject ("Re:", "Re: hi") without threading headers joins
+        the latest message its sender got, under that subject, from someone it is addressed
+        to, within `GENERIC_REPLY_WINDOW`: the subject says nothing, the pair and the timing
+        say it answers that message. Anything else under such a subject stays apart."""
+        copies, whens, parent = self.copies, self.whens, self.parent
+        self.in_order(bucket)
+        latest: dict[tuple[str, str], int] = {}  # (sender, recipient) -> latest message
+        for first in bucket:
+            when = whens[first]
+            facts = copies[first].facts
+            if when is None or not facts.from_:
+                continue
+            sender = facts.from_[0][1]
+            addressed = [address for _, address in (facts.to + facts.cc)[:_PAIRS_PER_MESSAGE]]
+            if self.split(facts.subject)[1] and not (facts.in_reply_to or facts.references):
+                answered = [
+                    earlier
+                    for address in addressed
+                    if (earlier := latest.get((address, sender))) is not None
+                    and when - (whens[earlier] or 0) <= GENERIC_REPLY_WINDOW
+                ]
+                if answered:
+                    _union(parent, max(answered, key=lambda i: whens[i] or 0), first)
+            for address in addressed:
+                latest[(sender, address)] = first
 
     def _sweep_subject(self, run: list[int]) -> None:
         """Join, in time order, each message to the open conversations it follows up.

@@ -283,9 +283,13 @@ def report(boxes: list[Mailbox]) -> None:
     # Reply verdicts do not depend on the audience nor on the proposal verdict: judged on
     # every labelled thread, followed with track = "all".
     all_by_key = {
-        (box.name, message_key(item.message.facts)): item for box in boxes for item in box.tracked_all
+        (box.name, message_key(item.message.facts)): item
+        for box in boxes
+        for item in box.tracked_all
     }
-    print_thread_figures(threads, all_by_key)
+    print_thread_figures(threads, all_by_key, 'track = "all"', show_wrong=True)
+    # The verdicts a user of the default `track = "proposals"` sees (fewer threads).
+    print_thread_figures(threads, internal_by_key, "proposals followed, track_internal = true")
 
 
 def print_weighted_figures(
@@ -355,6 +359,9 @@ def print_proposal_figures(
 def print_thread_figures(
     threads: dict[tuple[str, str], tuple[str, str]],
     tracked_by_key: dict[tuple[str, str], TrackedMessage],
+    settings: str,
+    *,
+    show_wrong: bool = False,
 ) -> None:
     verdicts: Counter[tuple[str, str]] = Counter()
     wrong: list[str] = []
@@ -369,7 +376,7 @@ def print_thread_figures(
             said = "; ".join((by, *item.notes))[:110]
             wrong.append(f"  {key[0]}/{key[1]} said {state} ({said})\n      label: {reason}")
     if verdicts:
-        print('\n== thread verdicts, track = "all" (rows: the watcher, columns: labels)')
+        print(f"\n== thread verdicts, {settings} (rows: the watcher, columns: labels)")
         print(f"  {'':<10} {'answered':>9} {'awaiting':>9}")
         for state in (ANSWERED, AWAITING, "other"):
             print(
@@ -382,7 +389,7 @@ def print_thread_figures(
             f"  'answered' precision {_ratio(right_answer, said_answer)}"
         )
         print("  targets: awaiting >= 0.90, answered >= 0.95")
-        if wrong:
+        if wrong and show_wrong:
             print(f"\nwrong reply verdicts ({len(wrong)}):")
             print("\n".join(wrong))
 

@@ -102,7 +102,9 @@ def split_own(body: str) -> OwnText:
     subject = _QUOTED_SUBJECT.search(body, header.start(), header.end() + 1500)
     quoted_subject = subject.group(1).strip() if subject else ""
     author = _QUOTED_FROM.search(body, header.start(), header.end() + 1500)
-    quoted_from = (author.group(1) if author else header.group(0)).strip()[:300]
+    # Without a From: line, the header's first line names the author (Notes, "On ... wrote:").
+    header_line = next((line for line in header.group(0).split("\n") if line.strip()), "")
+    quoted_from = (author.group(1) if author else header_line).strip()[:300]
     before = body[: header.start()]
     if before.strip():
         text = _unquoted(_unsigned(before))

@@ -289,7 +289,9 @@ def report(boxes: list[Mailbox]) -> None:
     }
     print_thread_figures(threads, all_by_key, 'track = "all"', show_wrong=True)
     # The verdicts a user of the default `track = "proposals"` sees (fewer threads).
-    print_thread_figures(threads, internal_by_key, "proposals followed, track_internal = true")
+    print_thread_figures(
+        threads, internal_by_key, "proposals followed, track_internal = true", show_wrong=True
+    )
 
 
 def print_weighted_figures(

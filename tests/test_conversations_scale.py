@@ -34,12 +34,12 @@ class _PlainSweep(_Builder):
     """The sweep as it was: every message against every open conversation (quadratic)."""
 
     def _sweep_subject(self, run: list[int]) -> None:
-        parent, me, copies, whens = self.parent, self.me, self.copies, self.whens
+        parent, copies, whens = self.parent, self.copies, self.whens
         open_by_root: dict[int, tuple[int, set[str], list[MessageFacts]]] = {}
         for first in run:
             facts = copies[first].facts
             when: int = whens[first]  # type: ignore[assignment]
-            people = {a for _, a in facts.from_ + facts.to + facts.cc} - me
+            people = self.people(facts)
             root, members, joined = _find(parent, first), [facts], []
             for other_root, (last, others, earlier) in list(open_by_root.items()):
                 if last < when - SUBJECT_WINDOW and other_root != root:

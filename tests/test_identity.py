@@ -57,8 +57,8 @@ def test_configured_colleagues() -> None:
 
 def test_sent_from_adds_my_domains_but_no_public_provider() -> None:
     me = Identity(["me@gmail.com"])
-    assert me.with_sent_from(["me@hotmail.de"]) is me
-    work = me.with_sent_from(["Me@Corp.example", "other@yahoo.fr"])
+    assert me.with_sent_from([("", "me@hotmail.de")]) is me
+    work = me.with_sent_from([("", "Me@Corp.example"), ("", "other@yahoo.fr")])
     assert work.own_domains == ("corp.example",)
     assert work.is_colleague("bob@corp.example")
     assert work.is_me("me@gmail.com")

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from watcher.conversations import Conversation, ThreadMessage, build_conversations
-from watcher.identity import Identity
+from watcher.identity import Identity, name_key
 from watcher.mail.facts import Address, Attachment, MessageFacts, StoredMessage
 from watcher.owntext import split_own
 from watcher.quoted import quoted_contact
@@ -342,3 +342,52 @@ def test_split_own_reports_who_wrote_the_quoted_message(body: str, author: str) 
     assert quoted_from == author  # one line, also for a Notes header found by its "To:"
     if author:
         assert quoted_contact(quoted_from, [("", ALICE), DAVID]) == DAVID
+
+
+# -- my other address, their other address (display names) ------------------------------------
+
+MAYA_ELSEWHERE: Address = ("Maya Lindqvist", "maya.lindqvist@mail.example")
+
+
+def named(message: MessageFacts, name: str) -> MessageFacts:
+    """The message with a display name on its From."""
+    return replace(message, from_=((name, message.from_[0][1]),))
+
+
+def test_name_key_compares_names_whatever_their_order_and_needs_two_words() -> None:
+    assert name_key("Roensch, David") == name_key(" david  ROENSCH ") == "david roensch"
+    assert name_key("Anna") == name_key("") == name_key("j. k.") == ""
+
+
+def test_mail_to_my_own_other_address_is_nobody_to_wait_for() -> None:
+    to_myself = named(facts("self", to=(MAYA_ELSEWHERE,)), "Maya Lindqvist")
+    to_alice = named(facts("alice", to=(("Alice Berg", ALICE),), day=1), "Maya Lindqvist")
+    results = verdicts(conversation(to_myself, thread_id="t1"), conversation(to_alice))
+    assert [r.message.facts.key for r in results] == ["alice"]
+    # Without a name of mine on my own From, the other address is someone else.
+    plain = verdicts(conversation(facts("self", to=(MAYA_ELSEWHERE,))))
+    assert [r.message.facts.key for r in plain] == ["self"]
+
+
+def test_a_nudge_from_my_other_address_is_mine_not_the_answer() -> None:
+    proposal = named(facts("p", attachments=PDF), "Maya Lindqvist")
+    nudge = replace(
+        facts("n", subject="Re: Venue contract for the spring offsite", day=4, mine=False),
+        from_=(MAYA_ELSEWHERE,),
+    )
+    (result,) = [r for r in verdicts(conversation(proposal, nudge)) if r.message.facts.key == "p"]
+    assert result.state == AWAITING and result.answered_by is None
+
+
+def test_a_client_answering_from_another_address_of_theirs_joins_and_answers() -> None:
+    proposal = facts("p", to=(("Tom Berg", "tom@msn.example"),), attachments=PDF)
+    answer = named(
+        facts("a", sender="tom@email.msn.example", to=(ME,), subject="RE: " + proposal.subject),
+        "Berg, Tom",
+    )
+    answer = replace(answer, date=int(T0 + 2 * DAY))
+    assert threads(copy(proposal), copy(answer)) == [["p", "a"]]
+    # Another one-word name, or another name, stays apart.
+    for other in ("Tom", "Tim Berg"):
+        stranger = replace(answer, from_=((other, "tom@email.msn.example"),))
+        assert threads(copy(proposal), copy(stranger)) == [["a"], ["p"]]

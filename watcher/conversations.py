@@ -39,6 +39,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from operator import attrgetter, itemgetter
 
+from watcher.identity import name_key
 from watcher.mail.facts import MessageFacts, StoredMessage
 
 # A reply without threading headers may come weeks later; beyond this it is a new matter.
@@ -234,6 +235,7 @@ class _Builder:
         self.shared_people: dict[int, dict[str, list[int]]] = {}  # for `_pick_cited`
         self.uses_of: dict[str, frozenset[str]] = {}  # one frozenset per special use
         self.me: set[str] = set()
+        self._my_names: frozenset[str] | None = None  # once `me` is known: `my_names`
         self.comparisons = 0  # open conversations a message was compared with: for tests
 
     def conversations(self) -> list[Conversation]:
@@ -584,9 +586,11 @@ class _Builder:
         """Join, in time order, each message to the open conversations it follows up.
 
         A message M joins an earlier conversation C (of the same normalized subject) when
-        - they share a From/To/Cc address that is not mine: two of my proposals with the
-          same subject to different clients stay apart, while the client's answer, or a
-          colleague's answer that copies the client (or that I had copied), joins;
+        - they share a person that is not me (a From/To/Cc address, or a display name of
+          two words or more: `people`): two of my proposals with the same subject to
+          different clients stay apart, while the client's answer (from another address of
+          theirs too), or a colleague's answer that copies the client (or that I had
+          copied), joins;
         - C's latest message is at most SUBJECT_WINDOW older than M;
         - M looks like a follow-up: its subject had a reply/forward prefix, or it has no
           threading headers at all, or its sender received a message of C (a client writing
@@ -601,7 +605,7 @@ class _Builder:
         all open ones is the same and cheaper: most runs hold two or three messages.)
         Conversations expire in time order, from a queue.
         """
-        parent, me, copies, whens = self.parent, self.me, self.copies, self.whens
+        parent, copies, whens = self.parent, self.copies, self.whens
         # Conversations met in this run, by root: (latest time, people, recipients).
         open_by_root: dict[int, tuple[int, set[str], set[str]]] = {}
         by_person: dict[str, dict[int, None]] | None = None  # made when many are open
@@ -615,7 +619,7 @@ class _Builder:
                 entry = open_by_root.get(other)
                 if entry is not None and entry[0] == last and other != root:
                     del open_by_root[other]  # expired, for good
-            people = set(map(_ADDRESS, facts.from_ + facts.to + facts.cc)) - me
+            people = self.people(facts)
             joined = [root] if root in open_by_root else []
             if len(open_by_root) <= self.compare_all_up_to:
                 candidates = [other for other in open_by_root if other != root]
@@ -643,6 +647,30 @@ class _Builder:
             root = _find(parent, first)
             open_by_root[root] = (when, people, recipients)
             expiring.append((when, root))
+
+    def people(self, facts: MessageFacts) -> set[str]:
+        """Who a message is between, but me, for the subject sweep: From/To/Cc addresses,
+        and "name:" + `name_key` of each display name that is not mine, so that a client
+        answering from another address of theirs ("Tom Berg <tom@email.msn.example>" for
+        "Tom Berg <tom@msn.example>") still shares a person with my message."""
+        pairs = facts.from_ + facts.to + facts.cc
+        people = set(map(_ADDRESS, pairs)) - self.me
+        mine = self.my_names()
+        for name, address in pairs:
+            if name and address not in self.me and (key := name_key(name)) and key not in mine:
+                people.add("name:" + key)
+        return people
+
+    def my_names(self) -> frozenset[str]:
+        """The display names on mail from my addresses (`me`), as `name_key`s."""
+        if self._my_names is None:
+            self._my_names = frozenset(
+                key
+                for copy in self.copies
+                for name, address in copy.facts.from_[:1]
+                if address in self.me and (key := name_key(name))
+            )
+        return self._my_names
 
     def _candidates(
         self,

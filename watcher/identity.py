@@ -8,6 +8,7 @@ that domain is a public mail provider, plus whatever the config's `colleagues` n
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Iterable
 
 # Public mail providers: sharing one of these domains with me says nothing about working
@@ -108,9 +109,20 @@ PUBLIC_MAIL_DOMAINS = frozenset(
 PUBLIC_MAIL_BRANDS = frozenset({"hotmail", "yahoo", "gmx", "yandex", "outlook", "live"})
 
 
+_NAME_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
 def domain_of(address: str) -> str:
     """The part after the last "@", lower-case, without a trailing dot."""
     return address.rpartition("@")[2].lower().rstrip(".")
+
+
+def name_key(name: str) -> str:
+    """A display name as a comparable key: its words (two letters or more), casefolded and
+    sorted ("Roensch, David" and "david roensch" agree); "" when fewer than two words, as a
+    one-word name ("Info", "Anna") says too little about who it is."""
+    words = sorted({w.casefold() for w in _NAME_WORD.findall(name)})
+    return " ".join(words) if len(words) >= 2 else ""
 
 
 def is_public_mail_domain(domain: str) -> bool:
@@ -146,7 +158,14 @@ class Identity:
     or bare domains (`partner.example`, subdomains included), lower-case.
     """
 
-    __slots__ = ("_addresses", "_colleague_patterns", "_known", "_known_colleagues", "_own_domains")
+    __slots__ = (
+        "_addresses",
+        "_colleague_patterns",
+        "_known",
+        "_known_colleagues",
+        "_names",
+        "_own_domains",
+    )
 
     def __init__(
         self,
@@ -154,8 +173,11 @@ class Identity:
         *,
         colleagues: Iterable[str] = (),
         domains: Iterable[str] = (),
+        names: Iterable[str] = (),
     ) -> None:
         self._addresses = frozenset(a.strip().lower() for a in addresses if a.strip())
+        # The display names I send under, as `name_key` gives them (two words at least).
+        self._names = frozenset(key for key in map(name_key, names) if key)
         self._colleague_patterns = tuple(
             dict.fromkeys(p.strip().lower().lstrip("@") for p in colleagues if p.strip())
         )
@@ -177,16 +199,27 @@ class Identity:
         """The domains whose people are my colleagues (public providers left out)."""
         return self._own_domains
 
-    def with_sent_from(self, addresses: Iterable[str]) -> Identity:
-        """This identity, also taking the domains of these From addresses of my sent mail."""
-        extra = {domain_of(a) for a in addresses} - set(self._own_domains)
-        if not any("." in d and not is_public_mail_domain(d) for d in extra):
+    def with_sent_from(self, senders: Iterable[tuple[str, str]]) -> Identity:
+        """This identity, also taking what the From (name, address) of my sent mail says:
+        the domains I send from, and the names I send under from my own addresses."""
+        senders = list(senders)
+        extra = {domain_of(a) for _, a in senders} - set(self._own_domains)
+        names = {
+            key for name, address in senders if self.is_me(address) and (key := name_key(name))
+        }
+        new_domains = any("." in d and not is_public_mail_domain(d) for d in extra)
+        if not new_domains and names <= self._names:
             return self
         return Identity(
             self._addresses,
             colleagues=self._colleague_patterns,
             domains=(*self._own_domains, *extra),
+            names=(*self._names, *names),
         )
+
+    def is_my_name(self, name: str) -> bool:
+        """Is this display name one I send under? ("Maya Lindqvist" on my other address.)"""
+        return bool(self._names) and name_key(name) in self._names
 
     def is_me(self, address: str) -> bool:
         known = self._known.get(address)

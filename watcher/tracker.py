@@ -179,13 +179,14 @@ def assess(
             return classify_sent(facts, extra_keywords=keywords, ignore_subject=ignore_subject)
 
     conversations = list(conversations)
-    # The domains I send from tell who my colleagues are, even those no setting names.
+    # The domains I send from tell who my colleagues are, even those no setting names; the
+    # names I send under tell my other addresses ("Maya Lindqvist <maya@gmail.example>").
     identity = identity.with_sent_from(
-        address
+        sender
         for conversation in conversations
         for message in conversation.messages
         if message.in_sent
-        for _, address in message.facts.from_[:1]
+        for sender in message.facts.from_[:1]
     )
     bounces = _BounceIndex(conversations, identity)
     quoted = QuotedAnswers(conversations)
@@ -212,7 +213,10 @@ def assess(
 
 
 def _is_mine(message: ThreadMessage, identity: Identity) -> bool:
-    return message.in_sent or any(identity.is_me(a) for _, a in message.facts.from_)
+    return message.in_sent or any(
+        identity.is_me(address) or identity.is_my_name(name)
+        for name, address in message.facts.from_
+    )
 
 
 def _recipients(message: ThreadMessage, identity: Identity) -> tuple[Address, ...]:
@@ -220,6 +224,8 @@ def _recipients(message: ThreadMessage, identity: Identity) -> tuple[Address, ..
     seen: set[str] = set()
     found: list[Address] = []
     for name, address in (*facts.to, *facts.cc, *facts.bcc):
+        if identity.is_my_name(name):
+            continue  # my other address: mail to myself is nobody to wait for
         if address and address not in seen and not identity.is_me(address):
             seen.add(address)
             found.append((name, address))

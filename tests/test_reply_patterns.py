@@ -387,6 +387,8 @@ def test_a_client_answering_from_another_address_of_theirs_joins_and_answers() -
     )
     answer = replace(answer, date=int(T0 + 2 * DAY))
     assert threads(copy(proposal), copy(answer)) == [["p", "a"]]
+    (result,) = verdicts(*build_conversations([copy(proposal), copy(answer)]))
+    assert result.state == ANSWERED and result.answered_by == ("Berg, Tom", answer.from_[0][1])
     # Another one-word name, or another name, stays apart.
     for other in ("Tom", "Tim Berg"):
         stranger = replace(answer, from_=((other, "tom@email.msn.example"),))

@@ -11,7 +11,7 @@ from watcher.classify import automatic_reason, bounce_of
 from watcher.conversations import Conversation
 from watcher.mail.facts import Address
 from watcher.terminal import pad, printable
-from watcher.tracker import AWAITING, BOUNCED, NotFollowed, TrackedMessage
+from watcher.tracker import AWAITING, BOUNCED, HeardFrom, NotFollowed, TrackedMessage
 
 _SUBJECT_WIDTH = 44
 _CONTACT_WIDTH = 30
@@ -100,7 +100,29 @@ def as_json(tracked: TrackedMessage, zone: ZoneInfo) -> dict[str, Any]:
         "attachments": [a.filename for a in facts.attachments if a.filename],
         "rules": list(tracked.policy.sources),
         "notes": list(tracked.notes),
+        "heard_since": (
+            {
+                "name": tracked.heard_since.contact[0],
+                "address": tracked.heard_since.contact[1],
+                "at": _iso(tracked.heard_since.at, zone),
+                "subject": tracked.heard_since.subject,
+                "thread_id": tracked.heard_since.thread_id,
+            }
+            if tracked.heard_since
+            else None
+        ),
     }
+
+
+def heard_since_line(heard: HeardFrom, zone: ZoneInfo) -> str:
+    """"heard since: Tom Berg wrote to you on 2026-10-24 in another thread (t…): "Data room""" ""
+    name, address = heard.contact
+    who = f"{name} <{address}>" if name else address
+    return (
+        f"heard since: {who} wrote to you on {_local(heard.at, zone, '%Y-%m-%d')} in another "
+        f'thread ({heard.thread_id}): "{heard.subject or "(no subject)"}"; not an answer to '
+        "this message, but you may not need to follow up"
+    )
 
 
 def _iso(timestamp: int, zone: ZoneInfo) -> str:
@@ -156,6 +178,8 @@ def format_thread(
         lines.append(f"  quiet period: {printable('; '.join(item.policy.sources))}")
         for note in item.notes:
             lines.append(f"  note: {printable(note)}")
+        if item.heard_since:
+            lines.append(f"  {printable(heard_since_line(item.heard_since, zone))}")
     for skipped in not_followed:
         lines.append("")
         lines.append(

@@ -71,6 +71,16 @@ Classifier = Callable[[MessageFacts, bool], Classification]  # (facts, ignore_su
 
 
 @dataclass(frozen=True, slots=True)
+class HeardFrom:
+    """The latest message a contact sent me after my message, in another conversation."""
+
+    contact: Address
+    at: int
+    subject: str
+    thread_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class TrackedMessage:
     """The verdict on one message I sent."""
 
@@ -91,6 +101,9 @@ class TrackedMessage:
     answered_at: int | None = None
     notes: tuple[str, ...] = ()
     nudges: int = 0  # follow-ups of mine since the message: reminders already sent
+    # Awaiting, yet a contact has written to me since, in another conversation: not an
+    # answer (nothing ties it to this message), but worth knowing before following up.
+    heard_since: HeardFrom | None = None
 
     @property
     def subject(self) -> str:
@@ -207,6 +220,7 @@ def assess(
                 not_followed,
             )
         )
+    results = _with_heard_since(results, conversations, identity)
     results.sort(key=lambda t: (t.sent_at, t.thread_id, t.message.key))
     not_followed.sort(key=lambda t: (t.sent_at, t.thread_id, t.message.key))
     return Assessment(results, not_followed)
@@ -613,6 +627,45 @@ def _verdict(
         notes=tuple(notes),
         nudges=nudges,
     )
+
+
+def _with_heard_since(
+    results: list[TrackedMessage], conversations: Sequence[Conversation], identity: Identity
+) -> list[TrackedMessage]:
+    """Each awaiting verdict, with the latest message one of its contacts sent me since, in
+    another conversation (`TrackedMessage.heard_since`). One pass over the mail, looking
+    only at senders who are contacts of an awaiting message."""
+    waiting = [r for r in results if r.state == AWAITING and r.contacts]
+    wanted = {address.lower() for r in waiting for _, address in r.contacts}
+    if not wanted:
+        return results
+    heard: dict[str, list[HeardFrom]] = defaultdict(list)
+    for conversation in conversations:
+        for message in conversation.messages:
+            facts = message.facts
+            if not facts.from_ or not message.when or facts.from_[0][1].lower() not in wanted:
+                continue
+            if _is_mine(message, identity) or automatic_reason(facts) or bounce_of(facts):
+                continue
+            sender = facts.from_[0]
+            heard[sender[1].lower()].append(
+                HeardFrom(sender, message.when, facts.subject, conversation.thread_id)
+            )
+    found: dict[int, HeardFrom] = {}
+    for result in waiting:
+        latest = max(
+            (
+                h
+                for _, address in result.contacts
+                for h in heard.get(address.lower(), ())
+                if h.at > result.since and h.thread_id != result.thread_id
+            ),
+            key=lambda h: (h.at, h.thread_id),
+            default=None,
+        )
+        if latest is not None:
+            found[id(result)] = latest
+    return [replace(r, heard_since=found[id(r)]) if id(r) in found else r for r in results]
 
 
 def _new_matter(later: MessageFacts, sent: MessageFacts) -> bool:

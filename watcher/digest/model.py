@@ -43,6 +43,11 @@ class DigestItem:
     # Distinct per message even where a mail merge or "send again" reused one Message-ID;
     # equal to message_id otherwise.
     message_key: str = ""
+    # A contact wrote to me since, in another thread (`TrackedMessage.heard_since`): who
+    # (name, else address), when (aware, local) and under what subject; "" / None when not.
+    heard_from: str = ""
+    heard_at: datetime | None = None
+    heard_subject: str = ""
 
 
 @dataclass(frozen=True, slots=True)

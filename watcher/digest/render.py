@@ -49,6 +49,7 @@ class ItemView:
     detail: str  # alarms: what happened, in one line
     attachments: str
     reasons: str
+    heard: str  # "Tom Berg wrote to you on Tue 24 Oct, under “Data room”"; "" when not
     mailto: str  # with the suggested text as body
     reply_link: str  # mailto with the subject only, for the plain-text part
     open_link: str  # "" unless an https:// webmail link
@@ -177,6 +178,12 @@ def _view(item: DigestItem, today: date) -> ItemView:
         else _line(item.alarm_detail),
         attachments=", ".join(_line(a) for a in item.attachments),
         reasons=" · ".join(_line(r) for r in item.reasons),
+        heard=(
+            f"{_line(item.heard_from)} wrote to you on {_day(item.heard_at.date(), today)}, "
+            f"under “{_line(item.heard_subject) or '(no subject)'}”"
+            if item.heard_from and item.heard_at
+            else ""
+        ),
         mailto=mailto(
             item.contact_address,
             item.reply_subject,

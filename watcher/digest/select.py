@@ -198,6 +198,13 @@ def _item(
         since=tracked.since,
         references=facts.references,
         message_key=tracked.message.key,
+        heard_from=(tracked.heard_since.contact[0] or tracked.heard_since.contact[1])
+        if tracked.heard_since
+        else "",
+        heard_at=datetime.fromtimestamp(tracked.heard_since.at, zone)
+        if tracked.heard_since
+        else None,
+        heard_subject=tracked.heard_since.subject if tracked.heard_since else "",
     )
 
 

@@ -366,6 +366,7 @@ def print_thread_figures(
     show_wrong: bool = False,
 ) -> None:
     verdicts: Counter[tuple[str, str]] = Counter()
+    hinted: Counter[str] = Counter()  # awaiting verdicts with "heard since", by label
     wrong: list[str] = []
     for key, (label, reason) in sorted(threads.items()):
         item = tracked_by_key.get(key)
@@ -373,6 +374,10 @@ def print_thread_figures(
             continue
         state = item.state if item.state in (ANSWERED, AWAITING) else "other"
         verdicts[(state, label)] += 1
+        if state == AWAITING:
+            # Any time up to NOW (months after most of the mail): an upper bound of what a
+            # digest in the first weeks would show.
+            hinted[label] += item.heard_since is not None
         if state != label:
             by = f"by {item.answered_by[1]}" if item.answered_by else ""
             said = "; ".join((by, *item.notes))[:110]
@@ -391,6 +396,11 @@ def print_thread_figures(
             f"  'answered' precision {_ratio(right_answer, said_answer)}"
         )
         print("  targets: awaiting >= 0.90, answered >= 0.95")
+        print(
+            f"  'awaiting' with a 'heard since' hint: {hinted[AWAITING]} of "
+            f"{verdicts[(AWAITING, AWAITING)]} right ones, {hinted[ANSWERED]} of "
+            f"{verdicts[(AWAITING, ANSWERED)]} wrong ones"
+        )
         if wrong and show_wrong:
             print(f"\nwrong reply verdicts ({len(wrong)}):")
             print("\n".join(wrong))

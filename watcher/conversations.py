@@ -37,6 +37,7 @@ import re
 from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
+from functools import lru_cache
 from operator import attrgetter, itemgetter
 
 from watcher.identity import name_key
@@ -85,6 +86,7 @@ _PREFIX = re.compile(
 )
 _SENT, _JUNK, _TRASH = "\\Sent", "\\Junk", "\\Trash"
 _ADDRESS = itemgetter(1)  # of a (display name, address) pair
+_NAME = itemgetter(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +170,7 @@ def _new_thread_message(
     return message
 
 
+@lru_cache(maxsize=65_536)  # the tracker asks again and again for the same few subjects
 def normalize_subject(subject: str) -> str:
     """The subject without reply/forward prefixes and list tags, spaces collapsed, casefolded."""
     return split_subject(subject)[0]
@@ -328,10 +331,8 @@ class _Builder:
                 too_late = arrived is not None and date > arrived + FUTURE_DATE_SLACK
                 whens.append(arrived if too_late else date)
                 minutes.append(date // 60)
-            if facts.is_from_me:  # any copy: the Sent copy may come after the INBOX copy
-                mine_from.update(map(_ADDRESS, facts.from_))
-            elif facts.from_:
-                others_from[facts.from_[0][1]] += 1
+            if facts.from_:  # any copy: the Sent copy may come after the INBOX copy
+                (mine_from if facts.is_from_me else others_from)[facts.from_[0][1]] += 1
             if message_id := facts.message_id:
                 first = holders.setdefault(message_id, i)
                 if first != i:
@@ -561,6 +562,16 @@ class _Builder:
         to, within `GENERIC_REPLY_WINDOW`: the subject says nothing, the pair and the timing
         say it answers that message. Anything else under such a subject stays apart."""
         copies, whens, parent = self.copies, self.whens, self.parent
+        # Only what someone could answer with such a reply is remembered: mail to them.
+        repliers = {
+            facts.from_[0][1]
+            for first in bucket
+            if (facts := copies[first].facts).from_
+            and not (facts.in_reply_to or facts.references)
+            and self.split(facts.subject)[1]
+        }
+        if not repliers:
+            return
         self.in_order(bucket)
         latest: dict[tuple[str, str], int] = {}  # (sender, recipient) -> latest message
         for first in bucket:
@@ -570,7 +581,11 @@ class _Builder:
                 continue
             sender = facts.from_[0][1]
             addressed = [address for _, address in (facts.to + facts.cc)[:_PAIRS_PER_MESSAGE]]
-            if self.split(facts.subject)[1] and not (facts.in_reply_to or facts.references):
+            if (
+                sender in repliers
+                and self.split(facts.subject)[1]
+                and not (facts.in_reply_to or facts.references)
+            ):
                 answered = [
                     earlier
                     for address in addressed
@@ -580,7 +595,8 @@ class _Builder:
                 if answered:
                     _union(parent, max(answered, key=lambda i: whens[i] or 0), first)
             for address in addressed:
-                latest[(sender, address)] = first
+                if address in repliers:
+                    latest[(sender, address)] = first
 
     def _sweep_subject(self, run: list[int]) -> None:
         """Join, in time order, each message to the open conversations it follows up.
@@ -655,6 +671,8 @@ class _Builder:
         "Tom Berg <tom@msn.example>") still shares a person with my message."""
         pairs = facts.from_ + facts.to + facts.cc
         people = set(map(_ADDRESS, pairs)) - self.me
+        if not any(map(_NAME, pairs)):
+            return people
         mine = self.my_names()
         for name, address in pairs:
             if name and address not in self.me and (key := name_key(name)) and key not in mine:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from watcher.conversations import Conversation, ThreadMessage, normalize_subject, split_subject
@@ -46,14 +46,21 @@ class QuotedAnswer:
 class QuotedAnswers:
     """My messages by normalized subject, to look for quoted answers in."""
 
-    def __init__(self, conversations: Iterable[Conversation]) -> None:
-        self._mine: dict[str, list[ThreadMessage]] = defaultdict(list)
-        for conversation in conversations:
-            for message in conversation.messages:
-                if message.facts.is_from_me and message.facts.body_text and message.when:
-                    self._mine[normalize_subject(message.facts.subject)].append(message)
-        for messages in self._mine.values():
-            messages.sort(key=lambda m: m.when or 0)
+    def __init__(self, conversations: Sequence[Conversation]) -> None:
+        self._conversations = conversations
+        self._by_subject: dict[str, list[ThreadMessage]] | None = None  # on the first `find`
+
+    def _mine(self) -> dict[str, list[ThreadMessage]]:
+        if self._by_subject is None:
+            self._by_subject = defaultdict(list)
+            for conversation in self._conversations:
+                for message in conversation.messages:
+                    facts = message.facts
+                    if facts.is_from_me and facts.body_text and message.when:
+                        self._by_subject[normalize_subject(facts.subject)].append(message)
+            for messages in self._by_subject.values():
+                messages.sort(key=lambda m: m.when or 0)
+        return self._by_subject
 
     def find(self, sent: ThreadMessage, contacts: Sequence[Address]) -> QuotedAnswer | None:
         """A contact's answer to `sent`, quoted in a later message of mine, or None."""
@@ -64,7 +71,7 @@ class QuotedAnswers:
             return None
         later = [
             m
-            for m in self._mine.get(subject, ())
+            for m in self._mine().get(subject, ())
             if sent.when < (m.when or 0) <= sent.when + QUOTE_WINDOW and m.key != sent.key
         ]
         for message in later[:_LOOK_AT]:

@@ -31,14 +31,14 @@ from email.policy import compat32
 from multiprocessing import get_context
 from pathlib import Path
 
-from watcher.classify import RememberingClassifier
-from watcher.conversations import build_conversations
+from watcher.analysis.classify import RememberingClassifier
+from watcher.analysis.conversations import build_conversations
+from watcher.analysis.rules import Tracking
+from watcher.analysis.tracker import AWAITING, track
 from watcher.identity import Identity
-from watcher.mail.facts import MessageFacts
 from watcher.mail.parse import BODY_TEXT_LIMIT, facts_from_headers, header_end
-from watcher.rules import Tracking
-from watcher.store import FolderState, Store
-from watcher.tracker import AWAITING, track
+from watcher.model import MessageFacts
+from watcher.store.store import FolderState, Store
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "corpus" / "enron-sample.tar.xz"

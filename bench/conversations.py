@@ -22,8 +22,8 @@ import statistics
 import time
 from collections.abc import Callable
 
-from watcher.conversations import build_conversations
-from watcher.mail.facts import MessageFacts, StoredMessage
+from watcher.analysis.conversations import build_conversations
+from watcher.model import MessageFacts, StoredMessage
 
 T0 = 1_790_000_000
 WINDOW = 45 * 86_400

@@ -71,7 +71,7 @@ from test_digest_send import (  # noqa: E402
 )
 
 from watcher.digest.send import IN_FLIGHT  # noqa: E402
-from watcher.migrations import MIGRATIONS  # noqa: E402
+from watcher.store.migrations import MIGRATIONS  # noqa: E402
 
 SYNC_NOW = dt.datetime(2026, 11, 23, 7, 0, tzinfo=dt.UTC)
 ME = "maya@lindqvist-studio.example"  # the account's address in write_config()

@@ -39,16 +39,16 @@ from email.policy import compat32
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from watcher.cli import DEMO_ADDRESS, DEMO_ALIASES
-from watcher.config import Account
-from watcher.conversations import Conversation, ThreadMessage, build_conversations
+from watcher.analysis.conversations import Conversation, ThreadMessage, build_conversations
+from watcher.analysis.rules import Tracking
+from watcher.analysis.tracker import AWAITING, TrackedMessage, track
+from watcher.cli.main import DEMO_ADDRESS, DEMO_ALIASES
+from watcher.config.settings import Account
 from watcher.identity import Identity
-from watcher.mail.facts import MessageFacts, StoredMessage
 from watcher.mail.maildir import sync_maildir_account
 from watcher.mail.parse import facts_from_raw
-from watcher.rules import Tracking
-from watcher.store import Store
-from watcher.tracker import AWAITING, TrackedMessage, track
+from watcher.model import MessageFacts, StoredMessage
+from watcher.store.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "corpus" / "enron-sample.tar.xz"
@@ -479,7 +479,7 @@ _LIKELY = re.compile(
 def write_likely_worksheet(boxes: list[Mailbox], directory: Path, seed: int) -> None:
     """Untracked sent messages not labelled yet whose own text (quotes removed) sends a
     document or terms for review: where the misses hide."""
-    from watcher.classify import own_text
+    from watcher.analysis.classify import own_text
 
     labelled = set(read_labels("proposals.csv"))
     directory.mkdir(parents=True, exist_ok=True)

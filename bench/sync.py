@@ -41,12 +41,12 @@ from typing import TypeVar
 
 from imapclient import IMAPClient
 
-from watcher.config import Account
+from watcher.config.settings import Account
 from watcher.credentials import Secret
 from watcher.mail.connection import connect
 from watcher.mail.folders import choose_folders, list_folders
 from watcher.mail.imap import ImapSync, sync_imap_account
-from watcher.store import Store
+from watcher.store.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO.parent / "shared" / "corpus" / "enron-sample.tar.xz"

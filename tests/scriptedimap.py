@@ -30,7 +30,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Self
 
-from watcher.config import Account
+from watcher.config.settings import Account
 
 __all__ = ["GREETING", "INBOX", "Reply", "ScriptedImapServer", "answer", "ok", "once"]
 

@@ -23,13 +23,13 @@ from dovecot import DovecotServer, MailUser
 from mailfactory import make_message
 from scriptedimap import Reply, ScriptedImapServer, answer, ok, once
 
-from watcher.cli import cli
+from watcher.cli.main import cli
 from watcher.credentials import Secret
 from watcher.errors import ImapError
 from watcher.mail import bulkfetch
 from watcher.mail.bulkfetch import MAX_LINE, MAX_LITERAL, MAX_REPLY_COST
 from watcher.mail.imap import sync_imap_account
-from watcher.store import Store
+from watcher.store.store import Store
 
 NOW = dt.datetime(2026, 11, 23, 7, 0, tzinfo=dt.UTC)
 MEMORY_BOUND = 200 * 1000 * 1000  # what the README promises whatever the server sends
@@ -257,11 +257,11 @@ FLOOD_CHUNK = b"".join(
 SYNC_IN_CHILD = """
 import datetime as dt, json, resource, sys
 from pathlib import Path
-from watcher.config import Account
+from watcher.config.settings import Account
 from watcher.credentials import Secret
 from watcher.errors import ImapError
 from watcher.mail.imap import sync_imap_account
-from watcher.store import Store
+from watcher.store.store import Store
 
 port, path = int(sys.argv[1]), Path(sys.argv[2])
 account = Account(name="hostile", addresses=("maya@example.test",), host="127.0.0.1",

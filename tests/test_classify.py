@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from watcher import classify
-from watcher.classify import (
+from watcher.analysis import classify
+from watcher.analysis.classify import (
     TRACK_THRESHOLD,
     Bounce,
     automatic_reason,
@@ -23,8 +23,8 @@ from watcher.classify import (
     own_text,
 )
 from watcher.identity import Identity
-from watcher.mail.facts import Address, Attachment, MessageFacts
 from watcher.mail.parse import facts_from_raw
+from watcher.model import Address, Attachment, MessageFacts
 
 _TYPES = {
     "pdf": "application/pdf",
@@ -719,7 +719,7 @@ def test_ordinary_messages_are_not_bounces() -> None:
 
 # --- the demo mailbox ------------------------------------------------------------------------
 
-DEMO = Path(classify.__file__).resolve().parent / "demo_mailbox"
+DEMO = Path(classify.__file__).resolve().parent.parent / "demo_mailbox"
 MAYA = Identity(["maya@lindqvist-studio.example", "maya.lindqvist@gmail.example"])
 PROPOSAL_VERDICTS = {"awaiting", "answered", "bounced", "reply-in-spam", "auto-reply-only"}
 KINDS = {
@@ -812,7 +812,7 @@ def test_demo_automatic_messages_and_the_bounce(
 
 
 def test_remembering_classifier_classifies_each_message_once() -> None:
-    from watcher.classify import RememberingClassifier
+    from watcher.analysis.classify import RememberingClassifier
 
     facts = MessageFacts(key="k", subject="Angebot Website", body_text="Anbei unser Angebot.")
     remembering = RememberingClassifier({})

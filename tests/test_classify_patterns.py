@@ -10,8 +10,8 @@ from types import FrameType
 
 import pytest
 
-from watcher.classify import classify_sent
-from watcher.mail.facts import Attachment, MessageFacts
+from watcher.analysis.classify import classify_sent
+from watcher.model import Attachment, MessageFacts
 
 _TYPES = {"pdf": "application/pdf", "docx": "application/msword"}
 

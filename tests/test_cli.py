@@ -18,7 +18,7 @@ from dovecot import DovecotServer, MailUser
 from mailfactory import make_message
 from scriptedimap import ScriptedImapServer, answer, ok
 
-from watcher.cli import cli
+from watcher.cli.main import cli
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -10,16 +10,16 @@ from zoneinfo import ZoneInfo
 
 from click.testing import CliRunner
 
-from watcher.cli import cli
-from watcher.config import parse_settings
-from watcher.conversations import Conversation, ThreadMessage, build_conversations
+from watcher.analysis.conversations import Conversation, ThreadMessage, build_conversations
+from watcher.analysis.pipeline import identity_of
+from watcher.analysis.rules import Rule, Tracking
+from watcher.analysis.tracker import ANSWERED, AWAITING, Assessment, assess
+from watcher.cli.listing import format_thread
+from watcher.cli.main import cli
+from watcher.config.settings import parse_settings
 from watcher.identity import Identity
-from watcher.listing import format_thread
-from watcher.mail.facts import Attachment, MessageFacts
-from watcher.pipeline import identity_of
-from watcher.rules import Rule, Tracking
-from watcher.store import Store
-from watcher.tracker import ANSWERED, AWAITING, Assessment, assess
+from watcher.model import Attachment, MessageFacts
+from watcher.store.store import Store
 
 ME = "maya@corp.example"
 BOB = "bob@corp.example"  # my colleague

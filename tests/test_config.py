@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from watcher.config import load_settings, parse_settings
+from watcher.config.settings import load_settings, parse_settings
 from watcher.errors import ConfigError
 
 REPO = Path(__file__).resolve().parent.parent

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from watcher.config import load_settings
+from watcher.config.settings import load_settings
 from watcher.errors import ConfigError
 
 OTHER_UID = 4243

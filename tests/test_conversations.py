@@ -18,20 +18,20 @@ from corpus import CORPUS_DIR
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from watcher.conversations import (
+from watcher.analysis.conversations import (
     SUBJECT_WINDOW,
     Conversation,
     ThreadMessage,
     build_conversations,
     normalize_subject,
 )
+from watcher.analysis.rules import Tracking
+from watcher.analysis.tracker import AWAITING, BOUNCED, TrackedMessage, track
 from watcher.digest.select import select_digest
 from watcher.digest.settings import DigestSettings
 from watcher.identity import Identity
-from watcher.mail.facts import MessageFacts, StoredMessage
 from watcher.mail.parse import facts_from_headers, facts_from_raw
-from watcher.rules import Tracking
-from watcher.tracker import AWAITING, BOUNCED, TrackedMessage, track
+from watcher.model import MessageFacts, StoredMessage
 
 DAY = 86_400
 T0 = 1_790_000_000  # 2026-09-21, a Monday

@@ -13,7 +13,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from watcher.conversations import (
+from watcher.analysis.conversations import (
     MAX_CANDIDATES,
     SUBJECT_WINDOW,
     Conversation,
@@ -21,7 +21,7 @@ from watcher.conversations import (
     _find,
     _union,
 )
-from watcher.mail.facts import MessageFacts, StoredMessage
+from watcher.model import MessageFacts, StoredMessage
 
 DAY = 86_400
 T0 = 1_790_000_000

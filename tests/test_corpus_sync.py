@@ -13,10 +13,10 @@ import pytest
 from corpus import message_files, unpack
 from dovecot import DovecotServer
 
-from watcher.config import Account
+from watcher.config.settings import Account
 from watcher.credentials import Secret
 from watcher.mail.imap import sync_imap_account
-from watcher.store import Store
+from watcher.store.store import Store
 
 NOW = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
 

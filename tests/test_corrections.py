@@ -15,20 +15,20 @@ from click.testing import CliRunner
 from dovecot import DovecotServer, MailUser
 from mailfactory import make_message
 
-from watcher.cli import cli
-from watcher.config import parse_settings
-from watcher.conversations import Conversation, ThreadMessage, build_conversations
+from watcher.analysis.conversations import Conversation, ThreadMessage, build_conversations
+from watcher.analysis.pipeline import analyze, select_for
+from watcher.analysis.rules import Override, Rule, Tracking, parse_tag, resolve_correction
+from watcher.analysis.tracker import ANSWERED, AWAITING, Assessment, assess
+from watcher.cli.listing import as_json, format_thread
+from watcher.cli.main import cli
+from watcher.config.settings import parse_settings
 from watcher.credentials import Secret
 from watcher.digest.render import render_text
 from watcher.identity import Identity
-from watcher.listing import as_json, format_thread
-from watcher.mail.facts import Attachment, MessageFacts
 from watcher.mail.imap import sync_imap_account
-from watcher.migrations import MIGRATIONS
-from watcher.pipeline import analyze, select_for
-from watcher.rules import Override, Rule, Tracking, parse_tag, resolve_correction
-from watcher.store import Store
-from watcher.tracker import ANSWERED, AWAITING, Assessment, assess
+from watcher.model import Attachment, MessageFacts
+from watcher.store.migrations import MIGRATIONS
+from watcher.store.store import Store
 
 ME = "maya@corp.example"
 BOB = "bob@corp.example"  # my colleague

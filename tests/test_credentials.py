@@ -16,7 +16,7 @@ from keyring.backend import KeyringBackend
 from keyring.backends import fail
 
 from watcher import credentials
-from watcher.config import Account
+from watcher.config.settings import Account
 from watcher.credentials import KEYRING_SERVICE, find_password, find_token
 from watcher.errors import CredentialError
 from watcher.logsetup import RedactingFilter

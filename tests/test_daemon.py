@@ -37,16 +37,16 @@ from test_digest_send import (
     write_config,
 )
 
-from watcher.backoff import AccountRetry, duration
-from watcher.config import load_settings
-from watcher.daemon import Daemon
+from watcher.config.settings import load_settings
 from watcher.errors import AuthenticationError, ImapError, StoreError
-from watcher.schedule import Backoff
+from watcher.service.daemon import Daemon
+from watcher.service.retry import AccountRetry, duration
+from watcher.service.schedule import Backoff
 
 # `watcher run` whether or not cli.py has added the command yet.
 LAUNCH = (
-    "from watcher.cli import cli, main\n"
-    "from watcher.daemon import run_command\n"
+    "from watcher.cli.main import cli, main\n"
+    "from watcher.service.daemon import run_command\n"
     "if 'run' not in cli.commands:\n"
     "    cli.add_command(run_command)\n"
     "main()\n"

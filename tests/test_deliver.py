@@ -37,7 +37,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from dovecot import DovecotServer, MailUser, find_binary
 from mailfactory import make_message
 
-from watcher.config import Account
+from watcher.config.settings import Account
 from watcher.credentials import Secret
 from watcher.digest.deliver import (
     append_to_folder,

@@ -18,11 +18,11 @@ from test_tracker import (
     verdicts,
 )
 
+from watcher.analysis.rules import Policy
 from watcher.digest.model import BOUNCED, FIRST, LAST, REMINDER, REPLY_IN_SPAM
 from watcher.digest.select import current_rung, rung_dates, select_digest
 from watcher.digest.settings import DigestSettings
-from watcher.rules import Policy
-from watcher.store import Store
+from watcher.store.store import Store
 
 SETTINGS = DigestSettings(recipient=ME, sender=ME, webmail="gmail")
 

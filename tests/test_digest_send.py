@@ -34,7 +34,8 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from dovecot import DovecotServer, MailUser
 from test_end_to_end import DEMO, imap_folder, manifest
 
-from watcher.config import load_settings
+from watcher.analysis.pipeline import select_for
+from watcher.config.settings import load_settings
 from watcher.digest.model import DigestItem
 from watcher.digest.render import build_message
 from watcher.digest.send import (
@@ -47,8 +48,7 @@ from watcher.digest.send import (
     draft_message_id,
     send_digest,
 )
-from watcher.pipeline import select_for
-from watcher.store import Store
+from watcher.store.store import Store
 
 NOW = "2026-11-23T08:00"
 SMTP_USER, SMTP_PASSWORD = "digest-sender", "smtp-secret-pw"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from watcher.config import parse_settings
+from watcher.config.settings import parse_settings
 from watcher.errors import ConfigError
 
 ACCOUNT = '[[accounts]]\nname = "w"\nhost = "imap.x.example"\naddresses = ["me@x.example"]\n'

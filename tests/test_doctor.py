@@ -23,7 +23,7 @@ from keyring.backends import fail
 from mailfactory import make_message
 from test_digest_send import SMTP_PASSWORD, InboxDelivery, write_config
 
-from watcher.doctor import doctor_command
+from watcher.cli.doctor import doctor_command
 
 ME = "maya@lindqvist-studio.example"  # the address test_digest_send.write_config configures
 smtp_inbox = test_digest_send.smtp_inbox  # the SMTP server fixture (STARTTLS + AUTH)
@@ -168,7 +168,7 @@ def test_plain_words_when_the_output_is_not_utf8(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text("[[accounts]]\nname = 7\n", encoding="utf-8")
     result = subprocess.run(
-        [sys.executable, "-c", "from watcher.doctor import doctor_command; doctor_command()"],
+        [sys.executable, "-c", "from watcher.cli.doctor import doctor_command; doctor_command()"],
         capture_output=True,
         timeout=60,
         check=False,

@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from watcher.classify import automatic_reason, bounce_of
-from watcher.conversations import Conversation, ThreadMessage
+from watcher.analysis.classify import automatic_reason, bounce_of
+from watcher.analysis.conversations import Conversation, ThreadMessage
+from watcher.analysis.rules import Tracking
+from watcher.analysis.tracker import AWAITING, BOUNCED, track
 from watcher.identity import Identity
-from watcher.mail.facts import Attachment, MessageFacts, from_delivery_system
-from watcher.rules import Tracking
-from watcher.tracker import AWAITING, BOUNCED, track
+from watcher.model import Attachment, MessageFacts, from_delivery_system
 
 ME = "maya@studio.example"
 CLIENT = "ana@acme.example"

@@ -45,9 +45,9 @@ from test_imap_sync import account_for
 
 from watcher.credentials import Secret
 from watcher.errors import ImapError
-from watcher.mail.facts import MessageFacts
 from watcher.mail.imap import FETCH_BATCH, sync_imap_account
-from watcher.store import Store
+from watcher.model import MessageFacts
+from watcher.store.store import Store
 
 __all__ = ["smtp_inbox"]  # the fixture, imported for pytest
 

@@ -59,10 +59,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_digest_send import finish, watcher
 
-from watcher.classify import automatic_reason, bounce_of, classify_sent
-from watcher.config import Settings, parse_settings
-from watcher.conversations import build_conversations
-from watcher.daemon import sync_interval_seconds
+from watcher.analysis.classify import automatic_reason, bounce_of, classify_sent
+from watcher.analysis.conversations import build_conversations
+from watcher.analysis.rules import Rule, Tracking, add_days
+from watcher.analysis.tracker import track
+from watcher.config.settings import Settings, parse_settings
 from watcher.digest.deliver import _wire_bytes, build_draft, is_plain_address
 from watcher.digest.model import Digest
 from watcher.digest.render import build_message, render_html, render_text, safe_link
@@ -70,7 +71,6 @@ from watcher.digest.select import select_digest
 from watcher.digest.settings import DigestSettings
 from watcher.errors import ConfigError
 from watcher.identity import Identity
-from watcher.mail.facts import MessageFacts, StoredMessage
 from watcher.mail.headers import HEADER_FIELDS
 from watcher.mail.imap import ImapSync
 from watcher.mail.imapwire import parse_fetch_response
@@ -82,11 +82,11 @@ from watcher.mail.parse import (
     is_watcher_mail,
     wants_body_text,
 )
-from watcher.rules import Rule, Tracking, add_days
-from watcher.schedule import upcoming_digest
-from watcher.store import FolderState, Store
+from watcher.model import MessageFacts, StoredMessage
+from watcher.service.daemon import sync_interval_seconds
+from watcher.service.schedule import upcoming_digest
+from watcher.store.store import FolderState, Store
 from watcher.terminal import printable
-from watcher.tracker import track
 
 ME = "me@example.test"
 IDENTITY = Identity((ME,))
@@ -1286,6 +1286,13 @@ def _usable(found: Settings) -> None:
 
 def test_the_base_config_is_valid() -> None:
     assert check_config(to_toml(BASE_CONFIG)) is not None
+
+
+def test_a_ca_file_name_too_long_for_the_file_system_is_a_config_error() -> None:
+    # Found by the random configs: pathlib's is_file() raises ENAMETOOLONG.
+    account = {**BASE_CONFIG["accounts"][0], "ca_file": "(" * 5000}
+    with pytest.raises(ConfigError, match=r"ca_file names .*… \(File name too long\)"):
+        parse_settings(to_toml({**BASE_CONFIG, "accounts": [account]}), Path("/c/config.toml"))
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])

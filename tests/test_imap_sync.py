@@ -12,13 +12,13 @@ from conftest import running_dovecot
 from dovecot import DovecotServer, MailUser
 from mailfactory import make_message, new_message_id
 
-from watcher.config import Account
-from watcher.conversations import build_conversations
+from watcher.analysis.conversations import build_conversations
+from watcher.config.settings import Account
 from watcher.credentials import Secret
 from watcher.errors import AuthenticationError, ImapError
 from watcher.mail.connection import probe_tls
 from watcher.mail.imap import SyncReport, sync_imap_account
-from watcher.store import Store
+from watcher.store.store import Store
 
 NOW = dt.datetime(2026, 11, 23, 7, 0, tzinfo=dt.UTC)
 

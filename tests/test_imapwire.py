@@ -19,10 +19,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from mailfactory import make_message, new_message_id
 
-from watcher.config import Account
+from watcher.config.settings import Account
 from watcher.credentials import Secret
 from watcher.mail import imapwire
-from watcher.mail.facts import Attachment
 from watcher.mail.imap import sync_imap_account
 from watcher.mail.imapwire import (
     BodyOutline,
@@ -33,7 +32,8 @@ from watcher.mail.imapwire import (
     parse_fetch_response,
     parse_internaldate,
 )
-from watcher.store import Store
+from watcher.model import Attachment
+from watcher.store.store import Store
 
 Data = list[bytes | tuple[bytes, bytes] | None]
 

@@ -15,10 +15,10 @@ from dovecot import DovecotServer, MailUser
 from mailfactory import make_message
 from test_credentials import MemoryKeyring
 
-from watcher.config import load_settings
+from watcher.cli.init_cmd import init_command
+from watcher.cli.providers import provider_for
+from watcher.config.settings import load_settings
 from watcher.credentials import KEYRING_SERVICE, secret_of
-from watcher.init import init_command
-from watcher.providers import provider_for
 
 ALIAS = "maya.lindqvist@old-studio.example"
 # The in-memory keyring and the "no keyring at all" fixtures of test_credentials:

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from mailfactory import make_message
 
-from watcher.config import Account
+from watcher.config.settings import Account
 from watcher.mail.maildir import find_folders, sync_maildir_account
-from watcher.store import Store
+from watcher.store.store import Store
 
 NOW = dt.datetime(2026, 11, 23, 8, 0, tzinfo=dt.UTC)
 DEMO = Path(str(resources.files("watcher") / "demo_mailbox"))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from watcher import notify
+from watcher.service import notify
 
 
 @pytest.fixture

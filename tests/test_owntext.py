@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from watcher.owntext import own_text, split_own
+from watcher.analysis.owntext import own_text, split_own
 
 MINE = "Sounds good, thanks.\n"
 THEIRS = "Please sign the contract by Friday: EUR 12,400.\n"

@@ -4,7 +4,6 @@ import base64
 from email.message import EmailMessage
 
 from watcher.identity import Identity
-from watcher.mail.facts import Attachment, MessageFacts
 from watcher.mail.parse import (
     ATTACHMENT_LIMIT,
     REFERENCES_FIRST,
@@ -17,6 +16,7 @@ from watcher.mail.parse import (
     reported_message_id,
     wants_body_text,
 )
+from watcher.model import Attachment, MessageFacts
 
 ME = Identity(["maya@studio.example"])
 

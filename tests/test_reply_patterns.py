@@ -16,13 +16,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from watcher.conversations import Conversation, ThreadMessage, build_conversations
+from watcher.analysis.conversations import Conversation, ThreadMessage, build_conversations
+from watcher.analysis.owntext import split_own
+from watcher.analysis.quoted import quoted_contact
+from watcher.analysis.rules import Tracking
+from watcher.analysis.tracker import ANSWERED, AWAITING, TrackedMessage, track
 from watcher.identity import Identity, name_key
-from watcher.mail.facts import Address, Attachment, MessageFacts, StoredMessage
-from watcher.owntext import split_own
-from watcher.quoted import quoted_contact
-from watcher.rules import Tracking
-from watcher.tracker import ANSWERED, AWAITING, TrackedMessage, track
+from watcher.model import Address, Attachment, MessageFacts, StoredMessage
 
 DAY = 86_400
 T0 = 1_790_000_000  # 2026-09-21, a Monday

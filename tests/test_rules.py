@@ -5,9 +5,7 @@ from datetime import date
 
 import pytest
 
-from watcher.config import parse_settings
-from watcher.errors import ConfigError
-from watcher.rules import (
+from watcher.analysis.rules import (
     Override,
     Rule,
     Tracking,
@@ -16,6 +14,8 @@ from watcher.rules import (
     parse_tag,
     resolve_policy,
 )
+from watcher.config.settings import parse_settings
+from watcher.errors import ConfigError
 
 ACCOUNT = '[[accounts]]\nname = "w"\nhost = "h"\naddresses = ["me@x.example"]\n'
 

@@ -13,11 +13,12 @@ from apscheduler.triggers.cron import CronTrigger
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from watcher.config import Settings
-from watcher.daemon import DigestTrigger
+from watcher.cli.status import next_digest
+from watcher.config.settings import Settings
 from watcher.digest.select import select_digest
 from watcher.digest.settings import DigestSettings
-from watcher.schedule import (
+from watcher.service.daemon import DigestTrigger
+from watcher.service.schedule import (
     Backoff,
     due_catch_up,
     local_instant,
@@ -25,8 +26,7 @@ from watcher.schedule import (
     parse_clock,
     upcoming_digest,
 )
-from watcher.status import next_digest
-from watcher.store import Store
+from watcher.store.store import Store
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")

@@ -51,14 +51,14 @@ from test_digest_send import seed_demo
 from test_hostile_input import NASTY, through_everything
 from test_imap_sync import account_for, run_sync
 
-from watcher.config import is_loopback, load_settings, parse_settings
+from watcher.config.settings import is_loopback, load_settings, parse_settings
 from watcher.credentials import Secret
 from watcher.digest import render
 from watcher.digest.suggest import suggest_follow_up
 from watcher.errors import ConfigError, ImapError
 from watcher.mail import connection
 from watcher.mail.connection import probe_tls
-from watcher.store import Store
+from watcher.store.store import Store
 
 WATCHER = Path(__file__).resolve().parent.parent / "watcher"
 NOW = "2026-11-23T08:00"
@@ -363,7 +363,7 @@ def test_the_password_appears_in_no_output_file_or_message(
 _OPEN_AND_STAT = """
 import json, os, sys
 from pathlib import Path
-from watcher.store import Store
+from watcher.store.store import Store
 os.umask(0)
 path = Path(sys.argv[1]) / "deep" / "state" / "watcher.sqlite3"
 with Store.open(path) as store:

@@ -14,11 +14,11 @@ from dovecot import DovecotServer, MailUser
 from mailfactory import make_message
 from test_cli import write_config
 
-from watcher.config import Settings, load_settings
+from watcher.cli.status import next_digest, next_sync_time, schedule, status_command
+from watcher.config.settings import Settings, load_settings
 from watcher.digest.settings import DigestSettings
-from watcher.status import next_digest, next_sync_time, schedule, status_command
-from watcher.store import AccountStatus, Store
-from watcher.sync import sync_accounts
+from watcher.mail.sync import sync_accounts
+from watcher.store.store import AccountStatus, Store
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

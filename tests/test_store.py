@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from watcher.errors import StoreError
-from watcher.mail.facts import Attachment, MessageFacts
-from watcher.store import MIGRATIONS, FolderState, Store
+from watcher.model import Attachment, MessageFacts
+from watcher.store.store import MIGRATIONS, FolderState, Store
 
 
 @pytest.fixture
@@ -122,7 +122,7 @@ _OPEN = """
 import sys
 from pathlib import Path
 from watcher.errors import StoreError
-from watcher.store import Store
+from watcher.store.store import Store
 try:
     Store.open(Path(sys.argv[1])).close()
 except StoreError as exc:
@@ -197,7 +197,7 @@ def test_stored_messages_carry_folder_and_special_use(fresh_store: Store) -> Non
 def test_thread_overrides(fresh_store: Store) -> None:
     from datetime import date
 
-    from watcher.rules import Override
+    from watcher.analysis.rules import Override
 
     snoozed = Override(quiet_days=10, snooze_until=date(2026, 12, 1), muted=True)
     with fresh_store.transaction():
@@ -225,7 +225,7 @@ def test_upgrade_from_the_first_migration(tmp_path: Path) -> None:
 
 
 def test_classifications_round_trip(fresh_store: Store) -> None:
-    from watcher.classify import Classification
+    from watcher.analysis.classify import Classification
 
     found = {"d1": Classification("quote", 4.5, ("keyword 'Angebot' in subject", "price EUR 1"))}
     with fresh_store.transaction():

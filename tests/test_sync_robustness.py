@@ -30,11 +30,11 @@ from dovecot import DovecotServer, MailUser
 from mailfactory import make_message
 from scriptedimap import Reply, ScriptedImapServer, ok
 
-from watcher.config import Account
+from watcher.config.settings import Account
 from watcher.credentials import Secret
 from watcher.errors import ImapError
 from watcher.mail.imap import sync_imap_account
-from watcher.store import Store
+from watcher.store.store import Store
 
 NOW = dt.datetime(2026, 11, 23, 7, 0, tzinfo=dt.UTC)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from watcher.config import Account, default_config_path, default_state_dir
+from watcher.config.settings import Account, default_config_path, default_state_dir
 from watcher.credentials import find_password
 
 SYSTEMD = Path(__file__).resolve().parent.parent / "systemd"

@@ -6,11 +6,9 @@ import re
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from watcher.conversations import Conversation, ThreadMessage, build_conversations
-from watcher.identity import Identity
-from watcher.mail.facts import Attachment, MessageFacts, StoredMessage
-from watcher.rules import Override, Rule, Tracking
-from watcher.tracker import (
+from watcher.analysis.conversations import Conversation, ThreadMessage, build_conversations
+from watcher.analysis.rules import Override, Rule, Tracking
+from watcher.analysis.tracker import (
     ANSWERED,
     AWAITING,
     BOUNCED,
@@ -22,6 +20,8 @@ from watcher.tracker import (
     TrackedMessage,
     track,
 )
+from watcher.identity import Identity
+from watcher.model import Attachment, MessageFacts, StoredMessage
 
 ME = "maya@studio.example"
 CLIENT = "ana@acme.example"

@@ -11,13 +11,13 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from watcher.conversations import build_conversations
+from watcher.analysis.conversations import build_conversations
+from watcher.analysis.rules import Tracking
+from watcher.analysis.tracker import track
 from watcher.identity import Identity
-from watcher.mail.facts import StoredMessage
 from watcher.mail.maildir import find_folders
 from watcher.mail.parse import facts_from_raw
-from watcher.rules import Tracking
-from watcher.tracker import track
+from watcher.model import StoredMessage
 
 DEMO = Path(str(resources.files("watcher") / "demo_mailbox"))
 ME = Identity(["maya@lindqvist-studio.example", "maya.lindqvist@gmail.example"])

@@ -20,7 +20,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from watcher.config import Account
+from watcher.config.settings import Account
 from watcher.errors import CredentialError
 from watcher.logsetup import register_secret
 

@@ -37,7 +37,7 @@ from pathlib import Path
 from imapclient import IMAPClient
 from imapclient.imapclient import DRAFTS
 
-from watcher.config import Account
+from watcher.config.settings import Account
 from watcher.credentials import Secret
 from watcher.errors import AuthenticationError, DeliveryError, ImapError
 from watcher.logsetup import redact

@@ -21,7 +21,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from watcher.classify import own_text
+from watcher.analysis.classify import own_text
+from watcher.analysis.rules import Policy
+from watcher.analysis.tracker import ANSWERED, AWAITING, TrackedMessage
+from watcher.analysis.tracker import BOUNCED as STATE_BOUNCED
 from watcher.digest.model import (
     BOUNCED,
     FIRST,
@@ -34,10 +37,7 @@ from watcher.digest.model import (
 )
 from watcher.digest.settings import DigestSettings
 from watcher.digest.suggest import first_name_of, suggest_follow_up
-from watcher.rules import Policy
-from watcher.schedule import upcoming_digest
-from watcher.tracker import ANSWERED, AWAITING, TrackedMessage
-from watcher.tracker import BOUNCED as STATE_BOUNCED
+from watcher.service.schedule import upcoming_digest
 
 ALARM_RUNG = -1  # an alarm is "carried" once, like a rung
 _EXCERPT_LINES = 4

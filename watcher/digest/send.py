@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from watcher.config import Account, Settings
+from watcher.config.settings import Account, Settings
 from watcher.credentials import Secret, secret_of
 from watcher.digest.deliver import (
     append_to_folder,
@@ -47,7 +47,7 @@ from watcher.digest.model import DigestItem
 from watcher.digest.render import build_message
 from watcher.digest.select import Selection
 from watcher.errors import DeliveryError, StoreError
-from watcher.store import DigestRecord, Store
+from watcher.store.store import DigestRecord, Store
 
 logger = logging.getLogger(__name__)
 

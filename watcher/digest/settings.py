@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from watcher.config import Account
+    from watcher.config.settings import Account
 
 # Webmail links to the original thread, by the Message-ID of my sent message.
 WEBMAILS = {

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from imapclient import IMAPClient, imap_utf7
 from imapclient.response_parser import parse_response
 
-from watcher.config import Account
+from watcher.config.settings import Account
 
 STATUS_ITEMS = ("MESSAGES", "UIDNEXT", "UIDVALIDITY")
 _NAME_GUESSES = {

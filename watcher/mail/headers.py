@@ -15,7 +15,7 @@ import codecs
 import re
 from email.utils import getaddresses, mktime_tz, parsedate_tz
 
-from watcher.mail.facts import Address
+from watcher.model import Address
 
 # The header fields fetched for every message (BODY.PEEK[HEADER.FIELDS (...)]).
 HEADER_FIELDS: tuple[str, ...] = (

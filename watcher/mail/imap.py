@@ -23,13 +23,12 @@ from typing import Any
 
 from imapclient import IMAPClient
 
-from watcher.config import Account
+from watcher.config.settings import Account
 from watcher.credentials import Secret
 from watcher.identity import Identity
 from watcher.mail import imapwire
 from watcher.mail.bulkfetch import uid_fetch
 from watcher.mail.connection import connect, translate_errors
-from watcher.mail.facts import MessageFacts
 from watcher.mail.folders import (
     STATUS_ITEMS,
     FolderStatus,
@@ -48,7 +47,8 @@ from watcher.mail.parse import (
     wants_body_text,
 )
 from watcher.mail.report import FolderReport, Progress, SyncReport, log_folder_report
-from watcher.store import FolderState, Store
+from watcher.model import MessageFacts
+from watcher.store.store import FolderState, Store
 
 logger = logging.getLogger(__name__)
 

@@ -31,8 +31,8 @@ from email.header import decode_header
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
-from watcher.mail.facts import Attachment
 from watcher.mail.headers import valid_text
+from watcher.model import Attachment
 
 __all__ = [
     "BodyOutline",

@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from watcher.config import Account
+from watcher.config.settings import Account
 from watcher.errors import AccountError
 from watcher.identity import Identity
-from watcher.mail.facts import MessageFacts
 from watcher.mail.headers import parse_date, split_header_block
 from watcher.mail.parse import facts_from_raw, header_end, is_watcher_mail
 from watcher.mail.report import FolderReport, Progress, SyncReport, log_folder_report
-from watcher.store import FolderState, Store
+from watcher.model import MessageFacts
+from watcher.store.store import FolderState, Store
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,6 @@ from dataclasses import replace
 import mailparser
 
 from watcher.identity import Identity
-from watcher.mail.facts import Attachment, MessageFacts, from_delivery_system
 from watcher.mail.headers import (
     content_type_of,
     decode_bytes,
@@ -29,6 +28,7 @@ from watcher.mail.headers import (
     parse_message_ids,
     split_header_block,
 )
+from watcher.model import Attachment, MessageFacts, from_delivery_system
 
 # How much of the text part is kept: enough to classify and to quote the opening lines.
 BODY_TEXT_LIMIT = 4096

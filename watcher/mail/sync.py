@@ -7,14 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from watcher.config import Account, Settings
+from watcher.config.settings import Account, Settings
 from watcher.credentials import secret_of
 from watcher.errors import AccountError
 from watcher.logsetup import redact
 from watcher.mail.imap import sync_imap_account
 from watcher.mail.maildir import sync_maildir_account
 from watcher.mail.report import Progress, SyncReport
-from watcher.store import Store
+from watcher.store.store import Store
 
 logger = logging.getLogger(__name__)
 

@@ -23,19 +23,19 @@ from typing import NoReturn
 import click
 
 from watcher import __version__
-from watcher.config import Account, Settings, default_config_path, load_settings
-from watcher.conversations import Conversation
+from watcher.analysis.conversations import Conversation
+from watcher.analysis.pipeline import Analysis, analyze, select_for
+from watcher.analysis.rules import Override, parse_tag
+from watcher.cli.listing import as_json, format_table, format_thread, wanted
+from watcher.config.settings import Account, Settings, default_config_path, load_settings
 from watcher.digest.render import render_html, render_text
 from watcher.digest.select import select_digest
 from watcher.digest.send import send_digest
 from watcher.digest.settings import DigestSettings
 from watcher.errors import ConfigError, WatcherError
-from watcher.listing import as_json, format_table, format_thread, wanted
 from watcher.logsetup import configure_logging, redact
-from watcher.pipeline import Analysis, analyze, select_for
-from watcher.rules import Override, parse_tag
-from watcher.store import Store
-from watcher.sync import AccountOutcome, sync_accounts
+from watcher.mail.sync import AccountOutcome, sync_accounts
+from watcher.store.store import Store
 from watcher.terminal import display_width, pad, printable, printable_block, printable_json
 
 DEMO_ADDRESS = "maya@lindqvist-studio.example"
@@ -503,10 +503,10 @@ def _merge(current: Override, change: Override) -> Override:
 def _add_service_commands() -> None:
     # Imported here: they pull in the daemon's and the setup's dependencies, which the
     # everyday commands above do not need.
-    from watcher.daemon import run_command
-    from watcher.doctor import doctor_command
-    from watcher.init import init_command
-    from watcher.status import status_command
+    from watcher.cli.doctor import doctor_command
+    from watcher.cli.init_cmd import init_command
+    from watcher.cli.status import status_command
+    from watcher.service.daemon import run_command
 
     for command in (run_command, init_command, doctor_command, status_command):
         cli.add_command(command)

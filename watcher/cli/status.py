@@ -13,14 +13,14 @@ from pathlib import Path
 
 import click
 
-from watcher.config import Settings, default_config_path, load_settings
+from watcher.analysis.pipeline import analyze
+from watcher.analysis.tracker import AWAITING, BOUNCED
+from watcher.config.settings import Settings, default_config_path, load_settings
 from watcher.errors import ConfigError, WatcherError
 from watcher.logsetup import redact
-from watcher.pipeline import analyze
-from watcher.schedule import upcoming_digest
-from watcher.store import AccountStatus, Store
+from watcher.service.schedule import upcoming_digest
+from watcher.store.store import AccountStatus, Store
 from watcher.terminal import printable, printable_row
-from watcher.tracker import AWAITING, BOUNCED
 
 
 def next_sync_time(

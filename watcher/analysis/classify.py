@@ -39,9 +39,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
-from watcher.mail.facts import MessageFacts, from_delivery_system
+from watcher.analysis.owntext import own_text, split_own
 from watcher.mail.headers import normalize_space
-from watcher.owntext import own_text, split_own
+from watcher.model import MessageFacts, from_delivery_system
 
 __all__ = [
     "TRACK_THRESHOLD",

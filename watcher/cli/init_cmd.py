@@ -23,7 +23,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
-from watcher.config import (
+from watcher.cli.providers import Provider, provider_for
+from watcher.config.settings import (
     DEFAULT_PORTS,
     SECURITY_CHOICES,
     Account,
@@ -42,7 +43,6 @@ from watcher.errors import ConfigError, WatcherError
 from watcher.logsetup import redact, register_secret
 from watcher.mail.connection import connect, translate_errors
 from watcher.mail.folders import Discovery, discover_mailbox
-from watcher.providers import Provider, provider_for
 from watcher.terminal import printable
 
 

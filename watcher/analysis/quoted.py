@@ -23,9 +23,14 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from watcher.conversations import Conversation, ThreadMessage, normalize_subject, split_subject
-from watcher.mail.facts import Address
-from watcher.owntext import split_own
+from watcher.analysis.conversations import (
+    Conversation,
+    ThreadMessage,
+    normalize_subject,
+    split_subject,
+)
+from watcher.analysis.owntext import split_own
+from watcher.model import Address
 
 QUOTE_WINDOW = 45 * 86_400  # as far as a reply joins by subject (conversations.SUBJECT_WINDOW)
 _LOOK_AT = 8  # later messages of mine with the subject, at most, per message followed

@@ -39,12 +39,15 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from watcher.classify import Classification, automatic_reason, bounce_of, classify_sent
-from watcher.conversations import Conversation, ThreadMessage, normalize_subject, split_subject
-from watcher.identity import Identity, domain_of, is_public_mail_domain
-from watcher.mail.facts import Address, MessageFacts
-from watcher.quoted import QuotedAnswers
-from watcher.rules import (
+from watcher.analysis.classify import Classification, automatic_reason, bounce_of, classify_sent
+from watcher.analysis.conversations import (
+    Conversation,
+    ThreadMessage,
+    normalize_subject,
+    split_subject,
+)
+from watcher.analysis.quoted import QuotedAnswers
+from watcher.analysis.rules import (
     Correction,
     Override,
     Policy,
@@ -53,6 +56,8 @@ from watcher.rules import (
     resolve_correction,
     resolve_policy,
 )
+from watcher.identity import Identity, domain_of, is_public_mail_domain
+from watcher.model import Address, MessageFacts
 
 AWAITING = "awaiting"
 ANSWERED = "answered"

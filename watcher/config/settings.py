@@ -17,7 +17,8 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from watcher.configcheck import (
+from watcher.analysis.rules import KINDS, Rule, Tracking
+from watcher.config.checks import (
     MAX_DAYS,
     LineFinder,
     TableReader,
@@ -31,7 +32,6 @@ from watcher.digest.settings import TEMPLATE_NAMES, WEBMAILS, DigestSettings
 from watcher.digest.suggest import check_template
 from watcher.errors import ConfigError
 from watcher.identity import is_public_mail_domain
-from watcher.rules import KINDS, Rule, Tracking
 
 Security = Literal["ssl", "starttls", "none"]
 SECURITY_CHOICES: tuple[Security, ...] = ("ssl", "starttls", "none")
@@ -292,7 +292,12 @@ class _SettingsReader(TableReader):
         if not text:
             return None
         path = Path(text).expanduser()
-        if not path.is_file():
+        try:
+            readable = path.is_file()
+        except OSError as exc:  # a name too long for the file system, a loop of links
+            readable = False
+            text = f"{text[:100]}{'…' if len(text) > 100 else ''} ({exc.strerror})"
+        if not readable:
             raise self.fail(f"{where}.ca_file", f"names {text!r}, which is not a readable file")
         # Whoever could replace it could pose as the server and read the password.
         problem = unsafe_path_problem(path)

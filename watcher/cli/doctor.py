@@ -19,7 +19,8 @@ from pathlib import Path
 import click
 from imapclient import IMAPClient
 
-from watcher.config import Account, Settings, default_config_path, load_settings
+from watcher.cli.status import count, schedule
+from watcher.config.settings import Account, Settings, default_config_path, load_settings
 from watcher.credentials import Secret, secret_of
 from watcher.digest import deliver
 from watcher.errors import AccountError, ConfigError, DeliveryError, WatcherError
@@ -33,8 +34,7 @@ from watcher.mail.folders import (
     list_folders,
     status_from_pairs,
 )
-from watcher.status import count, schedule
-from watcher.store import Store
+from watcher.store.store import Store
 from watcher.terminal import pad, printable, printable_row
 
 OK, WARN, FAIL, INFO = "ok", "warn", "fail", "info"

@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass, field
 
 from watcher.errors import AccountError, AuthenticationError, CredentialError, WatcherError
-from watcher.schedule import Backoff
+from watcher.service.schedule import Backoff
 
 logger = logging.getLogger(__name__)
 

@@ -7,11 +7,11 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from watcher.classify import automatic_reason, bounce_of
-from watcher.conversations import Conversation
-from watcher.mail.facts import Address
+from watcher.analysis.classify import automatic_reason, bounce_of
+from watcher.analysis.conversations import Conversation
+from watcher.analysis.tracker import AWAITING, BOUNCED, HeardFrom, NotFollowed, TrackedMessage
+from watcher.model import Address
 from watcher.terminal import pad, printable
-from watcher.tracker import AWAITING, BOUNCED, HeardFrom, NotFollowed, TrackedMessage
 
 _SUBJECT_WIDTH = 44
 _CONTACT_WIDTH = 30

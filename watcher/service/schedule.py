@@ -12,7 +12,7 @@ Datetimes returned are aware, in the given zone. Compare them as instants (`asti
 Python compares two datetimes that share a tzinfo by wall-clock time, ignoring `fold`.
 Functions given a naive datetime or a time of day that is not "HH:MM" raise `ValueError`.
 
-The one home of these rules: the daemon's trigger (`watcher.daemon.DigestTrigger`) runs at
+The one home of these rules: the daemon's trigger (`watcher.service.daemon.DigestTrigger`) runs at
 `next_digest_run`, its catch-up asks `due_catch_up`, and what `status`, `doctor` and the
 digest's footer show comes from `upcoming_digest`, which is made of the two.
 """

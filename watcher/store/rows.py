@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from watcher.mail.facts import Address, Attachment, MessageFacts
+from watcher.model import Address, Attachment, MessageFacts
 
 # The columns of the `messages` table, in the order `to_row` fills them.
 MESSAGE_COLUMNS = (

@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from watcher.classify import Classification
+from watcher.analysis.classify import Classification
+from watcher.analysis.rules import Override
 from watcher.errors import StoreError
-from watcher.mail.facts import MessageFacts, StoredMessage
-from watcher.migrations import MIGRATIONS
-from watcher.rows import MESSAGE_COLUMNS, from_row, to_row
-from watcher.rules import Override
+from watcher.model import MessageFacts, StoredMessage
+from watcher.store.migrations import MIGRATIONS
+from watcher.store.rows import MESSAGE_COLUMNS, from_row, to_row
 
 _UPSERT = (
     f"INSERT OR REPLACE INTO messages ({', '.join(MESSAGE_COLUMNS)}) "

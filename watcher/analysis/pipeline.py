@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from watcher.classify import RememberingClassifier
-from watcher.config import Settings
-from watcher.conversations import Conversation, build_conversations
+from watcher.analysis.classify import RememberingClassifier
+from watcher.analysis.conversations import Conversation, build_conversations
+from watcher.analysis.tracker import NotFollowed, TrackedMessage, assess
+from watcher.config.settings import Settings
 from watcher.digest.select import Selection, select_digest
 from watcher.identity import Identity
-from watcher.store import Store
-from watcher.tracker import NotFollowed, TrackedMessage, assess
+from watcher.store.store import Store
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,7 +41,7 @@ from functools import lru_cache
 from operator import attrgetter, itemgetter
 
 from watcher.identity import name_key
-from watcher.mail.facts import MessageFacts, StoredMessage
+from watcher.model import MessageFacts, StoredMessage
 
 # A reply without threading headers may come weeks later; beyond this it is a new matter.
 SUBJECT_WINDOW = 45 * 86_400

@@ -14,7 +14,7 @@ APScheduler 3 runs the jobs in its thread pool while the main thread waits for s
 Every job runs with `coalesce` and `max_instances=1`, and nothing in a job ends the daemon.
 SIGTERM/SIGINT stop it (running jobs finish their transaction and log out), SIGHUP reloads
 the config (a bad one is reported and the running one kept). Under systemd it reports
-READY/STATUS/WATCHDOG/STOPPING (`watcher.notify`).
+READY/STATUS/WATCHDOG/STOPPING (`watcher.service.notify`).
 """
 
 from __future__ import annotations
@@ -38,18 +38,18 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from watcher import notify
-from watcher.backoff import AccountRetry, duration
-from watcher.config import Settings, load_settings
+from watcher.analysis.pipeline import analyze, select_for
+from watcher.config.settings import Settings, load_settings
 from watcher.digest.send import BUSY, SENT, WAITING, send_digest
 from watcher.errors import AccountError, ConfigError, WatcherError
-from watcher.pipeline import analyze, select_for
-from watcher.schedule import Backoff, due_catch_up, next_digest_run
-from watcher.store import Store
-from watcher.sync import sync_account
+from watcher.mail.sync import sync_account
+from watcher.service import notify
+from watcher.service.retry import AccountRetry, duration
+from watcher.service.schedule import Backoff, due_catch_up, next_digest_run
+from watcher.store.store import Store
 
 if TYPE_CHECKING:
-    from watcher.cli import _Context
+    from watcher.cli.main import _Context
 
 logger = logging.getLogger(__name__)
 
@@ -393,7 +393,7 @@ def run_command(once: bool) -> None:
     reloads the config. Exit codes: 0 stopped cleanly (--once: every account synced and a due
     digest sent), 1 --once had an account or the digest fail, 2 the config is unusable.
     """
-    from watcher.cli import _fail  # here: cli imports this module to add the command
+    from watcher.cli.main import _fail  # here: cli imports this module to add the command
 
     context: _Context = click.get_current_context().obj
     try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from watcher.config import Security
+from watcher.config.settings import Security
 
 
 @dataclass(frozen=True, slots=True)

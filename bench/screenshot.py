@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from watcher.config.digest import DigestSettings
 from watcher.digest.model import (
     BOUNCED,
     FIRST,
@@ -40,7 +41,6 @@ from watcher.digest.model import (
     DigestItem,
 )
 from watcher.digest.render import render_html, render_text
-from watcher.digest.settings import DigestSettings
 from watcher.digest.suggest import first_name_of, suggest_follow_up
 
 ZONE = ZoneInfo("Europe/Stockholm")

@@ -27,8 +27,8 @@ from watcher.analysis.conversations import (
 )
 from watcher.analysis.rules import Tracking
 from watcher.analysis.tracker import AWAITING, BOUNCED, TrackedMessage, track
+from watcher.config.digest import DigestSettings
 from watcher.digest.select import select_digest
-from watcher.digest.settings import DigestSettings
 from watcher.identity import Identity
 from watcher.mail.parse import facts_from_headers, facts_from_raw
 from watcher.model import MessageFacts, StoredMessage

@@ -19,9 +19,9 @@ from test_tracker import (
 )
 
 from watcher.analysis.rules import Policy
+from watcher.config.digest import DigestSettings
 from watcher.digest.model import BOUNCED, FIRST, LAST, REMINDER, REPLY_IN_SPAM
 from watcher.digest.select import current_rung, rung_dates, select_digest
-from watcher.digest.settings import DigestSettings
 from watcher.store.store import Store
 
 SETTINGS = DigestSettings(recipient=ME, sender=ME, webmail="gmail")

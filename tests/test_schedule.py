@@ -14,9 +14,9 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from watcher.cli.status import next_digest
+from watcher.config.digest import DigestSettings
 from watcher.config.settings import Settings
 from watcher.digest.select import select_digest
-from watcher.digest.settings import DigestSettings
 from watcher.service.daemon import DigestTrigger
 from watcher.service.schedule import (
     Backoff,

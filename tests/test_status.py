@@ -15,8 +15,8 @@ from mailfactory import make_message
 from test_cli import write_config
 
 from watcher.cli.status import next_digest, next_sync_time, schedule, status_command
+from watcher.config.digest import DigestSettings
 from watcher.config.settings import Settings, load_settings
-from watcher.digest.settings import DigestSettings
 from watcher.mail.sync import sync_accounts
 from watcher.store.store import AccountStatus, Store
 

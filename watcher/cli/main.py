@@ -27,11 +27,11 @@ from watcher.analysis.conversations import Conversation
 from watcher.analysis.pipeline import Analysis, analyze, select_for
 from watcher.analysis.rules import Override, parse_tag
 from watcher.cli.listing import as_json, format_table, format_thread, wanted
+from watcher.config.digest import DigestSettings
 from watcher.config.settings import Account, Settings, default_config_path, load_settings
 from watcher.digest.render import render_html, render_text
 from watcher.digest.select import select_digest
 from watcher.digest.send import send_digest
-from watcher.digest.settings import DigestSettings
 from watcher.errors import ConfigError, WatcherError
 from watcher.logsetup import configure_logging, redact
 from watcher.mail.sync import AccountOutcome, sync_accounts

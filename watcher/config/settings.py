@@ -28,7 +28,7 @@ from watcher.config.checks import (
     one_line,
     unsafe_path_problem,
 )
-from watcher.digest.settings import TEMPLATE_NAMES, WEBMAILS, DigestSettings
+from watcher.config.digest import TEMPLATE_NAMES, WEBMAILS, DigestSettings
 from watcher.digest.suggest import check_template
 from watcher.errors import ConfigError
 from watcher.identity import is_public_mail_domain

@@ -25,6 +25,7 @@ from watcher.analysis.classify import own_text
 from watcher.analysis.rules import Policy
 from watcher.analysis.tracker import ANSWERED, AWAITING, TrackedMessage
 from watcher.analysis.tracker import BOUNCED as STATE_BOUNCED
+from watcher.config.digest import DigestSettings
 from watcher.digest.model import (
     BOUNCED,
     FIRST,
@@ -35,7 +36,6 @@ from watcher.digest.model import (
     DigestGroup,
     DigestItem,
 )
-from watcher.digest.settings import DigestSettings
 from watcher.digest.suggest import first_name_of, suggest_follow_up
 from watcher.service.schedule import upcoming_digest
 

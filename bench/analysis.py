@@ -33,8 +33,8 @@ from pathlib import Path
 
 from watcher.analysis.classify import RememberingClassifier
 from watcher.analysis.conversations import build_conversations
-from watcher.analysis.rules import Tracking
 from watcher.analysis.tracker import AWAITING, track
+from watcher.config.tracking import Tracking
 from watcher.identity import Identity
 from watcher.mail.parse import BODY_TEXT_LIMIT, facts_from_headers, header_end
 from watcher.model import MessageFacts

@@ -40,10 +40,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from watcher.analysis.conversations import Conversation, ThreadMessage, build_conversations
-from watcher.analysis.rules import Tracking
 from watcher.analysis.tracker import AWAITING, TrackedMessage, track
 from watcher.cli.main import DEMO_ADDRESS, DEMO_ALIASES
 from watcher.config.settings import Account
+from watcher.config.tracking import Tracking
 from watcher.identity import Identity
 from watcher.mail.maildir import sync_maildir_account
 from watcher.mail.parse import facts_from_raw

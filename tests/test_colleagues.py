@@ -12,11 +12,11 @@ from click.testing import CliRunner
 
 from watcher.analysis.conversations import Conversation, ThreadMessage, build_conversations
 from watcher.analysis.pipeline import identity_of
-from watcher.analysis.rules import Rule, Tracking
 from watcher.analysis.tracker import ANSWERED, AWAITING, Assessment, assess
 from watcher.cli.listing import format_thread
 from watcher.cli.main import cli
 from watcher.config.settings import parse_settings
+from watcher.config.tracking import Rule, Tracking
 from watcher.identity import Identity
 from watcher.model import Attachment, MessageFacts
 from watcher.store.store import Store

@@ -25,9 +25,9 @@ from watcher.analysis.conversations import (
     build_conversations,
     normalize_subject,
 )
-from watcher.analysis.rules import Tracking
 from watcher.analysis.tracker import AWAITING, BOUNCED, TrackedMessage, track
 from watcher.config.digest import DigestSettings
+from watcher.config.tracking import Tracking
 from watcher.digest.select import select_digest
 from watcher.identity import Identity
 from watcher.mail.parse import facts_from_headers, facts_from_raw

@@ -17,11 +17,12 @@ from mailfactory import make_message
 
 from watcher.analysis.conversations import Conversation, ThreadMessage, build_conversations
 from watcher.analysis.pipeline import analyze, select_for
-from watcher.analysis.rules import Override, Rule, Tracking, parse_tag, resolve_correction
+from watcher.analysis.rules import Override, parse_tag, resolve_correction
 from watcher.analysis.tracker import ANSWERED, AWAITING, Assessment, assess
 from watcher.cli.listing import as_json, format_thread
 from watcher.cli.main import cli
 from watcher.config.settings import parse_settings
+from watcher.config.tracking import Rule, Tracking
 from watcher.credentials import Secret
 from watcher.digest.render import render_text
 from watcher.identity import Identity

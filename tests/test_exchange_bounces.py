@@ -11,8 +11,8 @@ import pytest
 
 from watcher.analysis.classify import automatic_reason, bounce_of
 from watcher.analysis.conversations import Conversation, ThreadMessage
-from watcher.analysis.rules import Tracking
 from watcher.analysis.tracker import AWAITING, BOUNCED, track
+from watcher.config.tracking import Tracking
 from watcher.identity import Identity
 from watcher.model import Attachment, MessageFacts, from_delivery_system
 

@@ -61,10 +61,11 @@ from test_digest_send import finish, watcher
 
 from watcher.analysis.classify import automatic_reason, bounce_of, classify_sent
 from watcher.analysis.conversations import build_conversations
-from watcher.analysis.rules import Rule, Tracking, add_days
+from watcher.analysis.rules import add_days
 from watcher.analysis.tracker import track
 from watcher.config.digest import DigestSettings
 from watcher.config.settings import Settings, parse_settings
+from watcher.config.tracking import Rule, Tracking
 from watcher.digest.deliver import _wire_bytes, build_draft, is_plain_address
 from watcher.digest.model import Digest
 from watcher.digest.render import build_message, render_html, render_text, safe_link

@@ -19,8 +19,8 @@ import pytest
 from watcher.analysis.conversations import Conversation, ThreadMessage, build_conversations
 from watcher.analysis.owntext import split_own
 from watcher.analysis.quoted import quoted_contact
-from watcher.analysis.rules import Tracking
 from watcher.analysis.tracker import ANSWERED, AWAITING, TrackedMessage, track
+from watcher.config.tracking import Tracking
 from watcher.identity import Identity, name_key
 from watcher.model import Address, Attachment, MessageFacts, StoredMessage
 

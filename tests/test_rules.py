@@ -7,14 +7,13 @@ import pytest
 
 from watcher.analysis.rules import (
     Override,
-    Rule,
-    Tracking,
     add_days,
     internal_tracking,
     parse_tag,
     resolve_policy,
 )
 from watcher.config.settings import parse_settings
+from watcher.config.tracking import Rule, Tracking
 from watcher.errors import ConfigError
 
 ACCOUNT = '[[accounts]]\nname = "w"\nhost = "h"\naddresses = ["me@x.example"]\n'

@@ -8,9 +8,9 @@ from datetime import date
 
 import pytest
 
+from watcher.config.digest import check_template
 from watcher.digest.model import FIRST, LAST, REMINDER
 from watcher.digest.suggest import (
-    check_template,
     first_name_of,
     strip_subject,
     suggest_follow_up,

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from watcher.analysis.conversations import Conversation, ThreadMessage, build_conversations
-from watcher.analysis.rules import Override, Rule, Tracking
+from watcher.analysis.rules import Override
 from watcher.analysis.tracker import (
     ANSWERED,
     AWAITING,
@@ -20,6 +20,7 @@ from watcher.analysis.tracker import (
     TrackedMessage,
     track,
 )
+from watcher.config.tracking import Rule, Tracking
 from watcher.identity import Identity
 from watcher.model import Attachment, MessageFacts, StoredMessage
 

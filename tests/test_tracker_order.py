@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from watcher.analysis.conversations import build_conversations
-from watcher.analysis.rules import Tracking
 from watcher.analysis.tracker import track
+from watcher.config.tracking import Tracking
 from watcher.identity import Identity
 from watcher.mail.maildir import find_folders
 from watcher.mail.parse import facts_from_raw

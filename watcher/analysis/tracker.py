@@ -51,11 +51,11 @@ from watcher.analysis.rules import (
     Correction,
     Override,
     Policy,
-    Tracking,
     internal_tracking,
     resolve_correction,
     resolve_policy,
 )
+from watcher.config.tracking import Tracking
 from watcher.identity import Identity, domain_of, is_public_mail_domain
 from watcher.model import Address, MessageFacts
 

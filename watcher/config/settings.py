@@ -17,7 +17,6 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from watcher.analysis.rules import KINDS, Rule, Tracking
 from watcher.config.checks import (
     MAX_DAYS,
     LineFinder,
@@ -28,8 +27,8 @@ from watcher.config.checks import (
     one_line,
     unsafe_path_problem,
 )
-from watcher.config.digest import TEMPLATE_NAMES, WEBMAILS, DigestSettings
-from watcher.digest.suggest import check_template
+from watcher.config.digest import TEMPLATE_NAMES, WEBMAILS, DigestSettings, check_template
+from watcher.config.tracking import KINDS, Rule, Tracking
 from watcher.errors import ConfigError
 from watcher.identity import is_public_mail_domain
 

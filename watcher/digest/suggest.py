@@ -19,17 +19,15 @@ from __future__ import annotations
 
 import logging
 import re
-import string
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
 
+from watcher.config.digest import check_template
 from watcher.digest.model import LAST, REMINDER
 
 logger = logging.getLogger(__name__)
 
 LONG_QUIET_DAYS = 14
-# Placeholders a user template may use; {greeting} is "Hi Ana," or "Hello," when no name.
-PLACEHOLDERS = ("first_name", "greeting", "subject", "kind", "sent_on", "days", "attachments")
 _SUBJECT_WORDS = 9  # a longer subject is shortened inside the text: it is in the Subject anyway
 
 # "Re:", "Fwd:", "AW:", "WG:", "SV:", "VS:", "RV:", "TR:", "Antw:" and "[External]" tags,
@@ -103,28 +101,6 @@ def strip_subject(subject: str) -> str:
     while (match := _PREFIX.match(subject)) is not None and match.end() < len(subject):
         subject = subject[match.end() :]
     return subject
-
-
-def check_template(text: str) -> str | None:
-    """Why a follow-up template cannot be used, or None: for the config loader to report."""
-    try:
-        fields = list(string.Formatter().parse(text))
-    except ValueError as exc:
-        return f"{exc} (write {{{{ and }}}} for literal braces)"
-    for _, field, spec, _ in fields:
-        if field is None:
-            continue
-        if spec and "{" in spec:
-            return f"nested placeholders are not supported: {{{field}:{spec}}}"
-        if field not in PLACEHOLDERS:
-            # Attribute and index access ("{subject.__class__}") is refused too.
-            known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
-            return f"unknown placeholder {{{field}}}; use {known}"
-    try:
-        text.format_map(_values("Ana", "Website", "proposal", date(2026, 11, 12), 12, ()))
-    except (ValueError, TypeError, KeyError, IndexError) as exc:
-        return f"cannot be filled in: {exc}"
-    return None
 
 
 def suggest_follow_up(

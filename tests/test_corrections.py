@@ -16,7 +16,7 @@ from dovecot import DovecotServer, MailUser
 from mailfactory import make_message
 
 from watcher.analysis.conversations import Conversation, ThreadMessage, build_conversations
-from watcher.analysis.pipeline import analyze, select_for
+from watcher.analysis.pipeline import analyze
 from watcher.analysis.rules import Override, parse_tag, resolve_correction
 from watcher.analysis.tracker import ANSWERED, AWAITING, Assessment, assess
 from watcher.cli.listing import as_json, format_thread
@@ -25,6 +25,7 @@ from watcher.config.settings import parse_settings
 from watcher.config.tracking import Rule, Tracking
 from watcher.credentials import Secret
 from watcher.digest.render import render_text
+from watcher.digest.today import select_for
 from watcher.identity import Identity
 from watcher.mail.imap import sync_imap_account
 from watcher.model import Attachment, MessageFacts
@@ -417,7 +418,7 @@ def test_keywords_set_in_another_client_change_what_is_followed(
         assert followed["Lunch on Thursday"][-1] == (
             "followed because of the keyword followup-track"
         )
-        card = render_text(select_for(store, settings, now).digest)
+        card = render_text(select_for(store, settings, now, next_digest=None).digest)
         assert "followed because of the keyword followup-track" in card
         assert "Proposal for Acme" not in card
         (skipped,) = analyze(store, settings, now).not_followed

@@ -46,7 +46,7 @@ from watcher.service.schedule import Backoff
 # `watcher run` whether or not cli.py has added the command yet.
 LAUNCH = (
     "from watcher.cli.main import cli, main\n"
-    "from watcher.service.daemon import run_command\n"
+    "from watcher.cli.run import run_command\n"
     "if 'run' not in cli.commands:\n"
     "    cli.add_command(run_command)\n"
     "main()\n"

@@ -22,6 +22,7 @@ from watcher.analysis.rules import Policy
 from watcher.config.digest import DigestSettings
 from watcher.digest.model import BOUNCED, FIRST, LAST, REMINDER, REPLY_IN_SPAM
 from watcher.digest.select import current_rung, rung_dates, select_digest
+from watcher.service.schedule import next_digest_after_today
 from watcher.store.store import Store
 
 SETTINGS = DigestSettings(recipient=ME, sender=ME, webmail="gmail")
@@ -179,6 +180,7 @@ def test_digest_content_and_alarms_shown_once(fresh_store: Store) -> None:
         settings=SETTINGS,
         now=now,
         zone=ZONE,
+        next_digest=next_digest_after_today(SETTINGS.at, SETTINGS.catch_up_until, ZONE, now),
     )
     digest = selection.digest
     assert [a.alarm for a in digest.alarms] == [BOUNCED, REPLY_IN_SPAM]

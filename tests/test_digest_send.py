@@ -34,7 +34,6 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from dovecot import DovecotServer, MailUser
 from test_end_to_end import DEMO, imap_folder, manifest
 
-from watcher.analysis.pipeline import select_for
 from watcher.config.settings import load_settings
 from watcher.digest.model import DigestItem
 from watcher.digest.render import build_message
@@ -48,6 +47,7 @@ from watcher.digest.send import (
     draft_message_id,
     send_digest,
 )
+from watcher.digest.today import select_for
 from watcher.store.store import Store
 
 NOW = "2026-11-23T08:00"
@@ -366,7 +366,7 @@ def test_an_append_left_under_way_by_a_dead_process_is_waited_for_not_doubled(
     settings = load_settings(config)
     now = dt.datetime.fromisoformat(NOW).replace(tzinfo=settings.zone)
     with Store.open(settings.store_path) as store:
-        selection = select_for(store, settings, now)
+        selection = select_for(store, settings, now, next_digest=None)
         digest = selection.digest
         # What a process killed during its APPEND leaves: the day claimed, nothing recorded
         # after it, the lock released by the kernel, and the server still storing the message.
@@ -385,7 +385,7 @@ def test_an_append_left_under_way_by_a_dead_process_is_waited_for_not_doubled(
         assert digests_in_inbox(imap_server, mail_user) == 1
 
         # The next day the APPEND never completed: after the wait it is sent, once.
-        tomorrow = select_for(store, settings, now + dt.timedelta(days=1))
+        tomorrow = select_for(store, settings, now + dt.timedelta(days=1), next_digest=None)
         later = tomorrow.digest
         assert store.claim_digest(later.day, later.recipient, later.message_id, ()) is None
         began = store.digest_state(later.day, later.recipient)
@@ -408,7 +408,7 @@ def test_a_held_lock_sends_nothing_and_says_so(
     settings = load_settings(config)
     now = dt.datetime.fromisoformat(NOW).replace(tzinfo=settings.zone)
     with Store.open(settings.store_path) as store:
-        selection = select_for(store, settings, now)
+        selection = select_for(store, settings, now, next_digest=None)
         day = selection.digest.day
         lock = settings.store_path.parent / "digest.lock"
         with lock.open("a") as other:  # another process's lock (flock: per open file)

@@ -22,6 +22,7 @@ from watcher.service.schedule import (
     Backoff,
     due_catch_up,
     local_instant,
+    next_digest_after_today,
     next_digest_run,
     parse_clock,
     upcoming_digest,
@@ -285,9 +286,12 @@ def test_status_the_footer_and_the_daemons_trigger_agree(
     else:
         assert utc(shown) == utc(fires)
     # The footer of the digest sent at a trigger's run names the trigger's following run.
-    selection = select_digest([], carried={}, settings=digest, now=fires, zone=zone)
-    assert selection.digest.next_digest is not None
-    assert utc(selection.digest.next_digest) == utc(trigger.get_next_fire_time(fires, fires))
+    footer = next_digest_after_today(digest.at, digest.catch_up_until, zone, fires)
+    selection = select_digest(
+        [], carried={}, settings=digest, now=fires, zone=zone, next_digest=footer
+    )
+    assert selection.digest.next_digest == footer
+    assert utc(footer) == utc(trigger.get_next_fire_time(fires, fires))
 
 
 # -- Backoff ---------------------------------------------------------------------------------------

@@ -250,3 +250,15 @@ def test_check_template_accepts_every_placeholder_and_names_the_bad_one() -> Non
 )
 def test_first_name_of(display_name: str, address: str, first: str) -> None:
     assert first_name_of(display_name, address) == first
+
+
+def test_the_configs_template_check_fills_in_what_suggest_fills_in() -> None:
+    # config/ cannot import digest/: its sample must keep the names and types of `_values`.
+    from datetime import date as _date
+
+    from watcher.config.digest import _SAMPLE, PLACEHOLDERS
+    from watcher.digest.suggest import _values
+
+    filled = _values("Ana", "Website", "proposal", _date(2026, 11, 12), 9, ["a.pdf"])
+    assert set(filled) == set(_SAMPLE) == set(PLACEHOLDERS)
+    assert {k: type(v) for k, v in filled.items()} == {k: type(v) for k, v in _SAMPLE.items()}

@@ -1,10 +1,13 @@
-"""`MessageFacts`: everything downstream needs to know about one message, without the server."""
+"""Plain frozen records that cross the stages: `MessageFacts` (everything downstream needs to
+know about one message, without the server), `StoredMessage`, the classifier's
+`Classification` and a thread's `Override`. Imports nothing from watcher."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import date
 
 # One address as it appeared in a header: (display name, lower-cased address).
 Address = tuple[str, str]
@@ -101,3 +104,54 @@ class StoredMessage:
     folder: str
     folder_use: str
     facts: MessageFacts
+
+
+# A sent message scoring at least this is a proposal (the classifier's threshold).
+TRACK_THRESHOLD = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """The verdict on one sent message: what it is, how sure, and why (shown in the digest)."""
+
+    kind: str  # proposal, quote, estimate, offer, contract, agreement; "" when none
+    score: float
+    reasons: tuple[str, ...]
+
+    @property
+    def is_tracked(self) -> bool:
+        return self.score >= TRACK_THRESHOLD
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    """A per-thread setting from the CLI, a keyword or a plus-address."""
+
+    quiet_days: int | None = None
+    snooze_until: date | None = None
+    muted: bool = False
+    done: bool = False
+    track: bool | None = None  # True: follow it all the same; False: not a proposal
+
+    @property
+    def empty(self) -> bool:
+        return self == Override()
+
+    @property
+    def timing(self) -> Override:
+        """The same without the word on whether to follow it (what the quiet period uses)."""
+        return replace(self, track=None)
+
+    def describe(self) -> str:
+        parts = []
+        if self.quiet_days is not None:
+            parts.append(f"quiet {self.quiet_days} days")
+        if self.snooze_until is not None:
+            parts.append(f"snoozed until {self.snooze_until.isoformat()}")
+        if self.muted:
+            parts.append("muted")
+        if self.done:
+            parts.append("marked done")
+        if self.track is not None:
+            parts.append("followed all the same" if self.track else "not a proposal")
+        return ", ".join(parts)

@@ -40,7 +40,8 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
 from watcher.analysis.owntext import own_text, split_own
-from watcher.mail.headers import normalize_space
+from watcher.model import TRACK_THRESHOLD as TRACK_THRESHOLD  # re-exported: its home is model
+from watcher.model import Classification as Classification  # re-exported: its home is model
 from watcher.model import MessageFacts, from_delivery_system
 
 __all__ = [
@@ -53,7 +54,6 @@ __all__ = [
     "own_text",
 ]
 
-TRACK_THRESHOLD = 3.0
 # Bump when the rules below change: verdicts remembered in the store are then recomputed.
 CLASSIFIER_VERSION = 3
 
@@ -246,19 +246,6 @@ _REPLY_PREFIX = re.compile(
     r"\s*(?:\[\d+\])?\s*:)+\s*",
     re.IGNORECASE,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Classification:
-    """The verdict on one sent message: what it is, how sure, and why (shown in the digest)."""
-
-    kind: str  # proposal, quote, estimate, offer, contract, agreement; "" when none
-    score: float
-    reasons: tuple[str, ...]
-
-    @property
-    def is_tracked(self) -> bool:
-        return self.score >= TRACK_THRESHOLD
 
 
 @dataclass(frozen=True, slots=True)
@@ -642,7 +629,7 @@ def classify_sent(
     hit = keywords.best(folded_text)
     if hit is not None:
         text_kind, factor, start, end = hit
-        verdict.add(_TEXT * factor, f"keyword {normalize_space(text[start:end])!r} in text")
+        verdict.add(_TEXT * factor, f"keyword {' '.join(text[start:end].split())!r} in text")
     kinds = [k for k in (named_kind, subject_kind, text_kind, reply_kind) if k]
     if invoice:
         verdict.score += _INVOICE_NAMED
@@ -671,7 +658,7 @@ def classify_sent(
     # 4. Money and documents: a price is a proposal's only when something is offered or sent.
     price = _PRICE_RE.search(text) or _PRICE_RE.search(subject)
     if price is not None and (named_kind or document or acts.acted):
-        verdict.add(_PRICE, f"price {normalize_space(price.group(0))}")
+        verdict.add(_PRICE, f"price {' '.join(price.group(0).split())}")
     if document and not named_kind and not invoice and (not forwarded or acts.asks_decision):
         verdict.add(_DOCUMENT, f"document attachment {document}")
     if price is not None and (offer := acts.offer) is not None and _price_near(text, offer):
@@ -712,16 +699,14 @@ def _add_asking(verdict: _Verdict, text: str, folded: str, subject: str) -> None
         return
     found = _ASK_RE.search(_fold(subject))
     if found is not None or subject.rstrip().endswith("?"):
-        shown = _quoted(subject, found) if found else repr(normalize_space(subject))
+        shown = _quoted(subject, found) if found else repr(_one_line(subject))
         verdict.add(_ASK_PENALTY, f"not a proposal: asks and sends nothing ({shown})")
 
 
 def _same_topic(subject: str, quoted: str) -> bool:
     prefix = _REPLY_PREFIX.match(quoted)
     quoted = quoted[prefix.end() :] if prefix else quoted
-    return bool(subject.strip()) and _fold(normalize_space(subject)) == _fold(
-        normalize_space(quoted)
-    )
+    return bool(subject.strip()) and _fold(_one_line(subject)) == _fold(_one_line(quoted))
 
 
 def _without_idioms(folded: str) -> str:
@@ -734,9 +719,13 @@ def _blank(match: re.Match[str]) -> str:
     return " " * (match.end() - match.start())
 
 
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
 def _quoted(original: str, match: re.Match[str]) -> str:
     # Positions in folded text are positions in the original: quote the words as written.
-    return repr(normalize_space(original[match.start() : match.end()]))
+    return repr(_one_line(original[match.start() : match.end()]))
 
 
 # Out-of-office subjects, anchored at the start: "Re: Absence of the team" is a human reply.

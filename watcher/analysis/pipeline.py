@@ -9,7 +9,6 @@ from watcher.analysis.classify import RememberingClassifier
 from watcher.analysis.conversations import Conversation, build_conversations
 from watcher.analysis.tracker import NotFollowed, TrackedMessage, assess
 from watcher.config.settings import Settings
-from watcher.digest.select import Selection, select_digest
 from watcher.identity import Identity
 from watcher.store.store import Store
 
@@ -57,29 +56,3 @@ def analyze(store: Store, settings: Settings, now: datetime) -> Analysis:
         with store.transaction():
             store.save_classifications(classifier.fresh)
     return Analysis(conversations, assessment.tracked, assessment.not_followed)
-
-
-def select_for(store: Store, settings: Settings, now: datetime) -> Selection:
-    """Today's digest from the store's current verdicts and what earlier digests carried."""
-    analysis = analyze(store, settings, now)
-    return select_digest(
-        analysis.tracked,
-        carried=store.digest_entries(),
-        settings=settings.digest,
-        now=now,
-        zone=settings.zone,
-        account_problems=account_problems(store, settings),
-    )
-
-
-def account_problems(store: Store, settings: Settings) -> list[str]:
-    """One line per account that could not be read lately, for the digest and `status`."""
-    lines = []
-    for name, status in sorted(store.account_statuses().items()):
-        if status.failing_since is None:
-            continue
-        since = datetime.fromtimestamp(status.failing_since, settings.zone)
-        lines.append(
-            f"Account {name} could not be read since {since:%a %d %b %H:%M}: {status.last_error}"
-        )
-    return lines

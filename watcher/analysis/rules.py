@@ -25,42 +25,9 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 from watcher.config.tracking import Rule, Tracking
+from watcher.model import Override as Override  # its home is model; re-exported for callers
 
 _TAG = re.compile(r"^(?:(\d{1,3})([dw])|(mute|done|no|track)|(\d{4}-\d{2}-\d{2}))$")
-
-
-@dataclass(frozen=True, slots=True)
-class Override:
-    """A per-thread setting from the CLI, a keyword or a plus-address."""
-
-    quiet_days: int | None = None
-    snooze_until: date | None = None
-    muted: bool = False
-    done: bool = False
-    track: bool | None = None  # True: follow it all the same; False: not a proposal
-
-    @property
-    def empty(self) -> bool:
-        return self == Override()
-
-    @property
-    def timing(self) -> Override:
-        """The same without the word on whether to follow it (what the quiet period uses)."""
-        return replace(self, track=None)
-
-    def describe(self) -> str:
-        parts = []
-        if self.quiet_days is not None:
-            parts.append(f"quiet {self.quiet_days} days")
-        if self.snooze_until is not None:
-            parts.append(f"snoozed until {self.snooze_until.isoformat()}")
-        if self.muted:
-            parts.append("muted")
-        if self.done:
-            parts.append("marked done")
-        if self.track is not None:
-            parts.append("followed all the same" if self.track else "not a proposal")
-        return ", ".join(parts)
 
 
 def parse_tag(tag: str) -> Override | None:

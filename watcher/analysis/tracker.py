@@ -39,7 +39,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from watcher.analysis.classify import Classification, automatic_reason, bounce_of, classify_sent
+from watcher.analysis.classify import automatic_reason, bounce_of, classify_sent
 from watcher.analysis.conversations import (
     Conversation,
     ThreadMessage,
@@ -49,7 +49,6 @@ from watcher.analysis.conversations import (
 from watcher.analysis.quoted import QuotedAnswers
 from watcher.analysis.rules import (
     Correction,
-    Override,
     Policy,
     internal_tracking,
     resolve_correction,
@@ -57,7 +56,7 @@ from watcher.analysis.rules import (
 )
 from watcher.config.tracking import Tracking
 from watcher.identity import Identity, domain_of, is_public_mail_domain
-from watcher.model import Address, MessageFacts
+from watcher.model import Address, Classification, MessageFacts, Override
 
 AWAITING = "awaiting"
 ANSWERED = "answered"

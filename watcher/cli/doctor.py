@@ -17,7 +17,6 @@ from datetime import datetime
 from pathlib import Path
 
 import click
-from imapclient import IMAPClient
 
 from watcher.cli.status import count, schedule
 from watcher.config.settings import Account, Settings, default_config_path, load_settings
@@ -26,7 +25,13 @@ from watcher.digest import deliver
 from watcher.errors import AccountError, ConfigError, DeliveryError, WatcherError
 from watcher.identity import Identity
 from watcher.logsetup import redact
-from watcher.mail.connection import connect, probe_reachable, probe_tls, translate_errors
+from watcher.mail.connection import (
+    ImapClient,
+    connect,
+    probe_reachable,
+    probe_tls,
+    translate_errors,
+)
 from watcher.mail.folders import (
     STATUS_ITEMS,
     choose_folders,
@@ -175,7 +180,7 @@ def _inspect_mailbox(account: Account, secret: Secret) -> Iterator[Check]:
     yield from found_checks
 
 
-def _folders(client: IMAPClient, account: Account) -> Check:
+def _folders(client: ImapClient, account: Account) -> Check:
     chosen = choose_folders(list_folders(client), account)
     title = f"{account.name}: folders to read"
     if not chosen:
@@ -198,7 +203,7 @@ def _folders(client: IMAPClient, account: Account) -> Check:
     return Check(OK, title, detail, lines)
 
 
-def _me(client: IMAPClient, account: Account) -> Check:
+def _me(client: ImapClient, account: Account) -> Check:
     found = discover_mailbox(client)
     me = Identity(account.own_addresses)
     others = [a for a in found.from_addresses if not me.is_me(a)]

@@ -24,17 +24,20 @@ import click
 
 from watcher import __version__
 from watcher.analysis.conversations import Conversation
-from watcher.analysis.pipeline import Analysis, analyze, select_for
-from watcher.analysis.rules import Override, parse_tag
+from watcher.analysis.pipeline import Analysis, analyze
+from watcher.analysis.rules import parse_tag
 from watcher.cli.listing import as_json, format_table, format_thread, wanted
 from watcher.config.digest import DigestSettings
 from watcher.config.settings import Account, Settings, default_config_path, load_settings
 from watcher.digest.render import render_html, render_text
 from watcher.digest.select import select_digest
 from watcher.digest.send import send_digest
+from watcher.digest.today import select_for
 from watcher.errors import ConfigError, WatcherError
 from watcher.logsetup import configure_logging, redact
 from watcher.mail.sync import AccountOutcome, sync_accounts
+from watcher.model import Override
+from watcher.service.schedule import next_digest_after_today
 from watcher.store.store import Store
 from watcher.terminal import display_width, pad, printable, printable_block, printable_json
 
@@ -231,6 +234,9 @@ def demo(state_dir: Path | None) -> None:
                     settings=settings.digest,
                     now=now,
                     zone=settings.zone,
+                    next_digest=next_digest_after_today(
+                        settings.digest.at, settings.digest.catch_up_until, settings.zone, now
+                    ),
                 )
         except WatcherError as exc:
             _fail(exc)
@@ -436,7 +442,14 @@ def digest_command(
         settings = obj.settings()
         now = _parse_now(now_text, settings)
         with Store.open(settings.store_path) as store:
-            selection = select_for(store, settings, now)
+            selection = select_for(
+                store,
+                settings,
+                now,
+                next_digest=next_digest_after_today(
+                    settings.digest.at, settings.digest.catch_up_until, settings.zone, now
+                ),
+            )
             if html_path is not None:
                 _write_private(html_path, render_html(selection.digest))
                 click.echo(f"HTML digest written to {html_path} (readable by you only)")
@@ -505,8 +518,8 @@ def _add_service_commands() -> None:
     # everyday commands above do not need.
     from watcher.cli.doctor import doctor_command
     from watcher.cli.init_cmd import init_command
+    from watcher.cli.run import run_command
     from watcher.cli.status import status_command
-    from watcher.service.daemon import run_command
 
     for command in (run_command, init_command, doctor_command, status_command):
         cli.add_command(command)

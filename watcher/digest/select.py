@@ -37,7 +37,6 @@ from watcher.digest.model import (
     DigestItem,
 )
 from watcher.digest.suggest import first_name_of, suggest_follow_up
-from watcher.service.schedule import upcoming_digest
 
 ALARM_RUNG = -1  # an alarm is "carried" once, like a rung
 _EXCERPT_LINES = 4
@@ -73,8 +72,11 @@ def select_digest(
     now: datetime,
     zone: ZoneInfo,
     account_problems: Sequence[str] = (),
+    next_digest: datetime | None = None,
 ) -> Selection:
-    """Today's digest. `carried`: (message_id, since) -> {rung: day an earlier digest had it}."""
+    """Today's digest. `carried`: (message_id, since) -> {rung: day an earlier digest had it};
+    `next_digest`: when the one after it goes out, for the footer (the caller asks the
+    clock, `service.schedule.next_digest_after_today`), None to leave it out."""
     today = now.astimezone(zone).date()
     templates = dict(settings.templates)
     alarms: list[DigestItem] = []
@@ -109,8 +111,7 @@ def select_digest(
         alarms=tuple(alarms),
         groups=_groups(waiting),
         watched=sum(1 for t in tracked if t.state == AWAITING),
-        # this digest is today's: the next is the daemon's after it
-        next_digest=upcoming_digest(settings.at, settings.catch_up_until, zone, now, today),
+        next_digest=next_digest,
         account_problems=tuple(account_problems),
     )
     return Selection(digest, tuple(entries))

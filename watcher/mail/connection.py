@@ -26,6 +26,9 @@ from watcher.terminal import printable
 
 logger = logging.getLogger(__name__)
 
+# The logged-in client's type, for annotations outside mail/ (imapclient stays behind mail/).
+ImapClient = IMAPClient
+
 # imaplib refuses any response line over 1 MB, and imapclient reads SEARCH, LIST and STATUS
 # replies through it: `UID SEARCH UID 1:*` of a folder over ~140,000 messages (a Gmail "All
 # Mail", an archive read with lookback_days = 0) is one such line, and that account would

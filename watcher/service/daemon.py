@@ -29,27 +29,28 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import click
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from watcher.analysis.pipeline import analyze, select_for
+from watcher.analysis.pipeline import analyze
 from watcher.config.settings import Settings, load_settings
 from watcher.digest.send import BUSY, SENT, WAITING, send_digest
+from watcher.digest.today import select_for
 from watcher.errors import AccountError, ConfigError, WatcherError
 from watcher.mail.sync import sync_account
 from watcher.service import notify
 from watcher.service.retry import AccountRetry, duration
-from watcher.service.schedule import Backoff, due_catch_up, next_digest_run
+from watcher.service.schedule import (
+    Backoff,
+    due_catch_up,
+    next_digest_after_today,
+    next_digest_run,
+)
 from watcher.store.store import Store
-
-if TYPE_CHECKING:
-    from watcher.cli.main import _Context
 
 logger = logging.getLogger(__name__)
 
@@ -343,7 +344,11 @@ class Daemon:
                 if not due_catch_up(options.at, options.catch_up_until, zone, now, sent_day):
                     self._digest_settled = today
                     return None
-                outcome = send_digest(select_for(store, settings, now), settings, store)
+                footer = next_digest_after_today(
+                    settings.digest.at, settings.digest.catch_up_until, settings.zone, now
+                )
+                selection = select_for(store, settings, now, next_digest=footer)
+                outcome = send_digest(selection, settings, store)
         except WatcherError as exc:
             logger.error("digest not sent: %s%s", exc, again)
             return FAILED
@@ -378,26 +383,3 @@ def _record_failure(store: Store, name: str, now: datetime, exc: AccountError) -
             store.record_sync_failure(name, int(now.timestamp()), str(exc))
     except WatcherError as store_exc:
         logger.error("%s: %s", name, store_exc)
-
-
-@click.command("run")
-@click.option(
-    "--once",
-    is_flag=True,
-    help="Sync every account once, send the digest if it is due, and exit (cron, timers).",
-)
-def run_command(once: bool) -> None:
-    """Run in the foreground: sync every few minutes, send the digest each morning.
-
-    Meant for systemd (Type=notify, watchdog); SIGTERM or SIGINT stop it cleanly and SIGHUP
-    reloads the config. Exit codes: 0 stopped cleanly (--once: every account synced and a due
-    digest sent), 1 --once had an account or the digest fail, 2 the config is unusable.
-    """
-    from watcher.cli.main import _fail  # here: cli imports this module to add the command
-
-    context: _Context = click.get_current_context().obj
-    try:
-        daemon = Daemon(context.settings())
-    except WatcherError as exc:
-        _fail(exc)
-    raise SystemExit(daemon.run_once() if once else daemon.run())

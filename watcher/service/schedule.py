@@ -114,6 +114,11 @@ def upcoming_digest(
     return next_digest_run(at, zone, after)
 
 
+def next_digest_after_today(at: str, cut_off: str, zone: ZoneInfo, now: datetime) -> datetime:
+    """What the footer of today's digest names: the daemon's next digest after this one."""
+    return upcoming_digest(at, cut_off, zone, now, now.astimezone(zone).date())
+
+
 @dataclass
 class Backoff:
     """Delays between attempts after failures: exponential with jitter, capped.

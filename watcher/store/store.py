@@ -20,10 +20,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from watcher.analysis.classify import Classification
-from watcher.analysis.rules import Override
 from watcher.errors import StoreError
-from watcher.model import MessageFacts, StoredMessage
+from watcher.model import Classification, MessageFacts, Override, StoredMessage
 from watcher.store.migrations import MIGRATIONS
 from watcher.store.rows import MESSAGE_COLUMNS, from_row, to_row
 

@@ -41,7 +41,7 @@ from zoneinfo import ZoneInfo
 
 from watcher.analysis.conversations import Conversation, ThreadMessage, build_conversations
 from watcher.analysis.tracker import AWAITING, TrackedMessage, track
-from watcher.cli.main import DEMO_ADDRESS, DEMO_ALIASES
+from watcher.cli.demo import DEMO_ADDRESS, DEMO_ALIASES
 from watcher.config.settings import Account
 from watcher.config.tracking import Tracking
 from watcher.identity import Identity

@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,7 +19,10 @@ from dovecot import DovecotServer, MailUser
 from mailfactory import make_message
 from scriptedimap import ScriptedImapServer, answer, ok
 
+from watcher.cli.doctor import doctor_command
 from watcher.cli.main import cli
+from watcher.cli.run import run_command
+from watcher.cli.status import status_command
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -410,3 +414,58 @@ def test_now_that_is_no_date_is_one_line_with_an_example(demo_config: Path) -> N
         "error: --now 'tomorrow' is not an ISO-8601 date or time; "
         "give one like 2026-11-23 or 2026-11-23T08:00"
     )
+
+
+# -- one CLI package: one fail(), one --config, the group on top --------------------------------
+
+CLI_PACKAGE = REPO / "watcher" / "cli"
+
+
+def cli_sources() -> dict[str, str]:
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted(CLI_PACKAGE.glob("*.py"))}
+
+
+def test_fail_and_the_config_option_are_written_once() -> None:
+    sources = cli_sources()
+    fails = [name for name, text in sources.items() if re.search(r"^def _?fail\(", text, re.M)]
+    configs = [name for name, text in sources.items() for _ in re.finditer('"--config"', text)]
+    assert fails == ["context.py"]
+    assert configs == ["context.py"]
+
+
+def test_no_command_module_imports_the_group_and_none_is_too_long() -> None:
+    for name, text in cli_sources().items():
+        assert name == "main.py" or "watcher.cli.main" not in text, name
+        assert len(text.splitlines()) <= 500, name
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        (["status"], "error: config.toml line 1: lookback_days must be a whole number"),
+        (["doctor"], "config.toml line 1: lookback_days must be a whole number"),
+        (["init", "--email", "a@b.example"], "exists; keep it, or pass --force to replace it"),
+    ],
+)
+def test_config_before_or_after_the_command_is_the_same_file(
+    command: list[str], expected: str, tmp_path: Path
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("lookback_days = 'x'\n", encoding="utf-8")
+    before = CliRunner().invoke(cli, ["--config", str(config), *command])
+    after = CliRunner().invoke(cli, [command[0], "--config", str(config), *command[1:]])
+    assert expected in before.output
+    assert before.exit_code == (1 if command == ["doctor"] else 2)
+    assert (after.exit_code, after.output) == (before.exit_code, before.output)
+
+
+@pytest.mark.parametrize(
+    ("command", "code"), [(run_command, 2), (status_command, 2), (doctor_command, 1)]
+)
+def test_a_command_run_alone_finds_its_config_as_under_the_group(
+    command: click.Command, code: int, tmp_path: Path
+) -> None:
+    missing = tmp_path / "none.toml"
+    result = CliRunner().invoke(command, [], env={"WATCHER_CONFIG": str(missing)})
+    assert (result.exit_code, type(result.exception)) == (code, SystemExit), result.exception
+    assert str(missing) in result.output and "copy config.example.toml there" in result.output

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import click
 
+from watcher.cli.context import CliContext, config_option, pass_cli
 from watcher.cli.status import count, schedule
-from watcher.config.settings import Account, Settings, default_config_path, load_settings
+from watcher.config.settings import Account, Settings, load_settings
 from watcher.credentials import Secret, secret_of
 from watcher.digest import deliver
 from watcher.errors import AccountError, ConfigError, DeliveryError, WatcherError
@@ -238,23 +239,17 @@ def _utf8_output() -> bool:
 
 
 @click.command("doctor")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="The config file (default: as for `watcher --config`).",
-)
-@click.pass_context
-def doctor_command(ctx: click.Context, config_path: Path | None) -> None:
+@config_option
+@pass_cli
+def doctor_command(obj: CliContext) -> None:
     """Check the config, the password, the servers, the folders and the schedule.
 
     Exit code 1 when a check fails. Reads the mailbox only; changes nothing there.
     """
-    path = config_path or getattr(ctx.obj, "config_path", None) or default_config_path()
     marks = _MARKS if _utf8_output() else _WORDS
     failed = False
     try:
-        for check in run_checks(path, datetime.now().astimezone()):
+        for check in run_checks(obj.config_file(), datetime.now().astimezone()):
             failed = failed or check.status == FAIL
             # Details and lines carry server texts and folder names: made safe to print.
             title = pad(printable(check.title), 28)

@@ -18,18 +18,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, NoReturn, cast
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
+from watcher.cli.context import CliContext, config_option, fail, pass_cli
 from watcher.cli.providers import Provider, provider_for
 from watcher.config.settings import (
     DEFAULT_PORTS,
     SECURITY_CHOICES,
     Account,
     Security,
-    default_config_path,
     parse_settings,
 )
 from watcher.credentials import (
@@ -40,7 +40,7 @@ from watcher.credentials import (
     store_in_keyring,
 )
 from watcher.errors import ConfigError, WatcherError
-from watcher.logsetup import redact, register_secret
+from watcher.logsetup import register_secret
 from watcher.mail.connection import connect, translate_errors
 from watcher.mail.folders import Discovery, discover_mailbox
 from watcher.terminal import printable
@@ -212,11 +212,6 @@ def _checked(check: Callable[[str], str]) -> Callable[[click.Context, click.Para
     return lambda _ctx, _param, value: None if value is None else check(value)
 
 
-def _fail(message: str, code: int) -> NoReturn:
-    click.echo(f"error: {printable(redact(message))}", err=True)
-    sys.exit(code)
-
-
 def _server(address: str, opts: dict[str, Any]) -> tuple[Account, Provider | None, bool]:
     """The account's server settings: flags, else the provider's (confirmed), else asked.
 
@@ -286,7 +281,6 @@ _FLAGS: tuple[tuple[str, dict[str, Any], str], ...] = (
     ("--digest-at", {"callback": _checked(_check_clock)}, "Local time of the digest (07:30)."),
     ("--timezone", {"callback": _checked(_check_zone)}, "IANA time zone (default: the local one)."),
     ("--state-dir", {"type": click.Path(path_type=Path, file_okay=False)}, "Keep the store here."),
-    ("--config", {"type": click.Path(path_type=Path, dir_okay=False)}, "Write the config here."),
     ("--force", {"is_flag": True}, "Replace an existing config file."),
 )  # fmt: skip
 
@@ -306,16 +300,17 @@ _NEXT_STEPS = """\
 
 @click.command("init")
 @_with_flags
-@click.pass_context
-def init_command(ctx: click.Context, /, **opts: Any) -> None:
+@config_option
+@pass_cli
+def init_command(obj: CliContext, /, **opts: Any) -> None:
     """Set up an account: test the login, store the password, write config.toml.
 
     Asks for what no flag gives. With --host given it asks only for the password, and not
     even that with --password-stdin or --password-command: scripts need no terminal.
     """
-    path = opts["config"] or getattr(ctx.obj, "config_path", None) or default_config_path()
+    path = obj.config_file()
     if path.exists() and not opts["force"]:
-        _fail(f"{path} exists; keep it, or pass --force to replace it", 2)
+        fail(f"{path} exists; keep it, or pass --force to replace it", 2)
     address = _ask(opts["email"], "Your email address", "--email", value_proc=_check_address)
     account, provider, asking = _server(address.lower(), opts)
     try:
@@ -323,7 +318,7 @@ def init_command(ctx: click.Context, /, **opts: Any) -> None:
         with connect(account, secret) as client, translate_errors(account):
             found = discover_mailbox(client)
     except WatcherError as exc:
-        _fail(f"{exc}; nothing was written", 1)
+        fail(f"{exc}; nothing was written", 1)
     click.echo(f"Logged in to {account.host} as {account.username}.")
     # A folder's name and the From of sent mail are foreign text: made safe to print.
     sent = printable(found.sent_folder or "none found (every folder is read anyway)")
@@ -370,5 +365,5 @@ def init_command(ctx: click.Context, /, **opts: Any) -> None:
         parse_settings(text, path)  # what is written must load: a bad flag fails here, not later
         write_config(path, text, force=opts["force"])
     except (ConfigError, OSError) as exc:
-        _fail(f"{exc}; nothing was written", 2)
+        fail(f"{exc}; nothing was written", 2)
     click.echo(f"\nWrote {path} (readable by you only). Next:\n{_NEXT_STEPS}")

@@ -6,19 +6,18 @@ threads are watched and due, the last digest sent, the next sync and the next di
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
-from datetime import datetime, timedelta
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 
 import click
 
 from watcher.analysis.pipeline import analyze
 from watcher.analysis.tracker import AWAITING, BOUNCED
-from watcher.config.settings import Settings, default_config_path, load_settings
-from watcher.errors import ConfigError, WatcherError
+from watcher.cli.context import CliContext, config_option, fail, pass_cli
+from watcher.config.settings import Settings
+from watcher.errors import WatcherError
 from watcher.logsetup import redact
-from watcher.service.schedule import upcoming_digest
+from watcher.service.schedule import clock_text, next_sync, time_until, upcoming_digest
 from watcher.store.store import AccountStatus, Store
 from watcher.terminal import printable, printable_row
 
@@ -26,13 +25,13 @@ from watcher.terminal import printable, printable_row
 def next_sync_time(
     statuses: Mapping[str, AccountStatus], settings: Settings, now: datetime
 ) -> datetime | None:
-    """When `watcher run` reads mail next: the last attempt plus the interval (None: never)."""
+    """When `watcher run` reads mail next: the last attempt plus the interval (None: never);
+    overdue: at once, once it runs."""
     last = max((s.last_attempt for s in statuses.values() if s.last_attempt), default=None)
     if last is None:
         return None
-    due = datetime.fromtimestamp(last, settings.zone)
-    due += timedelta(minutes=settings.sync_interval_minutes)
-    return max(due, now.astimezone(settings.zone))  # overdue: at once, once it runs
+    every = timedelta(minutes=settings.sync_interval_minutes)
+    return next_sync(datetime.fromtimestamp(last, UTC), every, now, settings.zone)
 
 
 def next_digest(settings: Settings, store: Store | None, now: datetime) -> datetime | None:
@@ -68,8 +67,9 @@ def _digest_text(settings: Settings, digest_at: datetime | None, now: datetime) 
     digest = settings.digest
     if digest_at is None:
         return "none: [digest] delivery is not set (`watcher digest --preview` shows it)"
-    if digest_at <= now:
-        return f"due now: today's is not sent yet (it is sent until {digest.catch_up_until})"
+    if time_until(digest_at, now) <= timedelta(0):
+        until = clock_text(digest.catch_up_until)
+        return f"due now: today's is not sent yet (it is sent until {until})"
     return f"{_when(digest_at, now)} {settings.timezone}, by {digest.delivery}"
 
 
@@ -119,7 +119,7 @@ def _when(moment: datetime | None, now: datetime) -> str:
     """`2026-11-23 08:10 (5 min ago)`: the time, and how far from now."""
     if moment is None:
         return "never"
-    seconds = (moment - now).total_seconds()
+    seconds = time_until(moment, now).total_seconds()
     minutes = round(abs(seconds) / 60)
     if minutes < 1:
         distance = "now"
@@ -131,18 +131,12 @@ def _when(moment: datetime | None, now: datetime) -> str:
 
 
 @click.command("status")
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="The config file (default: as for `watcher --config`).",
-)
-@click.pass_context
-def status_command(ctx: click.Context, config_path: Path | None) -> None:
+@config_option
+@pass_cli
+def status_command(obj: CliContext) -> None:
     """Show the last sync of each account, what is stored and watched, and the next digest."""
-    path = config_path or getattr(ctx.obj, "config_path", None) or default_config_path()
     try:
-        settings = load_settings(path)
+        settings = obj.settings()
         now = datetime.now(settings.zone)
         if not settings.store_path.exists():  # Store.open would create it: status only reads
             click.echo(f"No store yet at {settings.store_path}: run `watcher sync` first.")
@@ -152,7 +146,6 @@ def status_command(ctx: click.Context, config_path: Path | None) -> None:
         with Store.open(settings.store_path) as store:
             lines = status_lines(settings, store, now)
     except WatcherError as exc:
-        click.echo(f"error: {printable(redact(str(exc)))}", err=True)
-        sys.exit(2 if isinstance(exc, ConfigError) else 1)
+        fail(exc)
     for line in lines:
         click.echo(printable_row(line))

@@ -1,0 +1,82 @@
+"""`watcher digest`: show, write or send the morning digest."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from pathlib import Path
+
+import click
+
+from watcher.cli.context import CliContext, UsageError, fail, now_option, parse_now, pass_cli
+from watcher.digest.render import render_html, render_text
+from watcher.digest.send import send_digest
+from watcher.digest.today import select_for
+from watcher.errors import WatcherError
+from watcher.service.schedule import next_digest_after_today
+from watcher.store.store import Store
+from watcher.terminal import printable, printable_block
+
+_HTML_FIX = {
+    errno.ENOENT: "its directory does not exist; create it or give another path",
+    errno.ENOTDIR: "a part of its directory is a file; give another path",
+    errno.EISDIR: "it is a directory; give a file name",
+    errno.EACCES: "permission denied; give a path you can write to",
+    errno.EPERM: "permission denied (the file is not yours?); give a path you can write to",
+    errno.EROFS: "the file system is read-only; give a path you can write to",
+}
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write the HTML digest readable by its owner only, like the store: created 0600, and an
+    existing file made private before anything new is written into it."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            if stat.S_ISREG(os.fstat(fd).st_mode):  # not for /dev/stdout or a pipe
+                os.fchmod(fd, 0o600)
+                os.ftruncate(fd, 0)
+            out.write(text)
+    except OSError as exc:
+        fix = _HTML_FIX.get(exc.errno or 0, f"{exc.strerror or exc}; give another path")
+        raise UsageError(f"cannot write the HTML digest to {path}: {fix}") from exc
+
+
+@click.command("digest")
+@click.option("--preview", is_flag=True, help="Print the plain-text digest (the default).")
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the HTML digest to this file.",
+)
+@click.option("--send", is_flag=True, help="Deliver today's digest (at most once a day).")
+@now_option
+@pass_cli
+def digest_command(
+    obj: CliContext, preview: bool, html_path: Path | None, send: bool, now_text: str | None
+) -> None:
+    """Show, write or send the morning digest of threads that have gone quiet."""
+    try:
+        settings = obj.settings()
+        now = parse_now(now_text, settings)
+        with Store.open(settings.store_path) as store:
+            selection = select_for(
+                store,
+                settings,
+                now,
+                next_digest=next_digest_after_today(
+                    settings.digest.at, settings.digest.catch_up_until, settings.zone, now
+                ),
+            )
+            if html_path is not None:
+                write_private(html_path, render_html(selection.digest))
+                click.echo(f"HTML digest written to {html_path} (readable by you only)")
+            if preview or not (send or html_path):
+                click.echo(printable_block(render_text(selection.digest)))
+            if send:
+                outcome = send_digest(selection, settings, store)
+                click.echo(printable(outcome.message))
+    except WatcherError as exc:
+        fail(exc)

@@ -1,0 +1,170 @@
+"""`watcher list` and `watcher thread`: the tracked threads, and how one of them is tracked."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import click
+
+from watcher.analysis.conversations import Conversation
+from watcher.analysis.pipeline import Analysis, analyze
+from watcher.analysis.rules import parse_tag
+from watcher.cli.context import CliContext, UsageError, fail, now_option, parse_now, pass_cli
+from watcher.cli.listing import as_json, format_table, format_thread, wanted
+from watcher.errors import WatcherError
+from watcher.model import Override
+from watcher.store.store import Store
+from watcher.terminal import printable, printable_json
+
+
+@click.command("list")
+@click.option(
+    "--all", "show_all", is_flag=True, help="Also threads not yet due, answered ones, and why."
+)
+@click.option("--json", "as_json_output", is_flag=True, help="One JSON object per tracked message.")
+@now_option
+@pass_cli
+def list_command(
+    obj: CliContext, show_all: bool, as_json_output: bool, now_text: str | None
+) -> None:
+    """Show the proposals and contracts you sent that are waiting for a reply."""
+    try:
+        settings = obj.settings()
+        now = parse_now(now_text, settings)
+        with Store.open(settings.store_path) as store:
+            analysis = analyze(store, settings, now)
+    except WatcherError as exc:
+        fail(exc)
+    shown = [t for t in analysis.tracked if wanted(t, show_all=show_all)]
+    if as_json_output:
+        click.echo(printable_json([as_json(t, settings.zone) for t in shown]))
+        return
+    click.echo(format_table(shown, settings.zone, now))
+    hidden = len(analysis.tracked) - len(shown)
+    if hidden:
+        click.echo(f"({hidden} more not due yet or answered: watcher list --all)")
+
+
+@click.command("thread")
+@click.argument("thread_id")
+@click.option(
+    "--quiet", "quiet", metavar="DAYS", help="Quiet period for this thread, e.g. 10d or 2w."
+)
+@click.option(
+    "--snooze-until",
+    "snooze_until",
+    metavar="DATE",
+    help="Keep it out of the list until this day (YYYY-MM-DD).",
+)
+@click.option("--mute", is_flag=True, help="Never remind me about this thread.")
+@click.option("--done", is_flag=True, help="Mark it handled (answered by phone, deal closed, ...).")
+@click.option(
+    "--not-proposal",
+    "not_proposal",
+    is_flag=True,
+    help="Not a proposal: never follow this thread (it stays visible here).",
+)
+@click.option(
+    "--track",
+    "track",
+    is_flag=True,
+    help="Follow this thread although the classifier said no or it went only to colleagues.",
+)
+@click.option("--reset", is_flag=True, help="Forget what was set for this thread here.")
+@now_option
+@pass_cli
+def thread_command(
+    obj: CliContext,
+    thread_id: str,
+    quiet: str | None,
+    snooze_until: str | None,
+    mute: bool,
+    done: bool,
+    not_proposal: bool,
+    track: bool,
+    reset: bool,
+    now_text: str | None,
+) -> None:
+    """Show one thread with its verdict and reasons, or change how it is tracked.
+
+    The mail itself is never touched: what you set here is kept in the watcher's store.
+    """
+    try:
+        settings = obj.settings()
+        now = parse_now(now_text, settings)
+        with Store.open(settings.store_path) as store:
+            analysis = analyze(store, settings, now)
+            conversation = _find_thread(analysis, thread_id)
+            change = _override_change(
+                quiet, snooze_until, mute, done, _track_word(not_proposal, track)
+            )
+            if reset or change is not None:
+                current = (
+                    Override()
+                    if reset
+                    else store.overrides().get(conversation.thread_id, Override())
+                )
+                updated = _merge(current, change) if change is not None else current
+                with store.transaction():
+                    store.set_override(conversation.thread_id, updated)
+                click.echo(
+                    f"{printable(conversation.thread_id)}: "
+                    + (updated.describe() if not updated.empty else "back to the rules")
+                )
+                analysis = analyze(store, settings, now)
+    except WatcherError as exc:
+        fail(exc)
+    tracked = [t for t in analysis.tracked if t.thread_id == conversation.thread_id]
+    skipped = analysis.not_followed_in(conversation.thread_id)
+    click.echo(format_thread(conversation, tracked, settings.zone, skipped))
+
+
+def _find_thread(analysis: Analysis, thread_id: str) -> Conversation:
+    exact = analysis.conversation(thread_id)
+    if exact is not None:
+        return exact
+    matches = [c for c in analysis.conversations if c.thread_id.startswith(thread_id)]
+    if len(matches) == 1 and len(thread_id) >= 4:
+        return matches[0]
+    if len(matches) > 1:
+        raise UsageError(f"{thread_id!r} matches {len(matches)} threads; give more of the id")
+    raise UsageError(f"no thread {thread_id!r}; `watcher list --all` shows the thread ids")
+
+
+def _track_word(not_proposal: bool, track: bool) -> bool | None:
+    """What `--not-proposal` / `--track` say about following the thread, or None."""
+    if not_proposal and track:
+        raise UsageError("--not-proposal and --track contradict each other; give one of them")
+    if not (not_proposal or track):
+        return None
+    return track
+
+
+def _override_change(
+    quiet: str | None, snooze_until: str | None, mute: bool, done: bool, track: bool | None
+) -> Override | None:
+    if quiet is None and snooze_until is None and not mute and not done and track is None:
+        return None
+    quiet_days = None
+    if quiet is not None:
+        parsed = parse_tag(quiet if quiet[-1:].isalpha() else f"{quiet}d")
+        if parsed is None or parsed.quiet_days is None:
+            raise UsageError(f"--quiet {quiet!r}: give days or weeks, e.g. 10d or 2w")
+        quiet_days = parsed.quiet_days
+    snooze = None
+    if snooze_until is not None:
+        try:
+            snooze = date.fromisoformat(snooze_until)
+        except ValueError:
+            raise UsageError(f"--snooze-until {snooze_until!r}: give a day as YYYY-MM-DD") from None
+    return Override(quiet_days=quiet_days, snooze_until=snooze, muted=mute, done=done, track=track)
+
+
+def _merge(current: Override, change: Override) -> Override:
+    return Override(
+        quiet_days=change.quiet_days if change.quiet_days is not None else current.quiet_days,
+        snooze_until=change.snooze_until or current.snooze_until,
+        muted=current.muted or change.muted,
+        done=current.done or change.done,
+        track=change.track if change.track is not None else current.track,
+    )

@@ -23,7 +23,6 @@ from watcher.analysis.conversations import (
     Conversation,
     ThreadMessage,
     build_conversations,
-    normalize_subject,
 )
 from watcher.analysis.tracker import AWAITING, BOUNCED, TrackedMessage, track
 from watcher.config.digest import DigestSettings
@@ -252,30 +251,6 @@ def test_a_new_matter_reusing_a_subject_stays_apart() -> None:
     proposal = mail("a", to=(ANN,))
     bob = mail("b", sender=BOB, to=(ANN,), day=2, in_reply_to="<bobs@acme>")
     assert threads(proposal, bob) == [["a"], ["b"]]
-
-
-@pytest.mark.parametrize(
-    ("subject", "normalized"),
-    [
-        ("Re: Proposal", "proposal"),
-        ("RE: FW: Re[2]: Proposal", "proposal"),
-        ("AW: WG: Angebot 2026-114", "angebot 2026-114"),
-        ("SV: Sv: VS: Offert", "offert"),
-        ("Fwd: Fw: TR: RV: Enc: Antw: Rif: R: Odp: Vá: Devis", "devis"),
-        ("RE : Devis  DL-2026-031", "devis dl-2026-031"),
-        ("[acme-list] Re: [ext]  New   Site", "new site"),
-        ("回复：报价", "报价"),
-        ("Réunion", "réunion"),
-        ("Regarding: Rebrand", "regarding: rebrand"),
-        ("Re:", ""),
-        ("RE: Out of Office AutoReply: Proposal", "proposal"),
-        ("Automatic reply: Angebot 2026-114", "angebot 2026-114"),
-        ("Abwesenheitsnotiz: AW: Angebot", "angebot"),
-        ("Out of office", "out of office"),  # a subject, not a prefix
-    ],
-)
-def test_normalize_subject(subject: str, normalized: str) -> None:
-    assert normalize_subject(subject) == normalized
 
 
 # -- copies, folders, times, ids ------------------------------------------------------------

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
 from watcher.analysis.owntext import own_text, split_own
+from watcher.analysis.subjects import is_forward, strip_prefixes
 from watcher.model import TRACK_THRESHOLD as TRACK_THRESHOLD  # re-exported: its home is model
 from watcher.model import Classification as Classification  # re-exported: its home is model
 from watcher.model import MessageFacts, from_delivery_system
@@ -55,7 +56,7 @@ __all__ = [
 ]
 
 # Bump when the rules below change: verdicts remembered in the store are then recomputed.
-CLASSIFIER_VERSION = 3
+CLASSIFIER_VERSION = 4
 
 _ATTACHMENT = 3.0
 _SUBJECT = 3.0
@@ -241,11 +242,6 @@ _DOCUMENT_TYPES = frozenset(
 )
 _DOCUMENTS = (".pdf", ".doc", ".docx", ".odt", ".rtf", ".pages")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
-_REPLY_PREFIX = re.compile(
-    r"(?:\s*(?:re|aw|sv|vs|antw|antwort|r|rif|res|fw|fwd|wg|tr|rv|enc|doorst|vb|vl)"
-    r"\s*(?:\[\d+\])?\s*:)+\s*",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -454,9 +450,6 @@ _INFORM = (
     r"|zur\s+kenntnis|pour\s+info|para\s+tu\s+informacion|ter\s+info|per\s+conoscenza"
     r"|para\s+conhecimento|for\s+kannedom"
 )
-_FORWARD_PREFIX = re.compile(
-    r"\s*(?:fw|fwd|wg|tr|rv|enc|doorst|vb|vl)\s*(?:\[\d+\])?\s*:", re.IGNORECASE
-)
 
 
 class _Phrases:
@@ -570,10 +563,9 @@ def classify_sent(
     # 1. Whose words: a forward passes on someone else's subject and attachments.
     own = split_own(facts.body_text)
     subject = "" if ignore_subject else facts.subject
-    forwarded = bool(_FORWARD_PREFIX.match(subject)) or own.forward_header or own.nothing_mine
-    prefix = _REPLY_PREFIX.match(subject)
-    topic = subject[prefix.end() :] if prefix else subject
-    if not forwarded and not prefix and own.quoted_subject:
+    forwarded = is_forward(subject) or own.forward_header or own.nothing_mine
+    topic, replied = strip_prefixes(subject)
+    if not forwarded and not replied and own.quoted_subject:
         # The subject of the message quoted below, kept without "Fw:" (Lotus Notes does so).
         forwarded = _same_topic(topic, own.quoted_subject)
     if own.nothing_mine:
@@ -619,7 +611,7 @@ def classify_sent(
         elif forwarded:
             reply_kind = kind
             verdict.add(0.0, f"keyword {word!r} in the subject of a forward: not counted")
-        elif prefix:
+        elif replied:
             reply_kind = kind
             verdict.add(_REPLY_SUBJECT * factor, f"keyword {word!r} in reply subject")
         else:
@@ -668,7 +660,7 @@ def classify_sent(
 
     # Counter-signals, named only where they overturn the verdict.
     if verdict.score >= TRACK_THRESHOLD and not acts.acted:
-        _add_asking(verdict, text, folded_text, "" if prefix or forwarded else topic)
+        _add_asking(verdict, text, folded_text, "" if replied or forwarded else topic)
     if verdict.score >= TRACK_THRESHOLD and not acts.asks_decision and acts.offer is None:
         found = _INFORM_RE.search(folded_text)
         if found is not None:
@@ -704,8 +696,7 @@ def _add_asking(verdict: _Verdict, text: str, folded: str, subject: str) -> None
 
 
 def _same_topic(subject: str, quoted: str) -> bool:
-    prefix = _REPLY_PREFIX.match(quoted)
-    quoted = quoted[prefix.end() :] if prefix else quoted
+    quoted = strip_prefixes(quoted)[0]
     return bool(subject.strip()) and _fold(_one_line(subject)) == _fold(_one_line(quoted))
 
 

@@ -33,13 +33,12 @@ import base64
 import binascii
 import gc
 import hashlib
-import re
 from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
-from functools import lru_cache
 from operator import attrgetter, itemgetter
 
+from watcher.analysis.subjects import split_subject
 from watcher.identity import name_key
 from watcher.model import MessageFacts, StoredMessage
 
@@ -70,20 +69,6 @@ GENERIC_SUBJECTS = frozenset(
     }
 )
 
-# One reply/forward prefix ("re:", "aw:", "re[2]:", "re :", "回复："), one "[list-tag]", or
-# one auto-reply prefix ("Out of Office AutoReply:", "Automatic reply:", "Abwesenheitsnotiz:"),
-# on the casefolded subject (an IGNORECASE pattern is several times slower). The auto-reply
-# prefix goes so that the notice, and a person's "RE: Out of Office AutoReply: <subject>"
-# answered through it, join the conversation of the message they answer.
-_PREFIX = re.compile(
-    r"\s*(?:((?:re|aw|sv|vs|fwd?|wg|tr|rv|res|enc|antw|doorst|rif|r|odp|pd|vá|ynt|ilt|"
-    r"απ|σχετ|πρθ|回复|回覆|答复|转发|轉寄|転送|返信)\s*(?:\[\d+\]|\(\d+\)|\^\d+)?\s*[:：])"
-    r"|\[[^\[\]]*\]"
-    r"|(?:out of (?:the )?office(?: auto-?reply)?|automatic reply|auto-?reply|"
-    r"abwesenheitsnotiz|automatische antwort|réponse automatique|respuesta automática|"
-    r"automatisch antwoord|risposta automatica|resposta automática|automatiskt svar|autosvar)"
-    r"\s*[:：])"
-)
 _SENT, _JUNK, _TRASH = "\\Sent", "\\Junk", "\\Trash"
 _ADDRESS = itemgetter(1)  # of a (display name, address) pair
 _NAME = itemgetter(0)
@@ -168,22 +153,6 @@ def _new_thread_message(
     _set_when(message, when)
     _set_ident(message, ident)
     return message
-
-
-@lru_cache(maxsize=65_536)  # the tracker asks again and again for the same few subjects
-def normalize_subject(subject: str) -> str:
-    """The subject without reply/forward prefixes and list tags, spaces collapsed, casefolded."""
-    return split_subject(subject)[0]
-
-
-def split_subject(subject: str) -> tuple[str, bool]:
-    """(normalized subject, whether it had a reply or forward prefix)."""
-    text = subject.casefold()
-    position, replied = 0, False
-    while match := _PREFIX.match(text, position):
-        replied = replied or match.group(1) is not None
-        position = match.end()
-    return " ".join(text[position:].split()), replied
 
 
 def _is_generic(normalized: str) -> bool:

@@ -23,13 +23,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from watcher.analysis.conversations import (
-    Conversation,
-    ThreadMessage,
-    normalize_subject,
-    split_subject,
-)
+from watcher.analysis.conversations import Conversation, ThreadMessage
 from watcher.analysis.owntext import split_own
+from watcher.analysis.subjects import normalize_subject, split_subject
 from watcher.model import Address
 
 QUOTE_WINDOW = 45 * 86_400  # as far as a reply joins by subject (conversations.SUBJECT_WINDOW)

@@ -40,12 +40,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from watcher.analysis.classify import automatic_reason, bounce_of, classify_sent
-from watcher.analysis.conversations import (
-    Conversation,
-    ThreadMessage,
-    normalize_subject,
-    split_subject,
-)
+from watcher.analysis.conversations import Conversation, ThreadMessage
 from watcher.analysis.quoted import QuotedAnswers
 from watcher.analysis.rules import (
     Correction,
@@ -54,6 +49,7 @@ from watcher.analysis.rules import (
     resolve_correction,
     resolve_policy,
 )
+from watcher.analysis.subjects import normalize_subject, split_subject
 from watcher.config.tracking import Tracking
 from watcher.identity import Identity, domain_of, is_public_mail_domain
 from watcher.model import Address, Classification, MessageFacts, Override

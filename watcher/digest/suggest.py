@@ -22,6 +22,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
 
+from watcher.analysis.subjects import strip_prefixes
 from watcher.config.digest import check_template
 from watcher.digest.model import LAST, REMINDER
 
@@ -30,12 +31,6 @@ logger = logging.getLogger(__name__)
 LONG_QUIET_DAYS = 14
 _SUBJECT_WORDS = 9  # a longer subject is shortened inside the text: it is in the Subject anyway
 
-# "Re:", "Fwd:", "AW:", "WG:", "SV:", "VS:", "RV:", "TR:", "Antw:" and "[External]" tags,
-# repeated ("Re: Fwd: Re[2]:"): the text names the proposal, not the mail client's history.
-_PREFIX = re.compile(
-    r"^\s*(?:(?:re|fwd?|aw|wg|sv|vs|rv|tr|antw|r)(?:\[\d+\])?\s*:|\[[^\]]{1,20}\])\s*",
-    re.IGNORECASE,
-)
 _KIND_NOUNS = {
     "proposal": "proposal",
     "quote": "quote",
@@ -97,10 +92,8 @@ def _tidy(word: str) -> str:
 
 def strip_subject(subject: str) -> str:
     """The subject without reply/forward prefixes, in one line."""
-    subject = " ".join(subject.split())
-    while (match := _PREFIX.match(subject)) is not None and match.end() < len(subject):
-        subject = subject[match.end() :]
-    return subject
+    # The text names the proposal, not the mail client's history ("Re: Fwd: Re[2]:").
+    return strip_prefixes(" ".join(subject.split()))[0]
 
 
 def suggest_follow_up(

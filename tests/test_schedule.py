@@ -14,8 +14,10 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from watcher.cli.status import next_digest
+from watcher.cli.status import schedule as status_schedule
 from watcher.config.digest import DigestSettings
 from watcher.config.settings import Settings
+from watcher.digest.render import render_text
 from watcher.digest.select import select_digest
 from watcher.service.daemon import DigestTrigger
 from watcher.service.schedule import (
@@ -292,6 +294,83 @@ def test_status_the_footer_and_the_daemons_trigger_agree(
     )
     assert selection.digest.next_digest == footer
     assert utc(footer) == utc(trigger.get_next_fire_time(fires, fires))
+
+
+# -- every day of a year: the daemon's trigger, `watcher status` and the footer agree -------------
+# 02:00 and 02:30 fall in the spring-forward gap of both zones; 02:30 occurs twice on Berlin's
+# fall-back day, 01:30 on New York's; 03:00 is the end of both gaps.
+YEAR_TIMES = ("00:00", "01:30", "02:00", "02:30", "03:00", "07:30")
+CUT_OFF = "12:00"
+DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# The instants the issue is about: local wall time and offset of the run on a DST change day.
+DST_DAY_RUNS = {
+    (BERLIN, "02:30", date(2026, 3, 29)): "03:00 +0200",  # no 02:30: the end of the gap
+    (BERLIN, "02:00", date(2026, 3, 29)): "03:00 +0200",
+    (BERLIN, "02:30", date(2026, 10, 25)): "02:30 +0200",  # the first of two 02:30s
+    (BERLIN, "07:30", date(2026, 10, 25)): "07:30 +0100",
+    (NEW_YORK, "02:30", date(2026, 3, 8)): "03:00 -0400",
+    (NEW_YORK, "02:00", date(2026, 3, 8)): "03:00 -0400",
+    (NEW_YORK, "01:30", date(2026, 11, 1)): "01:30 -0400",  # the first of two 01:30s
+    (NEW_YORK, "02:30", date(2026, 11, 1)): "02:30 -0500",
+}
+
+
+def _in_hours(later: datetime, earlier: datetime) -> str:
+    """How `watcher status` says a distance of over two hours, from the true elapsed time."""
+    minutes = round((utc(later) - utc(earlier)).total_seconds() / 60)
+    return f"in {minutes / 60:.0f} h"
+
+
+def _footer_day(moment: datetime) -> str:
+    return f"{DAY_NAMES[moment.weekday()]} {moment.day} {MONTH_NAMES[moment.month - 1]}"
+
+
+@pytest.mark.parametrize("at", YEAR_TIMES)
+@pytest.mark.parametrize("zone", [BERLIN, NEW_YORK], ids=lambda z: z.key)
+def test_every_day_of_a_year_the_trigger_status_and_footer_name_one_instant(
+    tmp_path: Path, zone: ZoneInfo, at: str
+) -> None:
+    digest = DigestSettings(
+        at=at, catch_up_until=CUT_OFF, recipient="me@x.example", delivery="smtp"
+    )
+    settings = Settings(None, tmp_path, zone.key, 0, digest=digest)
+    trigger = DigestTrigger(at, zone)
+    previous = trigger.get_next_fire_time(None, datetime(2025, 12, 30, 12, tzinfo=zone))
+    day, checked = date(2026, 1, 1), set()
+    while day.year == 2026:
+        # The daemon: APScheduler asks the trigger after each run; it fires on `day`, once.
+        fires = trigger.get_next_fire_time(previous, previous)
+        local = fires.astimezone(zone)
+        assert local.date() == day, (previous, fires)
+        if (zone, at, day) in DST_DAY_RUNS:
+            assert f"{local:%H:%M %z}" == DST_DAY_RUNS[zone, at, day]
+            checked.add(day)
+        # ... and sends then (its catch-up check), not a second before.
+        yesterday = day - timedelta(days=1)
+        assert due_catch_up(at, CUT_OFF, zone, fires, yesterday)
+        assert not due_catch_up(at, CUT_OFF, zone, utc(fires) - timedelta(seconds=1), yesterday)
+        # `watcher status` at noon the day before, and right after yesterday's digest went out.
+        noon = datetime.combine(yesterday, time(12, 0), tzinfo=zone)
+        assert utc(trigger.get_next_fire_time(None, noon)) == utc(fires)
+        (_sync, (label, text)) = status_schedule(settings, None, noon)
+        assert (label, text) == (
+            "Next digest",
+            f"{local:%Y-%m-%d %H:%M} ({_in_hours(fires, noon)}) {zone.key}, by smtp",
+        )
+        after_send = utc(previous) + timedelta(minutes=1)
+        assert utc(upcoming_digest(at, CUT_OFF, zone, after_send, yesterday)) == utc(fires)
+        # The footer of yesterday's digest, sent at the trigger's previous run.
+        footer = next_digest_after_today(at, CUT_OFF, zone, previous)
+        assert utc(footer) == utc(fires)
+        selection = select_digest(
+            [], carried={}, settings=digest, now=previous, zone=zone, next_digest=footer
+        )
+        footer_text = f"Next digest: {_footer_day(local)}, {local:%H:%M}."
+        assert footer_text in render_text(selection.digest).replace("\n", " ")
+        previous, day = fires, day + timedelta(days=1)
+    wanted = {d for (z, a, d) in DST_DAY_RUNS if (z, a) == (zone, at)}
+    assert checked == wanted
 
 
 # -- Backoff ---------------------------------------------------------------------------------------

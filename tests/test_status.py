@@ -131,6 +131,50 @@ def test_next_sync_is_the_last_attempt_plus_the_interval(tmp_path: Path) -> None
     assert next_sync_time({}, settings, now) is None
 
 
+@pytest.mark.parametrize(
+    ("last", "now", "shown"),
+    [
+        # Spring forward: 10 min after 01:55 CET is 03:05 CEST, never a 02:05 that does not exist.
+        ("2026-03-29T01:55+01:00", "2026-03-29T01:56+01:00", "2026-03-29 03:05 (in 9 min)"),
+        # Fall back: 10 min after 02:55 CEST is 02:05 CET, not 03:05 CET an hour later.
+        ("2026-10-25T02:55+02:00", "2026-10-25T02:56+02:00", "2026-10-25 02:05 (in 9 min)"),
+    ],
+)
+def test_next_sync_across_a_dst_change_counts_elapsed_time(
+    tmp_path: Path, last: str, now: str, shown: str
+) -> None:
+    settings = _settings(tmp_path)
+    moment = dt.datetime.fromisoformat(now).astimezone(BERLIN)
+    with Store.open(tmp_path / "store.sqlite3") as store:
+        with store.transaction():
+            store.record_sync_success("work", int(dt.datetime.fromisoformat(last).timestamp()))
+        ((label, text), _digest) = schedule(settings, store, moment)
+    assert (label, text) == ("Next sync", f"{shown} (every 10 min while `watcher run` runs)")
+
+
+@pytest.mark.parametrize(
+    ("now", "shown"),
+    [
+        # 12 h to 03:00 CEST, though the wall clock moves 13 h (02:00 to 03:00 never happens)
+        ("2026-03-28T14:00+01:00", "2026-03-29 03:00 (in 12 h)"),
+        ("2026-10-24T14:30+02:00", "2026-10-25 07:30 (in 18 h)"),  # 17 h on the wall clock
+    ],
+)
+def test_next_digest_across_a_dst_change_says_the_real_distance(
+    tmp_path: Path, now: str, shown: str
+) -> None:
+    digest = DigestSettings(
+        at="02:30" if "03-" in now else "07:30",
+        catch_up_until="12:00",
+        recipient="me@x.example",
+        delivery="smtp",
+    )
+    settings = Settings(None, tmp_path, "Europe/Berlin", 0, digest=digest)
+    moment = dt.datetime.fromisoformat(now).astimezone(BERLIN)
+    (_sync, (label, text)) = schedule(settings, None, moment)
+    assert (label, text) == ("Next digest", f"{shown} Europe/Berlin, by smtp")
+
+
 def test_status_prints_a_stored_server_text_inert_on_one_line(tmp_path: Path) -> None:
     """A last error kept from a hostile server (escape sequences, C1 CSI, a bidi override,
     CR LF) is shown on its one line, every control replaced by a visible U+FFFD."""

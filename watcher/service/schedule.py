@@ -14,7 +14,17 @@ Functions given a naive datetime or a time of day that is not "HH:MM" raise `Val
 
 The one home of these rules: the daemon's trigger (`watcher.service.daemon.DigestTrigger`) runs at
 `next_digest_run`, its catch-up asks `due_catch_up`, and what `status`, `doctor` and the
-digest's footer show comes from `upcoming_digest`, which is made of the two.
+digest's footer show comes from `upcoming_digest`, which is made of the two. `status` also
+asks `next_sync` and `time_until`, so that no caller does wall-clock arithmetic of its own.
+
+Why the end of the gap (03:00) and not 03:30 (the nonexistent time read with the offset
+before the change, which is what `datetime.replace(tzinfo=...)` and APScheduler's CronTrigger
+give): cron and systemd timers run a job scheduled in the gap when the gap ends, it is the
+first moment the wall clock has passed `at`, and it keeps the run as close to `at` as the
+clock allows.
+
+`now` is never read here: the daemon takes a `Clock` (`SYSTEM_CLOCK` in production), the
+commands pass the `now` they read once.
 """
 
 from __future__ import annotations
@@ -23,10 +33,32 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol, TypeAlias
 from zoneinfo import ZoneInfo
+
+# A time of day: "HH:MM" as the config has it, or a `datetime.time` (seconds are ignored).
+TimeOfDay: TypeAlias = str | time
 
 # When `catch_up_until` is not after `at`, the digest is still due this long after `at`.
 MIN_CATCH_UP = timedelta(minutes=30)
+
+
+class Clock(Protocol):
+    """Where the daemon learns the time; tests pass one they move by hand."""
+
+    def now(self) -> datetime:
+        """The current instant, aware (any zone)."""
+        ...
+
+
+class SystemClock:
+    """The real clock, in UTC."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+SYSTEM_CLOCK: Clock = SystemClock()
 
 
 def parse_clock(text: str) -> time:
@@ -39,9 +71,21 @@ def parse_clock(text: str) -> time:
     raise ValueError(f'the time of day {text!r} is not "HH:MM" (00:00 to 23:59)')
 
 
-def local_instant(day: date, at: str, zone: ZoneInfo) -> datetime:
+def time_of_day(at: TimeOfDay) -> time:
+    """`at` as a `time`: "HH:MM" parsed (`parse_clock`), a `time` as it is (minutes only)."""
+    if isinstance(at, time):
+        return at.replace(second=0, microsecond=0, tzinfo=None, fold=0)
+    return parse_clock(at)
+
+
+def clock_text(at: TimeOfDay) -> str:
+    """ "07:30", as the config writes it and messages show it."""
+    return f"{time_of_day(at):%H:%M}"
+
+
+def local_instant(day: date, at: TimeOfDay, zone: ZoneInfo) -> datetime:
     """The instant the wall clock in `zone` shows `at` on `day`, resolved as described above."""
-    wall = datetime.combine(day, parse_clock(at))
+    wall = datetime.combine(day, time_of_day(at))
     first = wall.replace(tzinfo=zone, fold=0)
     if _wall(first.astimezone(UTC), zone) == wall:
         return first  # exists; fold=0 is the first of two occurrences on a fall-back day
@@ -59,7 +103,33 @@ def local_instant(day: date, at: str, zone: ZoneInfo) -> datetime:
     return datetime.fromtimestamp(high, zone)
 
 
-def next_digest_run(at: str, zone: ZoneInfo, after: datetime) -> datetime:
+def local_day(moment: datetime, zone: ZoneInfo) -> date:
+    """The day the wall clock in `zone` shows at the aware instant `moment`."""
+    if moment.tzinfo is None:
+        raise ValueError(f"{moment!r} has no time zone; pass an aware datetime")
+    return moment.astimezone(zone).date()
+
+
+def time_until(moment: datetime, now: datetime) -> timedelta:
+    """How long from `now` to `moment` (negative: ago), as instants.
+
+    Not `moment - now`: for two datetimes sharing a tzinfo Python subtracts wall-clock times,
+    an hour off across a DST change.
+    """
+    return moment.astimezone(UTC) - now.astimezone(UTC)
+
+
+def next_sync(last_attempt: datetime, every: timedelta, now: datetime, zone: ZoneInfo) -> datetime:
+    """When `watcher run` syncs next: `every` after the last attempt, or `now` when overdue.
+
+    Counted in elapsed time, as the daemon's interval trigger does (not on the wall clock,
+    which on a DST day would name a time that does not exist or one an hour off).
+    """
+    due = last_attempt.astimezone(UTC) + every
+    return max(due, now.astimezone(UTC)).astimezone(zone)
+
+
+def next_digest_run(at: TimeOfDay, zone: ZoneInfo, after: datetime) -> datetime:
     """The first digest time strictly after `after` (aware): `at` on the right local day.
 
     `at` in a spring-forward gap: the end of the gap (02:30 -> 03:00 in Berlin); `at` that
@@ -68,7 +138,7 @@ def next_digest_run(at: str, zone: ZoneInfo, after: datetime) -> datetime:
     if after.tzinfo is None:
         raise ValueError(f"after={after!r} has no time zone; pass an aware datetime")
     moment = after.astimezone(UTC)
-    day = after.astimezone(zone).date() - timedelta(days=1)
+    day = local_day(after, zone) - timedelta(days=1)
     for offset in range(4):  # a gap can move a run by a day at most (Samoa skipped one)
         candidate = local_instant(day + timedelta(days=offset), at, zone)
         if candidate.astimezone(UTC) > moment:
@@ -77,16 +147,18 @@ def next_digest_run(at: str, zone: ZoneInfo, after: datetime) -> datetime:
 
 
 def due_catch_up(
-    at: str, cut_off: str, zone: ZoneInfo, now: datetime, last_sent_day: date | None
+    at: TimeOfDay,
+    cut_off: TimeOfDay,
+    zone: ZoneInfo,
+    now: datetime,
+    last_sent_day: date | None,
 ) -> bool:
     """Is today's digest due now: not sent yet, `now` at or after `at` and before `cut_off`?
 
     True at `at` itself (the scheduled run) and after it until the cut-off (a daemon that was
     down, a delivery to retry). A cut-off not after `at` leaves `MIN_CATCH_UP` after `at`.
     """
-    if now.tzinfo is None:
-        raise ValueError(f"now={now!r} has no time zone; pass an aware datetime")
-    today = now.astimezone(zone).date()
+    today = local_day(now, zone)
     if last_sent_day is not None and last_sent_day >= today:
         return False
     start = local_instant(today, at, zone).astimezone(UTC)
@@ -97,7 +169,11 @@ def due_catch_up(
 
 
 def upcoming_digest(
-    at: str, cut_off: str, zone: ZoneInfo, now: datetime, last_sent_day: date | None
+    at: TimeOfDay,
+    cut_off: TimeOfDay,
+    zone: ZoneInfo,
+    now: datetime,
+    last_sent_day: date | None,
 ) -> datetime:
     """When the daemon sends its next digest, as `status`, `doctor` and the footer show it.
 
@@ -108,15 +184,17 @@ def upcoming_digest(
     if due_catch_up(at, cut_off, zone, now, last_sent_day):
         return now.astimezone(zone)
     after = now.astimezone(UTC)
-    today = now.astimezone(zone).date()
+    today = local_day(now, zone)
     if last_sent_day is not None and last_sent_day >= today:
         after = max(after, local_instant(today, at, zone).astimezone(UTC))
     return next_digest_run(at, zone, after)
 
 
-def next_digest_after_today(at: str, cut_off: str, zone: ZoneInfo, now: datetime) -> datetime:
+def next_digest_after_today(
+    at: TimeOfDay, cut_off: TimeOfDay, zone: ZoneInfo, now: datetime
+) -> datetime:
     """What the footer of today's digest names: the daemon's next digest after this one."""
-    return upcoming_digest(at, cut_off, zone, now, now.astimezone(zone).date())
+    return upcoming_digest(at, cut_off, zone, now, local_day(now, zone))
 
 
 @dataclass

@@ -7,6 +7,7 @@ good account is synced and the digest goes out, naming the account it could not 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -29,6 +30,7 @@ from aiosmtpd.controller import Controller
 from dovecot import START_TIMEOUT, DovecotServer, MailUser, find_binary
 from test_digest_send import (
     SMTP_PASSWORD,
+    SMTP_USER,
     InboxDelivery,
     finish,
     seed_demo,
@@ -37,11 +39,13 @@ from test_digest_send import (
     write_config,
 )
 
-from watcher.config.settings import load_settings
+from watcher.cli.status import next_digest
+from watcher.config.settings import Settings, load_settings
 from watcher.errors import AuthenticationError, ImapError, StoreError
-from watcher.service.daemon import Daemon
+from watcher.service.daemon import Daemon, DigestTrigger
 from watcher.service.retry import AccountRetry, duration
 from watcher.service.schedule import Backoff
+from watcher.store.store import Store
 
 # `watcher run` whether or not cli.py has added the command yet.
 LAUNCH = (
@@ -491,3 +495,184 @@ def test_a_sync_finishing_after_the_stop_sends_no_status_after_stopping(
     daemon._report_status()  # what a sync job still running at the stop does last
     time.sleep(0.5)  # the listener reads every datagram within its 0.2 s timeout
     assert notify_socket.messages[-1] == "STOPPING=1", notify_socket.messages
+
+
+# -- the daemon's digest timing with a fake clock (milliseconds, not a real minute) ------------
+
+
+class FakeClock:
+    """A `schedule.Clock` the test moves by hand."""
+
+    def __init__(self, moment: dt.datetime) -> None:
+        self.moment = moment
+
+    def now(self) -> dt.datetime:
+        return self.moment
+
+    def set(self, moment: dt.datetime) -> None:
+        self.moment = moment
+
+
+@contextlib.contextmanager
+def fake_clock_daemon(
+    tmp_path: Path, ca_file: Path, smtp_port: int, zone: str, at: str, clock: FakeClock
+) -> Iterator[Daemon]:
+    """A daemon on the demo Maildir that sends its digest by SMTP, at `at` in `zone`."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    config = tmp_path / "c.toml"
+    config.write_text(
+        f"""
+state_dir = "{tmp_path / "state"}"
+timezone = "{zone}"
+
+[[accounts]]
+name = "demo"
+maildir = "{DEMO_MAILDIR}"
+addresses = ["maya@lindqvist-studio.example"]
+
+[digest]
+to = "maya@lindqvist-studio.example"
+at = "{at}"
+catch_up_until = "12:00"
+send_when_empty = true
+
+[digest.smtp]
+host = "127.0.0.1"
+port = {smtp_port}
+security = "starttls"
+ca_file = "{ca_file}"
+username = "{SMTP_USER}"
+password_env = "TEST_SMTP_PASSWORD"
+""",
+        encoding="utf-8",
+    )
+    daemon = Daemon(load_settings(config), clock)
+    try:
+        daemon._schedule_jobs()  # the scheduler is not started: nothing runs by itself
+        yield daemon
+    finally:
+        daemon._wake_r.close()
+        daemon._wake_w.close()
+
+
+def digest_trigger(daemon: Daemon) -> DigestTrigger:
+    job = daemon._scheduler.get_job("digest")
+    assert isinstance(job.trigger, DigestTrigger)
+    return job.trigger
+
+
+def status_next_digest(daemon: Daemon, now: dt.datetime) -> dt.datetime:
+    settings: Settings = daemon._running.settings
+    with Store.open(settings.store_path) as store:
+        shown = next_digest(settings, store, now)
+    assert shown is not None
+    return shown
+
+
+def utc(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(dt.UTC)
+
+
+def test_spring_forward_the_daemon_sends_at_the_end_of_the_gap_as_status_and_footer_say(
+    smtp_inbox: tuple[Controller, InboxDelivery],  # noqa: F811
+    imap_server: DovecotServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`at = "02:30"` in Berlin on 2026-03-29: 02:30 does not exist; the daemon, `watcher
+    status` and the footer of the day before all say 03:00 CEST."""
+    controller, handler = smtp_inbox
+    monkeypatch.setenv("TEST_SMTP_PASSWORD", SMTP_PASSWORD)
+    berlin = ZoneInfo("Europe/Berlin")
+    clock = FakeClock(dt.datetime(2026, 3, 29, 1, 0, tzinfo=berlin))
+    with fake_clock_daemon(
+        tmp_path, imap_server.ca_file, controller.port, "Europe/Berlin", "02:30", clock
+    ) as daemon:
+        assert "digest at 02:30 Europe/Berlin (next Sun 29 Mar)" in daemon._describe()
+        fires = digest_trigger(daemon).get_next_fire_time(None, clock.now())
+        assert f"{fires:%Y-%m-%d %H:%M %z}" == "2026-03-29 03:00 +0200"
+        assert utc(status_next_digest(daemon, clock.now())) == utc(fires)
+
+        assert daemon.run_once() == 0  # syncs at the clock's time; the digest is not due yet
+        with Store.open(daemon._running.settings.store_path) as store:
+            assert store.account_statuses()["demo"].last_success == int(clock.now().timestamp())
+        clock.set(utc(fires) - dt.timedelta(seconds=1))
+        daemon._digest_job()
+        assert not handler.received
+
+        clock.set(fires)
+        daemon._digest_job()
+        (raw,) = handler.received
+        following = digest_trigger(daemon).get_next_fire_time(fires, fires)
+        assert f"{following:%Y-%m-%d %H:%M %z}" == "2026-03-30 02:30 +0200"
+        assert "Next digest: Mon 30 Mar, 02:30." in digest_text(raw).replace("\n", " ")
+        assert utc(status_next_digest(daemon, clock.now())) == utc(following)
+
+        clock.set(fires + dt.timedelta(hours=1))
+        daemon._sync_job("demo")  # a sync cycle looks at the digest again: sent already
+        daemon._digest_job()
+        assert len(handler.received) == 1
+
+
+def test_fall_back_the_daemon_sends_once_at_the_first_of_two_0130s(
+    smtp_inbox: tuple[Controller, InboxDelivery],  # noqa: F811
+    imap_server: DovecotServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`at = "01:30"` in New York on 2026-11-01: 01:30 EDT, not again at 01:30 EST, not even
+    by a daemon restarted in between; status and the footer agree."""
+    controller, handler = smtp_inbox
+    monkeypatch.setenv("TEST_SMTP_PASSWORD", SMTP_PASSWORD)
+    new_york = ZoneInfo("America/New_York")
+    first = dt.datetime(2026, 11, 1, 1, 30, tzinfo=new_york)  # fold=0: EDT
+    second = first.replace(fold=1)  # EST, an hour later
+    clock = FakeClock(dt.datetime(2026, 10, 31, 23, 0, tzinfo=new_york))
+    with fake_clock_daemon(
+        tmp_path, imap_server.ca_file, controller.port, "America/New_York", "01:30", clock
+    ) as daemon:
+        fires = digest_trigger(daemon).get_next_fire_time(None, clock.now())
+        assert utc(fires) == utc(first)
+        assert utc(status_next_digest(daemon, clock.now())) == utc(first)
+        clock.set(fires)
+        daemon._digest_job()
+        assert len(handler.received) == 1
+        assert "Next digest: Mon 2 Nov, 01:30." in digest_text(handler.received[0])
+
+        clock.set(second)
+        assert utc(digest_trigger(daemon).get_next_fire_time(fires, fires)) == utc(
+            dt.datetime(2026, 11, 2, 1, 30, tzinfo=new_york)
+        )
+        daemon._digest_job()
+        status = status_next_digest(daemon, clock.now())
+        assert f"{status:%Y-%m-%d %H:%M %z}" == "2026-11-02 01:30 -0500"
+    with fake_clock_daemon(
+        tmp_path, imap_server.ca_file, controller.port, "America/New_York", "01:30", clock
+    ) as restarted:
+        assert restarted.run_once() == 0
+    assert len(handler.received) == 1
+
+
+def test_a_daemon_down_at_the_digest_time_catches_up_until_the_cut_off(
+    smtp_inbox: tuple[Controller, InboxDelivery],  # noqa: F811
+    imap_server: DovecotServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    controller, handler = smtp_inbox
+    monkeypatch.setenv("TEST_SMTP_PASSWORD", SMTP_PASSWORD)
+    berlin = ZoneInfo("Europe/Berlin")
+    late = FakeClock(dt.datetime(2026, 11, 23, 12, 0, tzinfo=berlin))  # the cut-off itself
+    with fake_clock_daemon(
+        tmp_path / "late", imap_server.ca_file, controller.port, "Europe/Berlin", "07:30", late
+    ) as daemon:
+        daemon._sync_job("demo")
+        assert not handler.received
+    back = FakeClock(dt.datetime(2026, 11, 23, 9, 45, tzinfo=berlin))
+    with fake_clock_daemon(
+        tmp_path / "back", imap_server.ca_file, controller.port, "Europe/Berlin", "07:30", back
+    ) as daemon:
+        assert utc(status_next_digest(daemon, back.now())) == utc(back.now())  # due now
+        daemon._sync_job("demo")  # the first sync cycle after the start sends it
+        (raw,) = handler.received
+        assert "Next digest: Tue 24 Nov, 07:30." in digest_text(raw)

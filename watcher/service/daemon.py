@@ -15,6 +15,11 @@ Every job runs with `coalesce` and `max_instances=1`, and nothing in a job ends 
 SIGTERM/SIGINT stop it (running jobs finish their transaction and log out), SIGHUP reloads
 the config (a bad one is reported and the running one kept). Under systemd it reports
 READY/STATUS/WATCHDOG/STOPPING (`watcher.service.notify`).
+
+Every local-time answer (when the digest runs, whether it is due, what its footer names) comes
+from `watcher.service.schedule`, and every "now" from the `Clock` the daemon is given
+(`SYSTEM_CLOCK` in production), so its timing is tested with a fake clock. APScheduler keeps
+its own clock to decide when a job runs; what the job then does asks ours.
 """
 
 from __future__ import annotations
@@ -45,8 +50,13 @@ from watcher.mail.sync import sync_account
 from watcher.service import notify
 from watcher.service.retry import AccountRetry, duration
 from watcher.service.schedule import (
+    SYSTEM_CLOCK,
     Backoff,
+    Clock,
+    TimeOfDay,
+    clock_text,
     due_catch_up,
+    local_day,
     next_digest_after_today,
     next_digest_run,
 )
@@ -84,7 +94,7 @@ class DigestTrigger(BaseTrigger):  # type: ignore[misc]  # apscheduler has no ty
 
     __slots__ = ("at", "zone")
 
-    def __init__(self, at: str, zone: ZoneInfo) -> None:
+    def __init__(self, at: TimeOfDay, zone: ZoneInfo) -> None:
         self.at = at
         self.zone = zone
 
@@ -92,7 +102,7 @@ class DigestTrigger(BaseTrigger):  # type: ignore[misc]  # apscheduler has no ty
         return next_digest_run(self.at, self.zone, previous or now)
 
     def __str__(self) -> str:
-        return f"daily at {self.at} {self.zone.key}"
+        return f"daily at {clock_text(self.at)} {self.zone.key}"
 
 
 @dataclass
@@ -116,9 +126,13 @@ class _Running:
 
 
 class Daemon:
-    """The service: `run()` until stopped, or `run_once()` for cron and systemd timers."""
+    """The service: `run()` until stopped, or `run_once()` for cron and systemd timers.
 
-    def __init__(self, settings: Settings) -> None:
+    `clock` says what time it is for every decision (the real one unless a test moves it).
+    """
+
+    def __init__(self, settings: Settings, clock: Clock = SYSTEM_CLOCK) -> None:
+        self.clock = clock
         self.stop_event = threading.Event()
         self._running = _Running.of(settings)
         self._jobs_lock = threading.Lock()  # job changes from jobs vs. shutdown
@@ -173,7 +187,7 @@ class Daemon:
         """One sync of every account, then the digest if due: 0 all well, 1 anything failed."""
         running = self._running = _Running.of(self._running.settings, retrying=False)
         failed = [n for n in running.retries if self._sync(running, n) is not None]
-        outcome = self._digest_if_due(datetime.now(UTC), retrying=False)
+        outcome = self._digest_if_due(self._now(), retrying=False)
         if failed:
             logger.error("not synced: %s", ", ".join(failed))
         return 1 if failed or outcome == FAILED else 0
@@ -199,6 +213,10 @@ class Daemon:
         self._schedule_jobs()
         logger.info("config reloaded: %s", self._describe())
         return True
+
+    def _now(self) -> datetime:
+        # In UTC: `now + timedelta` on a zone's wall clock would be an hour off across DST.
+        return self.clock.now().astimezone(UTC)
 
     # -- main thread --------------------------------------------------------------------------
 
@@ -235,7 +253,7 @@ class Daemon:
                 notify.watchdog()
 
     def _schedule_jobs(self) -> None:
-        running, now = self._running, datetime.now(UTC)
+        running, now = self._running, self._now()
         try:  # create and migrate the store here: the jobs open it at the same moment
             Store.open(running.settings.store_path).close()
         except WatcherError as exc:
@@ -265,10 +283,9 @@ class Daemon:
         settings, interval = self._running.settings, self._running.interval
         digest = "no digest delivery configured ([digest] delivery)"
         if settings.digest.delivery:
-            upcoming = next_digest_run(settings.digest.at, settings.zone, datetime.now(UTC))
-            digest = (
-                f"digest at {settings.digest.at} {settings.timezone} (next {upcoming:%a %d %b})"
-            )
+            upcoming = next_digest_run(settings.digest.at, settings.zone, self._now())
+            at = clock_text(settings.digest.at)
+            digest = f"digest at {at} {settings.timezone} (next {upcoming:%a %d %b})"
         return f"{len(settings.accounts)} accounts, sync every {duration(interval)}, {digest}"
 
     # -- jobs (thread pool) --------------------------------------------------------------------
@@ -280,23 +297,23 @@ class Daemon:
         delay = self._sync(running, name)
         with self._jobs_lock:  # shutdown holds the scheduler's lock while it waits for us
             if delay is not None and running is self._running and not self.stop_event.is_set():
-                retry = datetime.now(UTC) + timedelta(seconds=delay)
+                retry = self._now() + timedelta(seconds=delay)
                 with contextlib.suppress(JobLookupError):
                     self._scheduler.modify_job(f"sync:{name}", next_run_time=retry)
         running.attempted.add(name)
         self._report_status()
         # After the first cycle: a digest missed while down (catch-up), or one to retry.
         if running.attempted >= running.retries.keys() and not self.stop_event.is_set():
-            self._digest_if_due(datetime.now(UTC))
+            self._digest_if_due(self._now())
 
     def _digest_job(self) -> None:
         if not self.stop_event.is_set():
-            self._digest_if_due(datetime.now(UTC))
+            self._digest_if_due(self._now())
 
     def _sync(self, running: _Running, name: str) -> float | None:
         """Sync one account; None when it worked, else the seconds until it is tried again."""
         settings, retry = running.settings, running.retries[name]
-        now = datetime.now(UTC)
+        now = self._now()
         try:
             with Store.open(settings.store_path) as store:
                 try:
@@ -329,7 +346,7 @@ class Daemon:
         """Send today's digest if it is due and not sent; its state, FAILED, or None."""
         settings = self._running.settings
         options, zone = settings.digest, settings.zone
-        today = now.astimezone(zone).date()
+        today = local_day(now, zone)
         if not options.delivery or self._digest_settled == today:
             return None
         if not due_catch_up(options.at, options.catch_up_until, zone, now, None):
@@ -344,9 +361,7 @@ class Daemon:
                 if not due_catch_up(options.at, options.catch_up_until, zone, now, sent_day):
                     self._digest_settled = today
                     return None
-                footer = next_digest_after_today(
-                    settings.digest.at, settings.digest.catch_up_until, settings.zone, now
-                )
+                footer = next_digest_after_today(options.at, options.catch_up_until, zone, now)
                 selection = select_for(store, settings, now, next_digest=footer)
                 outcome = send_digest(selection, settings, store)
         except WatcherError as exc:

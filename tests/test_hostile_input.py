@@ -4,7 +4,7 @@ Mail goes through every path the watcher reads it by, one message at a time:
 - `facts_from_raw` (a Maildir file), and `facts_from_headers` on its header block;
 - the IMAP path: a FETCH response synthesized for the same bytes (BODYSTRUCTURE with strings
   as quoted strings or literals as a server sends them, the header fields as a literal, the
-  first part as a literal), parsed by `imapwire.parse_fetch_response` and turned into facts by
+  first part as a literal), parsed by `fetch.parse_fetch_response` and turned into facts by
   the sync's own `ImapSync._facts_of` (`describe_bodystructure`, `decode_text_part`);
 then all of it together, as `watcher digest --send` does: `build_conversations`, the three
 classifiers (`classify_sent`, `automatic_reason`, `bounce_of`), `track`, `select_digest`,
@@ -72,9 +72,9 @@ from watcher.digest.render import build_message, render_html, render_text, safe_
 from watcher.digest.select import select_digest
 from watcher.errors import ConfigError
 from watcher.identity import Identity
+from watcher.mail.fetch import parse_fetch_response
 from watcher.mail.headers import HEADER_FIELDS
 from watcher.mail.imap import ImapSync
-from watcher.mail.imapwire import parse_fetch_response
 from watcher.mail.parse import (
     BODY_FETCH_BYTES,
     facts_from_headers,

@@ -4,7 +4,7 @@ Why: imaplib reads every response line through several regular expressions and, 
 imapclient turns its debug output on, formats a debug message for each line and for the whole
 result. On a bulk fetch that costs more than the transfer itself. This reader does the same
 job with the connection's buffered `readline`/`read` and one check per line, and hands back
-the data in exactly the shape imaplib would (`imapwire.parse_fetch_response` reads it).
+the data in exactly the shape imaplib would (`fetch.parse_fetch_response` reads it).
 
 Only used for FETCH, while a folder is selected read-only and no other command is in flight,
 so no other response can be lost: untagged responses other than FETCH (EXISTS, EXPUNGE,

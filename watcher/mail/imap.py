@@ -7,7 +7,7 @@ EXAMINE, so even a server that ignored PEEK could not set `\\Seen`.
 Per folder the store keeps UIDVALIDITY, the last UID seen, HIGHESTMODSEQ and the message
 count. A poll first asks every folder's status (one LIST-STATUS command where the server has
 it, else one STATUS per folder) and opens only the folders that changed. Bulk FETCH responses
-go through our own parser (`imapwire`), because imapclient's general one costs about seven
+go through our own parser (`fetch.py`), because imapclient's general one costs about seven
 times the transfer itself; imapclient still does everything else. Connecting and the
 translation of foreign exceptions live in `connection.py`, folder discovery in `folders.py`.
 """
@@ -26,7 +26,7 @@ from imapclient import IMAPClient
 from watcher.config.settings import Account
 from watcher.credentials import Secret
 from watcher.identity import Identity
-from watcher.mail import imapwire
+from watcher.mail import fetch
 from watcher.mail.bulkfetch import uid_fetch
 from watcher.mail.connection import connect, translate_errors
 from watcher.mail.folders import (
@@ -238,7 +238,7 @@ class ImapSync:
                 self.account.name,
                 len(left_out),
                 folder.name,
-                imapwire.compact_uid_set(left_out[:20]),
+                fetch.compact_uid_set(left_out[:20]),
             )
         log_folder_report(self.account.name, report, quiet=self.progress_shown)
         return report
@@ -260,15 +260,13 @@ class ImapSync:
         # `N:*` always matches the highest UID, even when it is below N: filter it out.
         return sorted(uid for uid in self.client.search(criteria) if uid > state.last_uid)
 
-    def _fetch(
-        self, uid_set: str, items: str, modifiers: str = ""
-    ) -> list[imapwire.FetchedMessage]:
+    def _fetch(self, uid_set: str, items: str, modifiers: str = "") -> list[fetch.FetchedMessage]:
         data = uid_fetch(self.client._imap, uid_set, items, modifiers)
-        return imapwire.parse_fetch_response(data)
+        return fetch.parse_fetch_response(data)
 
     def _still_there(self, uids: Sequence[int]) -> list[int]:
         """Which of `uids`, left out of a FETCH reply, the server still has (not expunged)."""
-        found = self.client.search(["UID", imapwire.compact_uid_set(uids)])
+        found = self.client.search(["UID", fetch.compact_uid_set(uids)])
         return sorted(set(found) & set(uids))
 
     def _fetch_facts(
@@ -278,9 +276,9 @@ class ImapSync:
         wanted = set(uids)
         answered: set[int] = set()
         by_uid: dict[int, MessageFacts] = {}
-        outlines: dict[int, imapwire.BodyOutline] = {}
+        outlines: dict[int, fetch.BodyOutline] = {}
         items = self.sent_fetch_items if in_sent else self.fetch_items
-        for message in self._fetch(imapwire.compact_uid_set(uids), items):
+        for message in self._fetch(fetch.compact_uid_set(uids), items):
             uid = message.get("UID")
             if not isinstance(uid, int) or uid not in wanted:
                 continue  # an unsolicited FETCH about another message
@@ -313,12 +311,12 @@ class ImapSync:
         return [by_uid[uid] for uid in uids if uid in by_uid], missing
 
     def _facts_of(
-        self, message: imapwire.FetchedMessage, uid: int, uidvalidity: int, in_sent: bool
-    ) -> tuple[MessageFacts, imapwire.BodyOutline | None]:
+        self, message: fetch.FetchedMessage, uid: int, uidvalidity: int, in_sent: bool
+    ) -> tuple[MessageFacts, fetch.BodyOutline | None]:
         outline = None
         structure = message.get("BODYSTRUCTURE")
         if structure is not None:
-            outline = imapwire.describe_bodystructure(structure)
+            outline = fetch.describe_bodystructure(structure)
         header_block = message.get("BODY[HEADER.FIELDS]")
         flags = message.get("FLAGS", ())
         internal_date = message.get("INTERNALDATE")
@@ -355,7 +353,7 @@ class ImapSync:
         return facts, outline
 
     def _add_bodies(
-        self, by_uid: dict[int, MessageFacts], outlines: dict[int, imapwire.BodyOutline]
+        self, by_uid: dict[int, MessageFacts], outlines: dict[int, fetch.BodyOutline]
     ) -> None:
         """Fetch the text part of my messages, and the reported headers of bounces."""
         text_sections: dict[str, list[int]] = {}
@@ -390,7 +388,7 @@ class ImapSync:
         """(uid, first bytes of `section`) for each of `uids` the server still has."""
         wanted = set(uids)
         item = f"(UID BODY.PEEK[{section}]<0.{BODY_FETCH_BYTES}>)"
-        for message in self._fetch(imapwire.compact_uid_set(uids), item):
+        for message in self._fetch(fetch.compact_uid_set(uids), item):
             uid = message.get("UID")
             data = message.get(f"BODY[{section}]")
             if isinstance(uid, int) and uid in wanted and isinstance(data, bytes):
@@ -403,7 +401,7 @@ class ImapSync:
             return 0
         changed = 0
         for batch in _batches(sorted(stored), FLAG_BATCH):
-            fetched = self._fetch(imapwire.compact_uid_set(batch), "(UID FLAGS)")
+            fetched = self._fetch(fetch.compact_uid_set(batch), "(UID FLAGS)")
             changed += self._store_flag_changes(state, fetched, stored)
         return changed
 
@@ -426,7 +424,7 @@ class ImapSync:
     def _store_flag_changes(
         self,
         state: FolderState,
-        fetched: list[imapwire.FetchedMessage],
+        fetched: list[fetch.FetchedMessage],
         stored: dict[int, tuple[str, ...]],
     ) -> int:
         changes = []

@@ -1,4 +1,4 @@
-"""Tests for `watcher.mail.imapwire`: the raw FETCH parser and the BODYSTRUCTURE outline.
+"""Tests for `watcher.mail.fetch`: the raw FETCH parser and the BODYSTRUCTURE outline.
 
 The Dovecot samples are what imaplib returned from Debian's Dovecot 2.3.19 for
 `UID FETCH 1:* (UID FLAGS INTERNALDATE RFC822.SIZE MODSEQ BODYSTRUCTURE
@@ -21,9 +21,8 @@ from mailfactory import make_message, new_message_id
 
 from watcher.config.settings import Account
 from watcher.credentials import Secret
-from watcher.mail import imapwire
-from watcher.mail.imap import sync_imap_account
-from watcher.mail.imapwire import (
+from watcher.mail import fetch
+from watcher.mail.fetch import (
     BodyOutline,
     TextPart,
     compact_uid_set,
@@ -32,6 +31,7 @@ from watcher.mail.imapwire import (
     parse_fetch_response,
     parse_internaldate,
 )
+from watcher.mail.imap import sync_imap_account
 from watcher.model import Attachment
 from watcher.store.store import Store
 
@@ -165,8 +165,8 @@ def test_common_responses_take_the_fast_path() -> None:
         DOVECOT_MISC[5:],
     ]
     for sample in samples:
-        assert imapwire._fast_tokens(sample) is not None  # type: ignore[arg-type]
-    assert imapwire._fast_tokens(DOVECOT_ESCAPED_NAME) is None  # type: ignore[arg-type]
+        assert fetch._fast_tokens(sample) is not None  # type: ignore[arg-type]
+    assert fetch._fast_tokens(DOVECOT_ESCAPED_NAME) is None  # type: ignore[arg-type]
 
 
 def one(data: Data) -> dict[str, Any]:
@@ -629,10 +629,10 @@ def test_round_trip_and_fast_path_equals_slow_path(items: list[tuple[str, Any]])
     pieces.append(")")
     data = _to_imaplib(pieces)
     group: list[Any] = [d for d in data if d is not None]
-    slow = imapwire._build(*imapwire._slow_tokens(group))
-    fast_tokens = imapwire._fast_tokens(group)
+    slow = fetch._build(*fetch._slow_tokens(group))
+    fast_tokens = fetch._fast_tokens(group)
     if fast_tokens is not None:
-        assert imapwire._build(*fast_tokens) == slow
+        assert fetch._build(*fast_tokens) == slow
     msg = one(data)
     assert msg == {"SEQ": 42} | {name: _expected(value, True) for name, value in items}
 
@@ -732,8 +732,8 @@ def _imapclient_view(data: Data) -> list[dict[str, Any]]:
     for uid, items in imapclient_parse(data, normalise_times=False).items():
         msg: dict[str, Any] = {}
         for name, value in items.items():
-            key, kind = imapwire._item_key(name.decode())
-            msg[key] = normal(value, kind == imapwire._K_SECTION)
+            key, kind = fetch._item_key(name.decode())
+            msg[key] = normal(value, kind == fetch._K_SECTION)
             if key == "FLAGS":
                 msg[key] = tuple(msg[key])
         if "SEQ" in msg and uid != msg["SEQ"]:
@@ -1105,7 +1105,7 @@ def test_decode_header_words() -> None:
     ],
 )
 def test_single_part_fast_path_agrees_with_the_full_walk(structure: list[object]) -> None:
-    from watcher.mail.imapwire import _full_outline
+    from watcher.mail.fetch import _full_outline
 
     assert describe_bodystructure(structure) == _full_outline(structure)  # type: ignore[arg-type]
 

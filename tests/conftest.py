@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 from collections.abc import Iterator
@@ -45,3 +46,36 @@ def imap_server() -> Iterator[DovecotServer]:
 def mail_user(imap_server: DovecotServer) -> MailUser:
     """A fresh user with its own, empty mailbox (special-use folders made at first login)."""
     return imap_server.add_user()
+
+
+# What makes a test need a real server (Dovecot, the SMTP server, a scripted IMAP server, a
+# `watcher` process): these fixtures, or these names in the test's own code.
+_SERVER_FIXTURES = frozenset({"imap_server", "mail_user", "smtp_inbox"})
+_SERVER_NAMES = (
+    "DovecotServer",
+    "RestartableDovecot",
+    "running_dovecot",
+    "ScriptedImapServer",
+    "Controller(",
+    "start_watcher(",
+    "watcher(",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "imap: needs a real server (Dovecot, SMTP, a watcher process): conftest.py"
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests that need a real server `imap`: `pytest -m "not imap"` is the fast part."""
+    for item in items:
+        function = getattr(item, "function", None)
+        try:
+            source = inspect.getsource(function) if function is not None else ""
+        except (OSError, TypeError):
+            source = ""
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & _SERVER_FIXTURES or any(name in source for name in _SERVER_NAMES):
+            item.add_marker(pytest.mark.imap)

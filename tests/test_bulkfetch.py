@@ -20,6 +20,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from dovecot import DovecotServer, MailUser
+from hypothesis import given
+from hypothesis import strategies as st
 from mailfactory import make_message
 from scriptedimap import Reply, ScriptedImapServer, answer, ok, once
 
@@ -27,7 +29,7 @@ from watcher.cli.main import cli
 from watcher.credentials import Secret
 from watcher.errors import ImapError
 from watcher.mail import bulkfetch
-from watcher.mail.bulkfetch import MAX_LINE, MAX_LITERAL, MAX_REPLY_COST
+from watcher.mail.bulkfetch import MAX_LINE, MAX_LITERAL, MAX_REPLY_COST, compact_uid_set
 from watcher.mail.imap import sync_imap_account
 from watcher.store.store import Store
 
@@ -353,3 +355,42 @@ def test_a_flood_about_the_uids_asked_for_stops_at_the_reply_limit(fresh_store: 
     assert error is not None
     assert f"reply over the {MAX_REPLY_COST >> 20} MiB limit" in str(error)
     assert peak < MEMORY_BOUND
+
+
+# --- UID sets -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("uids", "expected"),
+    [
+        ([], ""),
+        ([7], "7"),
+        ([7, 7, 7], "7"),
+        ([1, 2, 3, 5, 7, 8], "1:3,5,7:8"),
+        ([8, 7, 5, 3, 2, 1, 2], "1:3,5,7:8"),
+        ([1, 3, 5], "1,3,5"),
+        ([4294967295, 4294967294], "4294967294:4294967295"),
+        (iter(range(1, 20001)), "1:20000"),
+    ],
+)
+def test_compact_uid_set(uids: Any, expected: str) -> None:
+    assert compact_uid_set(uids) == expected
+
+
+def test_compact_uid_set_rejects_non_uids() -> None:
+    with pytest.raises(ValueError, match="not a UID"):
+        compact_uid_set([0, 1])
+
+
+def _expand(uid_set: str) -> list[int]:
+    out: list[int] = []
+    for part in filter(None, uid_set.split(",")):
+        low, _, high = part.partition(":")
+        out.extend(range(int(low), int(high or low) + 1))
+    return out
+
+
+@given(st.lists(st.integers(min_value=1, max_value=5000), max_size=300))
+def test_compact_uid_set_expands_to_the_input_set(uids: list[int]) -> None:
+    expanded = _expand(compact_uid_set(uids))
+    assert expanded == sorted(set(uids))  # each UID exactly once, in order

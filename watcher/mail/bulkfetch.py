@@ -37,6 +37,7 @@ from __future__ import annotations
 import bisect
 import imaplib
 import re
+from collections.abc import Iterable
 from contextlib import suppress
 from typing import BinaryIO, NoReturn, cast
 
@@ -46,6 +47,7 @@ __all__ = [
     "MAX_REPLY_COST",
     "FetchData",
     "ReplyLimitError",
+    "compact_uid_set",
     "uid_fetch",
 ]
 
@@ -101,6 +103,31 @@ def uid_fetch(imap: imaplib.IMAP4, uid_set: str, items: str, modifiers: str = ""
         with suppress(OSError):
             imap.shutdown()
         raise
+
+
+def compact_uid_set(uids: Iterable[int]) -> str:
+    """`[1, 2, 3, 5, 7, 8]` -> `"1:3,5,7:8"`: sorted, de-duplicated, runs as ranges.
+
+    Servers reject very long UID lists (Dovecot: `BAD Too long argument` at ~20k UIDs), and
+    imapclient does not compress them.
+
+    Returns "" for no UIDs (not a valid set: the caller must not send a FETCH then). Raises
+    ValueError for a UID below 1, which no server would accept either.
+    """
+    ordered = sorted(set(uids))
+    if not ordered:
+        return ""
+    if ordered[0] < 1:
+        raise ValueError(f"not a UID: {ordered[0]}")
+    parts: list[str] = []
+    start = prev = ordered[0]
+    for uid in ordered[1:]:
+        if uid != prev + 1:
+            parts.append(f"{start}:{prev}" if prev != start else str(start))
+            start = uid
+        prev = uid
+    parts.append(f"{start}:{prev}" if prev != start else str(start))
+    return ",".join(parts)
 
 
 class _UidSet:

@@ -26,9 +26,10 @@ from imapclient import IMAPClient
 from watcher.config.settings import Account
 from watcher.credentials import Secret
 from watcher.identity import Identity
-from watcher.mail import fetch
-from watcher.mail.bulkfetch import uid_fetch
+from watcher.mail.bodystructure import BodyOutline, describe_bodystructure
+from watcher.mail.bulkfetch import compact_uid_set, uid_fetch
 from watcher.mail.connection import connect, translate_errors
+from watcher.mail.fetch import FetchedMessage, parse_fetch_response
 from watcher.mail.folders import (
     STATUS_ITEMS,
     FolderStatus,
@@ -238,7 +239,7 @@ class ImapSync:
                 self.account.name,
                 len(left_out),
                 folder.name,
-                fetch.compact_uid_set(left_out[:20]),
+                compact_uid_set(left_out[:20]),
             )
         log_folder_report(self.account.name, report, quiet=self.progress_shown)
         return report
@@ -260,13 +261,13 @@ class ImapSync:
         # `N:*` always matches the highest UID, even when it is below N: filter it out.
         return sorted(uid for uid in self.client.search(criteria) if uid > state.last_uid)
 
-    def _fetch(self, uid_set: str, items: str, modifiers: str = "") -> list[fetch.FetchedMessage]:
+    def _fetch(self, uid_set: str, items: str, modifiers: str = "") -> list[FetchedMessage]:
         data = uid_fetch(self.client._imap, uid_set, items, modifiers)
-        return fetch.parse_fetch_response(data)
+        return parse_fetch_response(data)
 
     def _still_there(self, uids: Sequence[int]) -> list[int]:
         """Which of `uids`, left out of a FETCH reply, the server still has (not expunged)."""
-        found = self.client.search(["UID", fetch.compact_uid_set(uids)])
+        found = self.client.search(["UID", compact_uid_set(uids)])
         return sorted(set(found) & set(uids))
 
     def _fetch_facts(
@@ -276,9 +277,9 @@ class ImapSync:
         wanted = set(uids)
         answered: set[int] = set()
         by_uid: dict[int, MessageFacts] = {}
-        outlines: dict[int, fetch.BodyOutline] = {}
+        outlines: dict[int, BodyOutline] = {}
         items = self.sent_fetch_items if in_sent else self.fetch_items
-        for message in self._fetch(fetch.compact_uid_set(uids), items):
+        for message in self._fetch(compact_uid_set(uids), items):
             uid = message.get("UID")
             if not isinstance(uid, int) or uid not in wanted:
                 continue  # an unsolicited FETCH about another message
@@ -311,12 +312,12 @@ class ImapSync:
         return [by_uid[uid] for uid in uids if uid in by_uid], missing
 
     def _facts_of(
-        self, message: fetch.FetchedMessage, uid: int, uidvalidity: int, in_sent: bool
-    ) -> tuple[MessageFacts, fetch.BodyOutline | None]:
+        self, message: FetchedMessage, uid: int, uidvalidity: int, in_sent: bool
+    ) -> tuple[MessageFacts, BodyOutline | None]:
         outline = None
         structure = message.get("BODYSTRUCTURE")
         if structure is not None:
-            outline = fetch.describe_bodystructure(structure)
+            outline = describe_bodystructure(structure)
         header_block = message.get("BODY[HEADER.FIELDS]")
         flags = message.get("FLAGS", ())
         internal_date = message.get("INTERNALDATE")
@@ -353,7 +354,7 @@ class ImapSync:
         return facts, outline
 
     def _add_bodies(
-        self, by_uid: dict[int, MessageFacts], outlines: dict[int, fetch.BodyOutline]
+        self, by_uid: dict[int, MessageFacts], outlines: dict[int, BodyOutline]
     ) -> None:
         """Fetch the text part of my messages, and the reported headers of bounces."""
         text_sections: dict[str, list[int]] = {}
@@ -388,7 +389,7 @@ class ImapSync:
         """(uid, first bytes of `section`) for each of `uids` the server still has."""
         wanted = set(uids)
         item = f"(UID BODY.PEEK[{section}]<0.{BODY_FETCH_BYTES}>)"
-        for message in self._fetch(fetch.compact_uid_set(uids), item):
+        for message in self._fetch(compact_uid_set(uids), item):
             uid = message.get("UID")
             data = message.get(f"BODY[{section}]")
             if isinstance(uid, int) and uid in wanted and isinstance(data, bytes):
@@ -401,7 +402,7 @@ class ImapSync:
             return 0
         changed = 0
         for batch in _batches(sorted(stored), FLAG_BATCH):
-            fetched = self._fetch(fetch.compact_uid_set(batch), "(UID FLAGS)")
+            fetched = self._fetch(compact_uid_set(batch), "(UID FLAGS)")
             changed += self._store_flag_changes(state, fetched, stored)
         return changed
 
@@ -424,7 +425,7 @@ class ImapSync:
     def _store_flag_changes(
         self,
         state: FolderState,
-        fetched: list[fetch.FetchedMessage],
+        fetched: list[FetchedMessage],
         stored: dict[int, tuple[str, ...]],
     ) -> int:
         changes = []

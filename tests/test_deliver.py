@@ -37,6 +37,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from dovecot import DovecotServer, MailUser, find_binary
 from mailfactory import make_message
 
+from watcher.config.digest import SmtpServer as SmtpSettings
 from watcher.config.settings import Account
 from watcher.credentials import Secret
 from watcher.digest.deliver import (
@@ -157,10 +158,9 @@ def smtp_account(
     security: str = "starttls",
     ca_file: Path | None = None,
     timeout: float = 10.0,
-) -> Account:
-    return Account(
+) -> SmtpSettings:
+    return SmtpSettings(
         name="test-smtp",
-        addresses=(RECIPIENT,),
         host=HOST,
         port=port,
         security=security,  # type: ignore[arg-type]
@@ -197,7 +197,9 @@ def assert_intact(raw: bytes, message_id: str = DIGEST_ID) -> None:
     assert html.get_content().replace("\r\n", "\n") == HTML
 
 
-def delivery_error(message: EmailMessage, server: Account, secret: Secret | None = None) -> str:
+def delivery_error(
+    message: EmailMessage, server: SmtpSettings, secret: Secret | None = None
+) -> str:
     with pytest.raises(DeliveryError) as caught:
         send_smtp(message, server, secret)
     text = str(caught.value)

@@ -59,10 +59,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_digest_send import finish, watcher
 
+from watcher.analysis.classify import automatic_reason, bounce_of, classify_sent
 from watcher.analysis.conversations import build_conversations
-from watcher.analysis.proposals import classify_sent
 from watcher.analysis.rules import add_days
-from watcher.analysis.signals import automatic_reason, bounce_of
 from watcher.analysis.tracker import track
 from watcher.config.digest import DigestSettings
 from watcher.config.settings import Settings, parse_settings
@@ -1278,10 +1277,11 @@ def _usable(found: Settings) -> None:
         today + dt.timedelta(days=number * 2 + sum(tracking.remind_every) * 2)
         add_days(today, number, business_days=True)
     assert 0 < sync_interval_seconds(found) < 1e9
-    for account in (*found.accounts, found.digest.smtp):
-        if account is not None and not account.is_maildir:
+    servers = [a for a in found.accounts if not a.is_maildir] + [found.digest.smtp]
+    for server in servers:
+        if server is not None:
             with socket.socket() as probe:
-                probe.settimeout(account.timeout_seconds)
+                probe.settimeout(server.timeout_seconds)
     upcoming_digest(found.digest.at, found.digest.catch_up_until, found.zone, NOW, None)
     found.digest.link_to("<m1@example.com>")
 

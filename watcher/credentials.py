@@ -1,4 +1,4 @@
-"""Find an account's password without it ever touching the config, the store or the logs.
+"""Find a login's password without it ever touching the config, the store or the logs.
 
 Sources, tried in this order:
 1. `password_command` (like mbsync's PassCmd): its first output line is the password;
@@ -19,8 +19,8 @@ import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from watcher.config.settings import Account
 from watcher.errors import CredentialError
 from watcher.logsetup import register_secret
 
@@ -28,6 +28,23 @@ logger = logging.getLogger(__name__)
 
 KEYRING_SERVICE = "followup-watcher"
 PASSWORD_COMMAND_TIMEOUT = 60
+
+
+class Login(Protocol):
+    """Whose secret to find: an IMAP `Account`, or the digest's `SmtpServer`."""
+
+    @property
+    def name(self) -> str: ...  # in messages; the default credential and variable names
+    @property
+    def username(self) -> str: ...
+    @property
+    def password_command(self) -> str: ...
+    @property
+    def oauth2_token_command(self) -> str: ...
+    @property
+    def password_env(self) -> str: ...
+    @property
+    def credential(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,11 +60,11 @@ class Secret:
     __str__ = __repr__
 
 
-def default_env_name(account: Account) -> str:
+def default_env_name(account: Login) -> str:
     return "WATCHER_PASSWORD_" + re.sub(r"[^A-Z0-9]", "_", account.name.upper())
 
 
-def find_password(account: Account) -> Secret:
+def find_password(account: Login) -> Secret:
     """The account's password from the first source that has one, else `CredentialError`.
 
     Whatever is found is registered with the log filter, so it can never be logged.
@@ -57,12 +74,12 @@ def find_password(account: Account) -> Secret:
     return secret
 
 
-def secret_of(account: Account) -> Secret:
+def secret_of(account: Login) -> Secret:
     """What the account logs in with: a fresh OAuth2 token if configured, else its password."""
     return find_token(account) if account.oauth2_token_command else find_password(account)
 
 
-def find_token(account: Account) -> Secret:
+def find_token(account: Login) -> Secret:
     """A fresh OAuth2 access token from `oauth2_token_command`, run anew on each connection
     (tokens expire within the hour; the helper refreshes them)."""
     value = _run_command(account, account.oauth2_token_command, "oauth2_token_command")
@@ -70,7 +87,7 @@ def find_token(account: Account) -> Secret:
     return Secret(value, "oauth2_token_command")
 
 
-def _find_password(account: Account) -> Secret:
+def _find_password(account: Login) -> Secret:
     if account.password_command:
         return Secret(
             _run_command(account, account.password_command, "password_command"), "password_command"
@@ -94,7 +111,7 @@ def _find_password(account: Account) -> Secret:
     )
 
 
-def _run_command(account: Account, command: str, key: str) -> str:
+def _run_command(account: Login, command: str, key: str) -> str:
     # Its own session, so that on timeout the whole process group goes, not only the shell:
     # a child left behind (`gpg` waiting on a pinentry, a `sleep`) would live on unnoticed.
     with subprocess.Popen(  # noqa: S602 - a command the user wrote in their own config
@@ -140,7 +157,7 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
     process.wait()
 
 
-def _systemd_credential(account: Account) -> Secret | None:
+def _systemd_credential(account: Login) -> Secret | None:
     directory = os.environ.get("CREDENTIALS_DIRECTORY")
     if not directory:
         return None
@@ -163,7 +180,7 @@ def _systemd_credential(account: Account) -> Secret | None:
     return Secret(value, f"systemd credential {name}")
 
 
-def _from_keyring(account: Account) -> Secret | None:
+def _from_keyring(account: Login) -> Secret | None:
     try:
         import keyring
         from keyring.errors import KeyringError, NoKeyringError

@@ -236,17 +236,20 @@ def _server(address: str, opts: dict[str, Any]) -> tuple[Account, Provider | Non
     username = _ask(opts["username"], "Login name", "--username", asking=asking, default=address)
     domain_label = address.rpartition("@")[2].split(".")[0]
     name = opts["name"] or re.sub(r"[^A-Za-z0-9_.-]", "-", domain_label).strip("-.") or "mail"
-    account = Account(
-        name=name,
-        addresses=(address,),
-        host=host,
-        port=port or DEFAULT_PORTS[security],
-        security=security,
-        username=username,
-        ca_file=opts["ca_file"].resolve() if opts["ca_file"] else None,  # the daemon's cwd is /
-        password_command=opts["password_command"] or "",
-        oauth2_token_command=opts["oauth2_token_command"] or "",
-    )
+    try:
+        account = Account(
+            name=name,
+            addresses=(address,),
+            host=host,
+            port=port or DEFAULT_PORTS[security],
+            security=security,
+            username=username,
+            ca_file=opts["ca_file"].resolve() if opts["ca_file"] else None,  # daemon's cwd: /
+            password_command=opts["password_command"] or "",
+            oauth2_token_command=opts["oauth2_token_command"] or "",
+        )
+    except ConfigError as exc:  # refused before any login: e.g. no TLS to another machine
+        fail(f"{exc}; nothing was written", 2)
     return account, provider, asking
 
 

@@ -1,17 +1,29 @@
-"""The `[digest]` table of config.toml, as frozen settings, and the check of its templates.
+"""The `[digest]` and `[digest.smtp]` tables of config.toml, as frozen settings.
 
-The digest (`watcher.digest`) renders and suggests with these; the settings live here so that
-the config loader needs nothing from the digest.
+The digest (`watcher.digest`) renders, suggests and sends with these; the settings live here
+so that the config loader needs nothing from the digest.
 """
 
 from __future__ import annotations
 
 import string
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
 
-if TYPE_CHECKING:
-    from watcher.config.settings import Account
+from watcher.config.checks import (
+    SettingError,
+    check_ca_file,
+    check_clock,
+    check_port,
+    check_positive,
+    setting,
+    unknown_key_problem,
+    validate,
+)
+
+SmtpSecurity = Literal["ssl", "starttls"]
 
 # Webmail links to the original thread, by the Message-ID of my sent message.
 WEBMAILS = {
@@ -36,19 +48,91 @@ _SAMPLE = {
 }
 
 
+def check_smtp_host(value: str) -> str | None:
+    return None if value else 'is missing; e.g. host = "smtp.example.com"'
+
+
+def check_smtp_security(value: str) -> str | None:
+    if value in ("ssl", "starttls"):
+        return None
+    return f'is {value!r}; use "starttls" (port 587) or "ssl" (port 465)'
+
+
+def check_delivery(value: str) -> str | None:
+    if not value or value in ("smtp", "imap", "both"):
+        return None
+    return 'must be "smtp", "imap" (append to your inbox) or "both"'
+
+
+def check_webmail(value: str) -> str | None:
+    if not value or value in WEBMAILS:
+        return None
+    # It becomes a link in the digest: a javascript: or data: link would run where clicked.
+    try:
+        url = urlsplit(value)
+    except ValueError:  # "https://[::1/..."
+        url = urlsplit("")
+    if url.scheme in ("http", "https") and url.netloc and "{message_id}" in value:
+        return None
+    names = ", ".join(f'"{w}"' for w in WEBMAILS)
+    return (
+        f"must be {names}, or an http or https URL with {{message_id}} in it, "
+        'e.g. "https://mail.example.com/search?q={message_id}"'
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpServer:
+    """The `[digest.smtp]` table: where the digest is submitted, always over verified TLS.
+
+    Without a password source of its own it logs in as the digest's account does (one
+    password to manage): the loader copies that account's name and sources in.
+    """
+
+    host: str = setting("", check=check_smtp_host)
+    port: int = setting(587, check=check_port)  # the loader's default: 465 with "ssl"
+    security: SmtpSecurity = setting("starttls", check=check_smtp_security)
+    username: str = setting("")
+    ca_file: Path | None = setting(None, kind="path", check=check_ca_file)
+    timeout_seconds: float = setting(60.0, check=check_positive)
+    password_command: str = setting("", free_text=True)
+    password_env: str = setting("")
+    credential: str = setting("")  # name of a systemd credential holding the password
+    # Not keys of [digest.smtp]: the name in messages and credentials, and the account's token.
+    name: str = "smtp"
+    oauth2_token_command: str = ""
+
+    def __post_init__(self) -> None:
+        validate(self, "digest.smtp")
+
+
 @dataclass(frozen=True, slots=True)
 class DigestSettings:
-    at: str = "07:30"  # local time of the morning digest
-    catch_up_until: str = "12:00"  # a daemon that was down sends the day's digest until then
-    recipient: str = ""
-    sender: str = ""
-    account: str = ""  # the IMAP account used for appending, drafts and the exactly-once check
-    delivery: str = ""  # "smtp", "imap", "both"; "" = not configured (preview only)
-    send_when_empty: bool = False
-    webmail: str = ""
-    drafts: bool = False
-    templates: tuple[tuple[str, str], ...] = ()
-    smtp: Account | None = None
+    at: str = setting("07:30", check=check_clock)  # local time of the morning digest
+    # a daemon that was down sends the day's digest until then
+    catch_up_until: str = setting("12:00", check=check_clock)
+    recipient: str = setting("", key="to", clean=str.lower)
+    sender: str = setting("", key="from")
+    # the IMAP account used for appending, drafts and the exactly-once check
+    account: str = setting("")
+    # "smtp", "imap", "both"; "" = not configured (preview only)
+    delivery: str = setting("", check=check_delivery)
+    send_when_empty: bool = setting(False)
+    webmail: str = setting("", check=check_webmail)
+    drafts: bool = setting(False)
+    templates: tuple[tuple[str, str], ...] = setting((), kind="table")  # (name, text)
+    smtp: SmtpServer | None = setting(None, kind="table")
+
+    def __post_init__(self) -> None:
+        validate(self, "digest")
+        for name, text in self.templates:
+            problem = (
+                unknown_key_problem(set(TEMPLATE_NAMES))
+                if name not in TEMPLATE_NAMES
+                else check_template(text)
+            )
+            if problem:
+                raise SettingError("digest", f"templates.{name}", problem)
 
     def link_to(self, message_id: str) -> str:
         """A link that opens the original thread in the configured webmail, or ""."""

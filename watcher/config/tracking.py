@@ -12,7 +12,25 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from watcher.config.checks import SettingError, check_days, check_days_list, setting, validate
+
 KINDS = ("proposal", "quote", "estimate", "offer", "contract", "agreement")
+
+
+def check_kind(value: str) -> str | None:
+    return None if not value or value in KINDS else f"must be one of {', '.join(KINDS)}"
+
+
+def check_track(value: str) -> str | None:
+    return None if value in ("proposals", "all") else 'must be "proposals" or "all"'
+
+
+def _lower(text: str) -> str:
+    return text.strip().lower()
+
+
+def _domain(text: str) -> str:
+    return text.strip().lower().lstrip("@")
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,17 +38,27 @@ class Rule:
     """One `[[rules]]` table: what it matches (all given matchers must match) and what it sets."""
 
     number: int  # 1-based position in the config, for messages
-    contact: str = ""  # an address or a shell pattern ("*@acme.example"), lower-case
-    domain: str = ""  # matches the domain and its subdomains
-    subject: re.Pattern[str] | None = None
-    kind: str = ""
-    quiet_days: int | None = None
-    business_days: bool | None = None
-    remind_every: tuple[int, ...] | None = None
-    give_up_after: int | None = None
-    ignore: bool = False
-    track_internal: bool | None = None  # follow (or not) what went only to colleagues
-    track: bool | None = None  # follow it whatever the classifier says, or never
+    # an address or a shell pattern ("*@acme.example"), lower-case
+    contact: str = setting("", clean=_lower)
+    domain: str = setting("", clean=_domain)  # matches the domain and its subdomains
+    subject: re.Pattern[str] | None = setting(None, kind="pattern", free_text=True)
+    kind: str = setting("", check=check_kind)
+    quiet_days: int | None = setting(None, kind="whole", check=check_days)
+    business_days: bool | None = setting(None, kind="flag")
+    remind_every: tuple[int, ...] | None = setting(None, kind="days", check=check_days_list)
+    give_up_after: int | None = setting(None, kind="whole", check=check_days)
+    ignore: bool = setting(False)
+    # follow (or not) what went only to colleagues
+    track_internal: bool | None = setting(None, kind="flag")
+    track: bool | None = setting(None, kind="flag")  # follow it whatever the classifier says
+
+    def __post_init__(self) -> None:
+        where = f"rules[{self.number}]"
+        validate(self, where)
+        if not (self.contact or self.domain or self.subject or self.kind):
+            raise SettingError(
+                where, "", "matches everything; give it contact, domain, subject or kind"
+            )
 
     def matches(self, contacts: Sequence[str], subject: str, kind: str) -> bool:
         if self.contact and not any(fnmatch.fnmatchcase(c, self.contact) for c in contacts):
@@ -63,12 +91,17 @@ def _in_domain(address: str, domain: str) -> bool:
 class Tracking:
     """What to track and the default quiet period and cadence (top level of config.toml)."""
 
-    track: str = "proposals"  # or "all": every message I send to someone else
-    default_quiet_days: int = 3
-    business_days: bool = False
-    remind_every: tuple[int, ...] = (3, 7, 14)
-    give_up_after: int = 30
-    keywords: tuple[str, ...] = ()  # extra words that make a message a proposal
-    track_internal: bool = False  # also what went only to my colleagues
-    keyword_prefix: str = "followup-"  # IMAP keywords: followup-10d, followup-mute, ...
-    rules: tuple[Rule, ...] = ()
+    # or "all": every message I send to someone else
+    track: str = setting("proposals", check=check_track)
+    default_quiet_days: int = setting(3, check=check_days)
+    business_days: bool = setting(False)
+    remind_every: tuple[int, ...] = setting((3, 7, 14), kind="days", check=check_days_list)
+    give_up_after: int = setting(30, check=check_days)
+    keywords: tuple[str, ...] = setting((), kind="texts")  # words that make a proposal
+    track_internal: bool = setting(False)  # also what went only to my colleagues
+    # IMAP keywords: followup-10d, followup-mute, ...
+    keyword_prefix: str = setting("followup-")
+    rules: tuple[Rule, ...] = setting((), kind="table")  # [[rules]]: checked when built
+
+    def __post_init__(self) -> None:
+        validate(self, "")

@@ -37,6 +37,7 @@ from pathlib import Path
 from imapclient import IMAPClient
 from imapclient.imapclient import DRAFTS
 
+from watcher.config.digest import SmtpServer
 from watcher.config.settings import Account
 from watcher.credentials import Secret
 from watcher.errors import AuthenticationError, DeliveryError, ImapError
@@ -62,7 +63,7 @@ _CHECK_SENDER = "check [digest] from, and whether the server needs a login"
 # -- SMTP -----------------------------------------------------------------------------------
 
 
-def send_smtp(message: EmailMessage, server: Account, secret: Secret | None) -> None:
+def send_smtp(message: EmailMessage, server: SmtpServer, secret: Secret | None) -> None:
     """Send `message` from its From address to its To addresses through `server`.
 
     Logs in when `secret` is given. Raises `DeliveryError` (one line, naming the fix).
@@ -100,11 +101,9 @@ def send_smtp(message: EmailMessage, server: Account, secret: Secret | None) -> 
     logger.debug("sent %s via %s", message.get("Message-ID", "a message"), where)
 
 
-def _new_smtp(server: Account) -> tuple[smtplib.SMTP, str, ssl.SSLContext]:
+def _new_smtp(server: SmtpServer) -> tuple[smtplib.SMTP, str, ssl.SSLContext]:
     """An unconnected client for `server`, its name for messages, and its TLS context."""
     where = f"SMTP {server.host}:{server.port}"
-    if server.security not in ("ssl", "starttls"):
-        raise DeliveryError(f'{where}: use security = "starttls" or "ssl" in [digest.smtp]')
     context = _tls_context(server.ca_file, where)
     smtp = (
         smtplib.SMTP_SSL(timeout=server.timeout_seconds, context=context)
@@ -118,7 +117,7 @@ def _new_smtp(server: Account) -> tuple[smtplib.SMTP, str, ssl.SSLContext]:
     return smtp, where, context
 
 
-def _login(smtp: smtplib.SMTP, server: Account, secret: Secret, where: str) -> None:
+def _login(smtp: smtplib.SMTP, server: SmtpServer, secret: Secret, where: str) -> None:
     if not smtp.has_extn("auth"):
         raise DeliveryError(
             f"{where} does not offer AUTH (login); check host and port (a submission port, "
@@ -149,7 +148,7 @@ def _tls_context(ca_file: Path | None, where: str) -> ssl.SSLContext:
         ) from None
 
 
-def _smtp_failure(exc: OSError, server: Account, secret: Secret | None) -> str:
+def _smtp_failure(exc: OSError, server: SmtpServer, secret: Secret | None) -> str:
     """The one-line message, with the fix, for an smtplib, ssl or socket failure."""
     where = f"SMTP {server.host}:{server.port}"
     text = _server_text(exc, secret)
@@ -371,7 +370,7 @@ def _wire_message_id(message_id: str) -> str:
     return f"<{match.group(1)}>"
 
 
-def check_smtp_login(server: Account, secret: Secret | None) -> str:
+def check_smtp_login(server: SmtpServer, secret: Secret | None) -> str:
     """Connect, TLS (verified), EHLO and AUTH as the digest will, then QUIT: nothing is sent.
 
     Returns what was checked; raises `DeliveryError` (one line with the fix). For `doctor`.

@@ -118,7 +118,8 @@ def _send_once(
     message = build_message(digest, sender=options.sender)
     try:
         if options.delivery in ("smtp", "both"):
-            assert options.smtp is not None  # the config guarantees it
+            if options.smtp is None:  # the loader refuses it; settings built in code may not
+                raise DeliveryError('delivery = "smtp" needs an SMTP server; add [digest.smtp]')
             send_smtp(message, options.smtp, secret_of(options.smtp))
         if options.delivery in ("imap", "both"):
             if account is None or secret is None:

@@ -12,12 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from watcher.mail.bodystructure import (
-    BodyOutline,
-    TextPart,
-    decode_header_words,
-    describe_bodystructure,
-)
+from watcher.mail.bodystructure import BodyOutline, TextPart, describe_bodystructure
 from watcher.model import Attachment
 
 # Random parsed values, the shapes `parse_fetch_response` gives: NIL, numbers, atoms, strings.
@@ -247,18 +242,6 @@ def test_describe_survives_absurd_nesting() -> None:
 @given(values)
 def test_describe_never_raises_on_random_structures(structure: Any) -> None:
     assert isinstance(describe_bodystructure(structure), BodyOutline)
-
-
-# --- RFC 2047 -----------------------------------------------------------------------------
-
-
-def test_decode_header_words() -> None:
-    plain = "Angebot.pdf"
-    assert decode_header_words(plain) is plain  # the fast path does no work
-    assert decode_header_words("=?UTF-8?Q?J=C3=BCrgen?= M") == "Jürgen M"
-    assert decode_header_words("=?utf-8?B?w5xiZXI=?=") == "Über"
-    assert decode_header_words("=?bogus?Q?x?=") == "x"
-    assert decode_header_words("=?utf-8?Q?broken") == "=?utf-8?Q?broken"
 
 
 @pytest.mark.parametrize(

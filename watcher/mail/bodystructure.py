@@ -4,55 +4,24 @@
 and returns a `BodyOutline`, so that the sync fetches only the text part it needs and never a
 whole message. File names come from the part's MIME parameters (Content-Disposition
 `filename`, else Content-Type `name`), with RFC 2231 and RFC 2047 undone. Server data never
-makes it raise: garbage gives a best-effort outline, or an empty one.
+makes it raise: garbage gives a best-effort outline, or an empty one. RFC 2047 words go
+through `headers.decode_words`, the decoder a Maildir file's names take as well.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from email.header import decode_header
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from watcher.mail.fetch import Sexp
-from watcher.mail.headers import valid_text
+from watcher.mail.headers import decode_bytes, decode_words
 from watcher.model import Attachment
 
-__all__ = ["BodyOutline", "TextPart", "decode_header_words", "describe_bodystructure"]
+__all__ = ["BodyOutline", "TextPart", "describe_bodystructure"]
 
 
-# --- header words and MIME parameters ------------------------------------------------------
-
-
-def _decode_bytes(raw: bytes, charset: str | None) -> str:
-    try:
-        return valid_text(raw.decode(charset or "utf-8", "replace"))
-    except Exception:  # an unknown charset name, or a codec without "replace" (idna)
-        return raw.decode("utf-8", "replace")
-
-
-def decode_header_words(value: str) -> str:
-    """Decode RFC 2047 encoded words (`=?UTF-8?B?w5xiZXI=?=`) into text; never raises.
-
-    Free when there is no `=?` in the value. Undecodable bytes become U+FFFD and an unknown
-    charset is read as UTF-8: a filename is better slightly wrong than missing.
-    """
-    if "=?" not in value:
-        return value
-    try:
-        chunks = decode_header(value)
-    except Exception:  # email.errors.HeaderParseError and friends: keep the raw text
-        return value
-    out: list[str] = []
-    for chunk, charset in chunks:
-        if isinstance(chunk, str):
-            out.append(chunk)
-        elif charset is None:
-            # decode_header returns the plain stretches between encoded words this way.
-            out.append(chunk.decode("raw-unicode-escape", "replace"))
-        else:
-            out.append(_decode_bytes(chunk, charset))
-    return valid_text("".join(out))  # raw-unicode-escape reads "\\ud800" as a lone surrogate
+# --- MIME parameters ---------------------------------------------------------------------
 
 
 def _decode_rfc2231(value: str, *, with_charset: bool = True) -> tuple[bytes, str]:
@@ -68,7 +37,7 @@ def _mime_param(params: dict[str, str], name: str) -> str:
     extended = params.get(name + "*")
     if extended is not None:
         raw, charset = _decode_rfc2231(extended)
-        return _decode_bytes(raw, charset)
+        return decode_bytes(raw, charset)
     if name + "*0" in params or name + "*0*" in params:
         # Continuations, when the server passed them through undecoded (Dovecot joins them).
         pieces: list[tuple[int, bytes]] = []
@@ -92,11 +61,11 @@ def _mime_param(params: dict[str, str], name: str) -> str:
             pieces.append((index, piece))
         pieces.sort()
         joined = b"".join(piece for _, piece in pieces)
-        return decode_header_words(_decode_bytes(joined, charset))
+        return decode_words(decode_bytes(joined, charset))
     plain = params.get(name)
     if plain is None:
         return ""
-    return decode_header_words(plain)
+    return decode_words(plain)
 
 
 def _param_dict(raw: object) -> dict[str, str]:

@@ -50,9 +50,11 @@ ADDRESS_TEXT_LIMIT = 32768  # characters of an address field that are parsed
 NAME_LIMIT = 200  # characters of a display name
 ADDRESS_LENGTH_LIMIT = 320  # characters of an address (64 + @ + 255)
 
-_ENCODED_WORD = re.compile(rb"=\?([^?\s]+)\?([qQbB])\?([^?\s]*)\?=")
-_ENCODED_WORD_STR = re.compile(r"=\?([^?\s]+)\?([qQbB])\?([^?\s]*)\?=")
-_BETWEEN_WORDS = re.compile(r"(\?=)\s+(=\?)")
+# An RFC 2047 encoded word, looser than the RFC where real senders are: the charset may be
+# empty (read as UTF-8), and the text may hold spaces and a `?` (unencoded by some mailers),
+# but never `?=` (the end of this word) nor `=?` (the start of the next one). Each character
+# matches exactly one alternative, so a huge header is scanned in linear time.
+_ENCODED_WORD = re.compile(r"=\?([^?\s]*)\?([qQbB])\?((?:[^?=]|\?(?!=)|=(?!\?(?!=)))*)\?=")
 _MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
 _WHITESPACE = re.compile(r"\s+")
 
@@ -98,24 +100,56 @@ def _cut_utf8(raw: bytes, error: UnicodeDecodeError) -> str:
 
 
 def decode_words(value: str) -> str:
-    """Decode RFC 2047 encoded-words (`=?utf-8?q?...?=`); unknown charsets fall back to UTF-8."""
+    """Decode RFC 2047 encoded words (`=?utf-8?q?...?=`) into text; never raises.
+
+    The one decoder for header values and MIME file names, whether read over IMAP or from a
+    file. Free when there is no `=?` in the value. Whitespace between two encoded words is
+    dropped, and adjacent words in the same charset are decoded together, because senders
+    split one character's bytes across two words. Charsets degrade as `decode_bytes` says
+    (unknown: UTF-8; lying: UTF-8, else U+FFFD). A word that cannot be decoded (bad base64)
+    stays as sent, and the words around it are decoded all the same.
+    """
     if "=?" not in value:
         return value
-    value = _BETWEEN_WORDS.sub(r"\1\2", value)  # whitespace between encoded-words is dropped
-    return _ENCODED_WORD_STR.sub(_decode_one_word, value)
+    out: list[str] = []
+    run: list[bytes] = []  # the bytes of adjacent decoded words in one charset, not yet text
+    run_charset = ""
+    position = 0
+    for match in _ENCODED_WORD.finditer(value):
+        gap = value[position : match.start()]
+        position = match.end()
+        data = _word_bytes(match.group(2), match.group(3))
+        charset = match.group(1).split("*", 1)[0].lower()  # RFC 2231 language: utf-8*en
+        follows_word = bool(run) and (not gap or gap.isspace())
+        if data is not None and follows_word and charset == run_charset:
+            run.append(data)
+            continue
+        if run:
+            out.append(decode_bytes(b"".join(run), run_charset))
+            run = []
+        if data is None:  # kept as sent: text, so the whitespace before it stays
+            out.append(gap + match.group(0))
+            continue
+        if not follows_word:
+            out.append(gap)
+        run = [data]
+        run_charset = charset
+    if run:
+        out.append(decode_bytes(b"".join(run), run_charset))
+    out.append(value[position:])
+    return "".join(out)
 
 
-def _decode_one_word(match: re.Match[str]) -> str:
-    charset, encoding, payload = match.group(1), match.group(2).lower(), match.group(3)
-    charset = charset.split("*", 1)[0]  # RFC 2231 language suffix: utf-8*en
-    try:
-        if encoding == "b":
-            data = base64.b64decode(payload + "=" * (-len(payload) % 4))
-        else:
-            data = binascii.a2b_qp(payload.replace("_", " ").encode("ascii", "replace"))
-    except (binascii.Error, ValueError):
-        return match.group(0)
-    return decode_bytes(data, charset)
+def _word_bytes(encoding: str, payload: str) -> bytes | None:
+    """The bytes an encoded word carries, or None when its base64 is broken."""
+    if encoding in "bB":
+        payload = "".join(payload.split())
+        try:
+            return base64.b64decode(payload + "=" * (-len(payload) % 4))
+        except (binascii.Error, ValueError):  # ValueError: non-ASCII text
+            return None
+    # Raw 8-bit text inside a Q word is the sender's charset, most often UTF-8: keep it.
+    return binascii.a2b_qp(payload.replace("_", " ").encode("utf-8", "replace"))
 
 
 def decode_bytes(data: bytes, charset: str) -> str:

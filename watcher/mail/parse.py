@@ -13,9 +13,12 @@ import binascii
 import html
 import re
 from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import replace
+from email.message import Message
 
 import mailparser
+from mailparser.utils import decode_header_part
 
 from watcher.identity import Identity
 from watcher.mail.headers import (
@@ -238,10 +241,11 @@ def facts_from_raw(
     )
     try:
         parsed = mailparser.parse_from_bytes(raw)
+        as_sent = _names_as_sent(parsed.message)
         attachments = capped_attachments(
             tuple(
                 Attachment(
-                    filename=decode_words(str(item.get("filename") or "")),
+                    filename=_filename(str(item.get("filename") or ""), as_sent),
                     content_type=str(
                         item.get("mail_content_type") or "application/octet-stream"
                     ).lower(),
@@ -265,6 +269,26 @@ def facts_from_raw(
         body_text=text.replace("\r\n", "\n")[:BODY_TEXT_LIMIT] if keep_text else "",
         reported_message_id=reported,
     )
+
+
+def _names_as_sent(message: Message) -> dict[str, str]:
+    """mail-parser's name for each named part -> the name as sent (RFC 2231 undone).
+
+    mail-parser decodes RFC 2047 in file names with a decoder of its own; going back to the
+    name as sent lets a Maildir file's names take the IMAP path's decoder, `decode_words`.
+    Keyed by mail-parser's own decoding, so each of its names finds its part again.
+    """
+    names: dict[str, str] = {}
+    for part in message.walk():
+        sent = part.get_filename()
+        if sent and "=?" in sent:
+            with suppress(Exception):  # its decoder failed on a hostile name: its name stays
+                names.setdefault(decode_header_part(sent), sent)
+    return names
+
+
+def _filename(parsed: str, as_sent: dict[str, str]) -> str:
+    return decode_words(as_sent.get(parsed, parsed))
 
 
 def header_end(raw: bytes) -> int:

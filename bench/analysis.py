@@ -31,8 +31,8 @@ from email.policy import compat32
 from multiprocessing import get_context
 from pathlib import Path
 
-from watcher.analysis.classify import RememberingClassifier
 from watcher.analysis.conversations import build_conversations
+from watcher.analysis.proposals import RememberingClassifier
 from watcher.analysis.tracker import AWAITING, track
 from watcher.config.tracking import Tracking
 from watcher.identity import Identity

@@ -479,7 +479,7 @@ _LIKELY = re.compile(
 def write_likely_worksheet(boxes: list[Mailbox], directory: Path, seed: int) -> None:
     """Untracked sent messages not labelled yet whose own text (quotes removed) sends a
     document or terms for review: where the misses hide."""
-    from watcher.analysis.classify import own_text
+    from watcher.analysis.owntext import own_text
 
     labelled = set(read_labels("proposals.csv"))
     directory.mkdir(parents=True, exist_ok=True)

@@ -13,18 +13,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from watcher.analysis import classify
-from watcher.analysis.classify import (
-    TRACK_THRESHOLD,
-    Bounce,
-    automatic_reason,
-    bounce_of,
-    classify_sent,
-    own_text,
-)
+from watcher.analysis import proposals
+from watcher.analysis.owntext import own_text
+from watcher.analysis.proposals import classify_sent
+from watcher.analysis.signals import Bounce, automatic_reason, bounce_of
 from watcher.identity import Identity
 from watcher.mail.parse import facts_from_raw
-from watcher.model import Address, Attachment, MessageFacts
+from watcher.model import TRACK_THRESHOLD, Address, Attachment, MessageFacts
 
 _TYPES = {
     "pdf": "application/pdf",
@@ -484,17 +479,17 @@ def test_invoicing_terms_in_a_proposal_do_not_count_against_it() -> None:
 
 def test_keyword_tables_are_well_formed() -> None:
     kinds = {"proposal", "quote", "estimate", "offer", "contract", "agreement"}
-    for language, kind, factor, pattern in classify._KEYWORDS:
+    for language, kind, factor, pattern in proposals._KEYWORDS:
         assert kind in kinds, (language, pattern)
-        assert factor in (classify.STRONG, classify.WEAK)
+        assert factor in (proposals.STRONG, proposals.WEAK)
         assert re.compile(pattern).groups == 0, pattern  # groups map matches to kinds
-    assert {row[0] for row in classify._KEYWORDS} >= {"en", "de", "fr", "es", "nl", "it", "pt"}
+    assert {row[0] for row in proposals._KEYWORDS} >= {"en", "de", "fr", "es", "nl", "it", "pt"}
 
 
 @given(st.text())
 def test_folding_keeps_positions(text: str) -> None:
     # Reasons quote the original words at the positions found in the folded text.
-    assert len(classify._fold(text)) == len(text)
+    assert len(proposals._fold(text)) == len(text)
 
 
 @given(st.text(max_size=200), st.text(max_size=2000), st.lists(st.text(max_size=40), max_size=3))
@@ -719,7 +714,7 @@ def test_ordinary_messages_are_not_bounces() -> None:
 
 # --- the demo mailbox ------------------------------------------------------------------------
 
-DEMO = Path(classify.__file__).resolve().parent.parent / "demo_mailbox"
+DEMO = Path(proposals.__file__).resolve().parent.parent / "demo_mailbox"
 MAYA = Identity(["maya@lindqvist-studio.example", "maya.lindqvist@gmail.example"])
 PROPOSAL_VERDICTS = {"awaiting", "answered", "bounced", "reply-in-spam", "auto-reply-only"}
 KINDS = {
@@ -812,7 +807,7 @@ def test_demo_automatic_messages_and_the_bounce(
 
 
 def test_remembering_classifier_classifies_each_message_once() -> None:
-    from watcher.analysis.classify import RememberingClassifier
+    from watcher.analysis.proposals import RememberingClassifier
 
     facts = MessageFacts(key="k", subject="Angebot Website", body_text="Anbei unser Angebot.")
     remembering = RememberingClassifier({})

@@ -10,7 +10,7 @@ from types import FrameType
 
 import pytest
 
-from watcher.analysis.classify import classify_sent
+from watcher.analysis.proposals import classify_sent
 from watcher.model import Attachment, MessageFacts
 
 _TYPES = {"pdf": "application/pdf", "docx": "application/msword"}

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from watcher.analysis.classify import automatic_reason, bounce_of
 from watcher.analysis.conversations import Conversation, ThreadMessage
+from watcher.analysis.signals import automatic_reason, bounce_of
 from watcher.analysis.tracker import AWAITING, BOUNCED, track
 from watcher.config.tracking import Tracking
 from watcher.identity import Identity

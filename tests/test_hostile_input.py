@@ -59,9 +59,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_digest_send import finish, watcher
 
-from watcher.analysis.classify import automatic_reason, bounce_of, classify_sent
 from watcher.analysis.conversations import build_conversations
+from watcher.analysis.proposals import classify_sent
 from watcher.analysis.rules import add_days
+from watcher.analysis.signals import automatic_reason, bounce_of
 from watcher.analysis.tracker import track
 from watcher.config.digest import DigestSettings
 from watcher.config.settings import Settings, parse_settings

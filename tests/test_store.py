@@ -2,15 +2,18 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import stat
 import subprocess
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
 from watcher.errors import StoreError
 from watcher.model import Attachment, MessageFacts
+from watcher.store.rows import FACT_COLUMNS, MESSAGE_COLUMNS, from_row, to_row
 from watcher.store.store import MIGRATIONS, FolderState, Store
 
 
@@ -197,7 +200,7 @@ def test_stored_messages_carry_folder_and_special_use(fresh_store: Store) -> Non
 def test_thread_overrides(fresh_store: Store) -> None:
     from datetime import date
 
-    from watcher.analysis.rules import Override
+    from watcher.model import Override
 
     snoozed = Override(quiet_days=10, snooze_until=date(2026, 12, 1), muted=True)
     with fresh_store.transaction():
@@ -210,8 +213,6 @@ def test_thread_overrides(fresh_store: Store) -> None:
 
 
 def test_upgrade_from_the_first_migration(tmp_path: Path) -> None:
-    import sqlite3
-
     path = tmp_path / "old.sqlite3"
     connection = sqlite3.connect(path)
     connection.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at INTEGER)")
@@ -225,7 +226,7 @@ def test_upgrade_from_the_first_migration(tmp_path: Path) -> None:
 
 
 def test_classifications_round_trip(fresh_store: Store) -> None:
-    from watcher.analysis.classify import Classification
+    from watcher.model import Classification
 
     found = {"d1": Classification("quote", 4.5, ("keyword 'Angebot' in subject", "price EUR 1"))}
     with fresh_store.transaction():
@@ -265,3 +266,158 @@ def test_many_threads_opening_a_new_store_at_once(tmp_path: Path) -> None:
     assert errors == []
     with Store.open(path) as store:
         assert store.applied_migrations() == [name for name, _ in MIGRATIONS]
+
+
+# -- rows derived from the fields of MessageFacts -------------------------------------------
+
+# Every field set to something other than its default, with the characters that trip
+# encoders up (quotes, non-ASCII, tabs, empty display names).
+EVERY_FIELD = MessageFacts(
+    key="7:42",
+    uid=42,
+    message_id="<offer-7@studio.example>",
+    in_reply_to="<ask-3@client.example>",
+    references=("<ask-1@client.example>", "<ask-3@client.example>"),
+    gm_thread_id=1_788_000_000_000_000_001,
+    thread_index="AdQx9w==",
+    from_=(("Maya Lindqvist", "maya@studio.example"),),
+    sender=(("", "assistant@studio.example"),),
+    reply_to=(('Maya "M" L.', "maya+offers@studio.example"),),
+    to=(("Zoë Ångström", "zoe@client.example"), ("", "ops@client.example")),
+    cc=(("Büro", "buero@client.example"),),
+    bcc=(("", "archive@studio.example"),),
+    date=1_700_000_000,
+    internal_date=1_700_000_060,
+    subject='Angebot für Sie: "Logo" [v2]',
+    flags=("\\Seen", "$Forwarded", "followup-10d"),
+    modseq=987_654_321,
+    size=48_213,
+    auto_submitted="auto-replied",
+    x_autoreply="yes",
+    x_autorespond="yes",
+    precedence="bulk",
+    list_id="<offers.studio.example>",
+    content_type="multipart/report",
+    report_type="delivery-status",
+    reported_message_id="<offer-6@studio.example>",
+    attachments=(
+        Attachment("Angebot ü.pdf", "application/pdf", 1234),
+        Attachment("", "image/png", 0),
+    ),
+    is_from_me=True,
+    body_text="Hallo Zoë,\nanbei das Angebot.\n\t– Maya",
+    parse_problems=("Date header odd", 'bad charset "x-unknown"'),
+)
+
+
+def _table_columns(path: Path) -> dict[str, str]:
+    """The `messages` table's columns after every migration: name -> "TYPE [NOT NULL]"."""
+    connection = sqlite3.connect(path)
+    try:
+        info = connection.execute("PRAGMA table_info(messages)").fetchall()
+    finally:
+        connection.close()
+    return {name: f"{kind}{' NOT NULL' if notnull else ''}" for _, name, kind, notnull, *_ in info}
+
+
+def test_every_fact_field_has_its_column(tmp_path: Path) -> None:
+    """A field added to MessageFacts needs one migration adding its column: this says which."""
+    path = tmp_path / "s.sqlite3"
+    Store.open(path).close()
+    table = _table_columns(path)
+    missing = [
+        f"ALTER TABLE messages ADD COLUMN {c.name} {c.codec.sql_type}"
+        + (" DEFAULT ''" if c.codec.sql_type == "TEXT NOT NULL" else "")
+        for c in FACT_COLUMNS
+        if c.name not in table
+    ]
+    assert missing == [], "add a migration to watcher/store/migrations.py: " + "; ".join(missing)
+    assert [c.field for c in FACT_COLUMNS] == [f.name for f in fields(MessageFacts)]
+    assert {c.name: c.codec.sql_type for c in FACT_COLUMNS} == {
+        name: kind for name, kind in table.items() if name not in {"id", "account", "folder"}
+    }
+    assert set(MESSAGE_COLUMNS) == set(table) - {"id"}
+
+
+def test_every_field_survives_the_row_and_the_store(fresh_store: Store) -> None:
+    defaults = MessageFacts(key="")
+    unset = [
+        f.name
+        for f in fields(MessageFacts)
+        if getattr(EVERY_FIELD, f.name) == getattr(defaults, f.name)
+    ]
+    assert unset == [], "give these fields a non-default value in EVERY_FIELD"
+    assert from_row(to_row("acc", "INBOX", EVERY_FIELD)) == EVERY_FIELD
+    with fresh_store.transaction():
+        fresh_store.put_messages("acc", "INBOX", [EVERY_FIELD, MessageFacts(key="7:43", uid=43)])
+    assert list(fresh_store.messages("acc")) == [EVERY_FIELD, MessageFacts(key="7:43", uid=43)]
+    (stored, _) = fresh_store.stored_messages("acc")
+    assert stored.facts == EVERY_FIELD
+
+
+# How the columns that existed before the rows were derived from the fields encode
+# EVERY_FIELD: stores already on disk must read the same.
+ENCODED = {
+    "account": "acc",
+    "folder": "INBOX",
+    "key": "7:42",
+    "uid": 42,
+    "message_id": "<offer-7@studio.example>",
+    "in_reply_to": "<ask-3@client.example>",
+    "refs": "<ask-1@client.example> <ask-3@client.example>",
+    "gm_thread_id": 1788000000000000001,
+    "thread_index": "AdQx9w==",
+    "from_addrs": '[["Maya Lindqvist", "maya@studio.example"]]',
+    "sender_addrs": '[["", "assistant@studio.example"]]',
+    "reply_to_addrs": '[["Maya \\"M\\" L.", "maya+offers@studio.example"]]',
+    "to_addrs": '[["Zoë Ångström", "zoe@client.example"], ["", "ops@client.example"]]',
+    "cc_addrs": '[["Büro", "buero@client.example"]]',
+    "bcc_addrs": '[["", "archive@studio.example"]]',
+    "date": 1700000000,
+    "internal_date": 1700000060,
+    "subject": 'Angebot für Sie: "Logo" [v2]',
+    "flags": "\\Seen $Forwarded followup-10d",
+    "modseq": 987654321,
+    "size": 48213,
+    "auto_submitted": "auto-replied",
+    "x_autoreply": "yes",
+    "x_autorespond": "yes",
+    "precedence": "bulk",
+    "list_id": "<offers.studio.example>",
+    "content_type": "multipart/report",
+    "report_type": "delivery-status",
+    "reported_message_id": "<offer-6@studio.example>",
+    "attachments": '[["Angebot ü.pdf", "application/pdf", 1234], ["", "image/png", 0]]',
+    "is_from_me": 1,
+    "body_text": "Hallo Zoë,\nanbei das Angebot.\n\t– Maya",
+    "parse_problems": '["Date header odd", "bad charset \\"x-unknown\\""]',
+}
+# The same columns for MessageFacts(key="k"): the rest are "".
+ENCODED_EMPTY = (
+    {"account": "acc", "folder": "INBOX", "key": "k", "is_from_me": 0}
+    | dict.fromkeys(("uid", "gm_thread_id", "date", "internal_date", "modseq", "size"))
+    | dict.fromkeys(("from_addrs", "sender_addrs", "reply_to_addrs", "to_addrs"), "[]")
+    | dict.fromkeys(("cc_addrs", "bcc_addrs", "attachments", "parse_problems"), "[]")
+)
+
+
+def test_rows_already_stored_keep_their_encoding() -> None:
+    for facts, expected in (
+        (EVERY_FIELD, ENCODED),
+        (MessageFacts(key="k"), {name: ENCODED_EMPTY.get(name, "") for name in ENCODED}),
+    ):
+        row = dict(zip(MESSAGE_COLUMNS, to_row("acc", "INBOX", facts), strict=True))
+        assert {name: value for name, value in row.items() if name in expected} == expected
+        # A row stored before any newer column was added reads back as the same facts.
+        assert from_row(tuple(expected.get(name, row[name]) for name in row)) == facts
+
+
+def test_a_field_type_without_a_codec_is_named() -> None:
+    from watcher.store.rows import _column
+
+    with pytest.raises(TypeError) as caught:
+        _column("labels", dict[str, str])
+    assert str(caught.value) == (
+        "MessageFacts.labels: the store has no codec for dict[str, str]; add one to _CODECS"
+        " in watcher/store/rows.py"
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from watcher.analysis.classify import classify_sent
+from watcher.analysis.proposals import classify_sent
 from watcher.analysis.subjects import (
     AUTO_REPLY_PREFIXES,
     FORWARD_PREFIXES,

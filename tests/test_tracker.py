@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
+import sys
+from collections import Counter
 from datetime import UTC, date, datetime
+from types import FrameType
 from zoneinfo import ZoneInfo
 
 from watcher.analysis.conversations import Conversation, ThreadMessage, build_conversations
 from watcher.analysis.rules import Override
+from watcher.analysis.signals import automatic_reason, bounce_of
 from watcher.analysis.tracker import (
     ANSWERED,
     AWAITING,
@@ -20,6 +24,7 @@ from watcher.analysis.tracker import (
     TrackedMessage,
     track,
 )
+from watcher.cli.listing import format_thread
 from watcher.config.tracking import Rule, Tracking
 from watcher.identity import Identity
 from watcher.model import Attachment, MessageFacts, StoredMessage
@@ -352,3 +357,33 @@ def test_my_offer_after_their_answer_is_not_a_nudge() -> None:
     first, second = verdicts(thread(proposal(at(10)), answer, unthreaded_nudge(at(14))))
     assert first.state == ANSWERED and first.nudges == 0
     assert second.state == AWAITING
+
+
+def test_each_message_is_judged_automatic_or_a_bounce_once() -> None:
+    # The bounce index, "did they write between two of mine", the reply rules, "heard since"
+    # and `watcher thread` all ask about the same messages: each is computed once, on the
+    # message. (Counted on the real functions' code, however they are imported.)
+    sent = proposal(at(10))
+    ooo = message(
+        CLIENT, at(10, 10), "Out of Office: Proposal", to=ME, auto_submitted="auto-replied"
+    )
+    reply = message(CLIENT, at(12), "Re: Proposal for the Acme website", to=ME)
+    elsewhere = message(CLIENT, at(13), "Lunch?", to=ME)
+    conversations = [thread(sent, ooo, reply), thread(elsewhere, thread_id="t0000000002")]
+    asked = {automatic_reason.__code__, bounce_of.__code__}
+    calls: Counter[tuple[str, int]] = Counter()
+
+    def count(frame: FrameType, event: str, arg: object) -> None:
+        if event == "call" and frame.f_code in asked:
+            calls[frame.f_code.co_name, id(frame.f_locals["facts"])] += 1
+
+    sys.setprofile(count)
+    try:
+        for tracking in (Tracking(), Tracking(track="all")):
+            results = verdicts(*conversations, tracking=tracking)
+            format_thread(conversations[0], results, ZONE)
+    finally:
+        sys.setprofile(None)
+    assert calls[("automatic_reason", id(ooo.facts))] == 1
+    assert calls[("bounce_of", id(reply.facts))] == 1
+    assert max(calls.values()) == 1

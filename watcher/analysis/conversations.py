@@ -35,9 +35,10 @@ import gc
 import hashlib
 from collections import Counter, deque
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from operator import attrgetter, itemgetter
 
+from watcher.analysis.signals import Bounce, automatic_reason, bounce_of
 from watcher.analysis.subjects import split_subject
 from watcher.identity import name_key
 from watcher.model import MessageFacts, StoredMessage
@@ -92,6 +93,33 @@ class ThreadMessage:
     folder_uses: frozenset[str]
     when: int | None
     ident: str = ""
+    # The signals of `facts` (`automatic`, `bounce`), filled on first use: not part of the
+    # message's value. None: not asked yet; "" / _NOT_A_BOUNCE: asked, and it is not.
+    _automatic: str | None = field(default=None, init=False, repr=False, compare=False)
+    _bounce: Bounce | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def automatic(self) -> str | None:
+        """Why the message is automatic and never a human reply, or None (`automatic_reason`).
+
+        Asked of most messages several times by the tracker and `watcher thread`: computed
+        once. (A slot, filled through its descriptor as the builder fills the others: a
+        frozen, slotted class has no room for `cached_property`, and a side table keyed
+        by message would have to travel with every caller.)"""
+        found = self._automatic
+        if found is None:
+            found = automatic_reason(self.facts) or ""
+            _set_automatic(self, found)
+        return found or None
+
+    @property
+    def bounce(self) -> Bounce | None:
+        """The delivery failure this message reports, or None (`bounce_of`); computed once."""
+        found = self._bounce
+        if found is None:
+            found = bounce_of(self.facts) or _NOT_A_BOUNCE
+            _set_bounce(self, found)
+        return None if found is _NOT_A_BOUNCE else found
 
     @property
     def key(self) -> str:
@@ -130,11 +158,23 @@ class Conversation:
 
 # A frozen dataclass's __init__ sets each field through object.__setattr__, which costs as
 # much as all else done for most messages: the builder fills the slots directly instead.
-_THREAD_MESSAGE_FIELDS = ("facts", "account", "folders", "folder_uses", "when", "ident")
-assert tuple(f.name for f in fields(ThreadMessage)) == _THREAD_MESSAGE_FIELDS
-_set_facts, _set_account, _set_folders, _set_uses, _set_when, _set_ident = (
-    ThreadMessage.__dict__[name].__set__ for name in _THREAD_MESSAGE_FIELDS
+_THREAD_MESSAGE_FIELDS = (
+    *("facts", "account", "folders", "folder_uses", "when", "ident"),
+    *("_automatic", "_bounce"),
 )
+assert tuple(f.name for f in fields(ThreadMessage)) == _THREAD_MESSAGE_FIELDS
+(
+    _set_facts,
+    _set_account,
+    _set_folders,
+    _set_uses,
+    _set_when,
+    _set_ident,
+    _set_automatic,
+    _set_bounce,
+) = (ThreadMessage.__dict__[name].__set__ for name in _THREAD_MESSAGE_FIELDS)
+# A sentinel, told apart by identity: "asked, and not a bounce".
+_NOT_A_BOUNCE = Bounce("", ())
 
 
 def _new_thread_message(
@@ -152,6 +192,8 @@ def _new_thread_message(
     _set_uses(message, uses)
     _set_when(message, when)
     _set_ident(message, ident)
+    _set_automatic(message, None)
+    _set_bounce(message, None)
     return message
 
 

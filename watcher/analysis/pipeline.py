@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from watcher.analysis.classify import RememberingClassifier
 from watcher.analysis.conversations import Conversation, build_conversations
+from watcher.analysis.proposals import RememberingClassifier
 from watcher.analysis.tracker import NotFollowed, TrackedMessage, assess
 from watcher.config.settings import Settings
 from watcher.identity import Identity

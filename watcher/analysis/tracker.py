@@ -39,8 +39,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from watcher.analysis.classify import automatic_reason, bounce_of, classify_sent
 from watcher.analysis.conversations import Conversation, ThreadMessage
+from watcher.analysis.proposals import classify_sent
 from watcher.analysis.quoted import QuotedAnswers
 from watcher.analysis.rules import (
     Correction,
@@ -371,7 +371,7 @@ def _candidates(
         contacts = _recipients(message, identity)
         if not contacts:
             continue
-        if automatic_reason(message.facts) is not None:
+        if message.automatic is not None:
             continue  # my own auto-replies are not something I wait on
         # "Re: Your proposal" answering someone else's proposal is not my proposal: a
         # subject inherited from another person's message says nothing about what I sent.
@@ -414,11 +414,7 @@ def _heard_counts(messages: Sequence[ThreadMessage], mine: Sequence[bool]) -> li
     length."""
     counts = [0]
     for message, is_mine in zip(messages, mine, strict=True):
-        heard = (
-            not is_mine
-            and automatic_reason(message.facts) is None
-            and bounce_of(message.facts) is None
-        )
+        heard = not is_mine and message.automatic is None and message.bounce is None
         counts.append(counts[-1] + heard)
     return counts
 
@@ -566,9 +562,9 @@ def _verdict(
                 else:
                     notes.append("you wrote again in the thread; the clock restarted")
             continue
-        if bounce_of(later.facts) is not None:
+        if later.bounce is not None:
             continue  # a bounce of some other message in the thread
-        automatic = automatic_reason(later.facts)
+        automatic = later.automatic
         if automatic is not None:
             notes.append(f"{automatic} from {sender[1] or 'unknown sender'} ignored")
             continue
@@ -645,7 +641,7 @@ def _with_heard_since(
             facts = message.facts
             if not facts.from_ or not message.when or facts.from_[0][1].lower() not in wanted:
                 continue
-            if _is_mine(message, identity) or automatic_reason(facts) or bounce_of(facts):
+            if _is_mine(message, identity) or message.automatic or message.bounce:
                 continue
             sender = facts.from_[0]
             heard[sender[1].lower()].append(
@@ -739,7 +735,7 @@ class _BounceIndex:
             for message in conversation.messages:
                 if message.key != message.facts.message_id and message.facts.message_id:
                     self.shared_ids.add(message.facts.message_id)
-                bounce = bounce_of(message.facts)
+                bounce = message.bounce
                 if bounce is None or (message.facts.from_ and _is_mine(message, identity)):
                     continue
                 if bounce.original_message_id:

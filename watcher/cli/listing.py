@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from watcher.analysis.classify import automatic_reason, bounce_of
 from watcher.analysis.conversations import Conversation
 from watcher.analysis.tracker import AWAITING, BOUNCED, HeardFrom, NotFollowed, TrackedMessage
 from watcher.model import Address
@@ -144,8 +143,8 @@ def format_thread(
         facts = message.facts
         sender = facts.from_[0][1] if facts.from_ else "(no sender)"
         marks = []
-        automatic = automatic_reason(facts)
-        if bounce_of(facts) is not None:
+        automatic = message.automatic
+        if message.bounce is not None:
             marks.append("delivery failure")
         elif automatic:
             marks.append(automatic)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from watcher.analysis.classify import own_text
+from watcher.analysis.owntext import own_text
 from watcher.analysis.rules import Policy
 from watcher.analysis.tracker import ANSWERED, AWAITING, TrackedMessage
 from watcher.analysis.tracker import BOUNCED as STATE_BOUNCED

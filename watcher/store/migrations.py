@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 # Named migrations, applied in order and recorded in the `migrations` table. Never edit one
-# that has shipped: add a new one.
+# that has shipped: add a new one. A new field of `MessageFacts` needs one here, adding its
+# column (`ALTER TABLE messages ADD COLUMN ...`; tests/test_store.py names the statement).
 MIGRATIONS: tuple[tuple[str, str], ...] = (
     (
         "0001_initial",

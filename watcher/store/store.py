@@ -295,7 +295,7 @@ class Store:
             else self._db.execute(f"{query} WHERE m.account = ?", (account,))
         )
         for row in rows:
-            yield StoredMessage(str(row[0]), str(row[1]), str(row[-1]), from_row(row[:-1]))
+            yield StoredMessage(str(row[0]), str(row[1]), str(row[-1]), from_row(row))
 
     # -- per-thread overrides (set with `watcher thread`) -------------------------------------
 

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from watcher.analysis import proposals
+from watcher.analysis import keywords, proposals
 from watcher.analysis.owntext import own_text
 from watcher.analysis.proposals import classify_sent
 from watcher.analysis.signals import Bounce, automatic_reason, bounce_of
@@ -479,17 +479,17 @@ def test_invoicing_terms_in_a_proposal_do_not_count_against_it() -> None:
 
 def test_keyword_tables_are_well_formed() -> None:
     kinds = {"proposal", "quote", "estimate", "offer", "contract", "agreement"}
-    for language, kind, factor, pattern in proposals._KEYWORDS:
+    for language, kind, factor, pattern in keywords._KEYWORDS:
         assert kind in kinds, (language, pattern)
-        assert factor in (proposals.STRONG, proposals.WEAK)
+        assert factor in (keywords.STRONG, keywords.WEAK)
         assert re.compile(pattern).groups == 0, pattern  # groups map matches to kinds
-    assert {row[0] for row in proposals._KEYWORDS} >= {"en", "de", "fr", "es", "nl", "it", "pt"}
+    assert {row[0] for row in keywords._KEYWORDS} >= {"en", "de", "fr", "es", "nl", "it", "pt"}
 
 
 @given(st.text())
 def test_folding_keeps_positions(text: str) -> None:
     # Reasons quote the original words at the positions found in the folded text.
-    assert len(proposals._fold(text)) == len(text)
+    assert len(keywords.fold(text)) == len(text)
 
 
 @given(st.text(max_size=200), st.text(max_size=2000), st.lists(st.text(max_size=40), max_size=3))

@@ -18,12 +18,8 @@ from corpus import CORPUS_DIR
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from watcher.analysis.conversations import (
-    SUBJECT_WINDOW,
-    Conversation,
-    ThreadMessage,
-    build_conversations,
-)
+from watcher.analysis.conversations import Conversation, ThreadMessage, build_conversations
+from watcher.analysis.subjectlinks import SUBJECT_WINDOW
 from watcher.analysis.tracker import AWAITING, BOUNCED, TrackedMessage, track
 from watcher.config.digest import DigestSettings
 from watcher.config.tracking import Tracking

@@ -13,14 +13,9 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from watcher.analysis.conversations import (
-    MAX_CANDIDATES,
-    SUBJECT_WINDOW,
-    Conversation,
-    _Builder,
-    _find,
-    _union,
-)
+from watcher.analysis.conversations import Conversation, _Builder
+from watcher.analysis.copies import _find, _union
+from watcher.analysis.subjectlinks import MAX_CANDIDATES, SUBJECT_WINDOW
 from watcher.model import MessageFacts, StoredMessage
 
 DAY = 86_400

@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 from test_digest_render import HOSTILE_SUBJECT, NOW, make_item
 from test_reply_patterns import ALICE, ME, PDF, T0, conversation, facts, verdict_on, verdicts
 
-from watcher.analysis.tracker import AWAITING, HeardFrom
+from watcher.analysis.answers import HeardFrom
+from watcher.analysis.tracker import AWAITING
 from watcher.cli.listing import as_json, heard_since_line
 from watcher.digest.model import Digest, DigestGroup
 from watcher.digest.render import render_html, render_text

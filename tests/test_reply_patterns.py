@@ -2,8 +2,8 @@
 
 Each test pins one rule of how a reply verdict is decided: who counts as "me" when the
 conversations are built (watcher/conversations.py), a fresh message under the bare subject
-my reply answered (`tracker._new_matter`), an answer to another message of mine in the thread
-(`tracker._answers_another`), and a contact's answer seen only as a quote in a later
+my reply answered (`answers.new_matter`), an answer to another message of mine in the thread
+(`answers.answers_another`), and a contact's answer seen only as a quote in a later
 message of mine (watcher/quoted.py, `OwnText.quoted_from`).
 """
 

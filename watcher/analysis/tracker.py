@@ -23,7 +23,7 @@ For each message I sent that is followed:
 - a later proposal of mine in the same conversation supersedes it (a revised proposal
   restarts the clock), and any other later message of mine restarts the clock too, except,
   when the message went outside, mail of mine that went only to colleagues;
-- a later message of mine to one of its contacts that sends no document (`_sends_document`)
+- a later message of mine to one of its contacts that sends no document (`sends_document`)
   is a nudge, even when the classifier takes it for a proposal ("did you have a chance to
   review the proposal?", the digest's suggestion sent unthreaded as "Re: <subject>"): it
   restarts the clock and counts as a reminder (`nudges`), and the message followed stays
@@ -33,12 +33,26 @@ For each message I sent that is followed:
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from watcher.analysis.answers import (
+    BounceIndex,
+    Candidate,
+    Followed,
+    HeardFrom,
+    answers_another,
+    colleagues_only,
+    heard_counts,
+    is_mine,
+    new_matter,
+    nudges_followed,
+    plus_tags,
+    recipients,
+    with_heard_since,
+)
 from watcher.analysis.conversations import Conversation, ThreadMessage
 from watcher.analysis.proposals import classify_sent
 from watcher.analysis.quoted import QuotedAnswers
@@ -49,9 +63,9 @@ from watcher.analysis.rules import (
     resolve_correction,
     resolve_policy,
 )
-from watcher.analysis.subjects import normalize_subject, split_subject
+from watcher.analysis.subjects import normalize_subject
 from watcher.config.tracking import Tracking
-from watcher.identity import Identity, domain_of, is_public_mail_domain
+from watcher.identity import Identity
 from watcher.model import Address, Classification, MessageFacts, Override
 
 AWAITING = "awaiting"
@@ -62,22 +76,8 @@ IGNORED = "ignored"
 MUTED = "muted"
 DONE = "done"
 SNOOZED = "snoozed"
-# How long after a message a bounce that does not name it may still be matched by recipient.
-_BOUNCE_WINDOW = 3 * 86400
-# A quoted subject shorter than this ("", "hi", "re") could be anyone's message.
-_BOUNCE_SUBJECT_MIN = 4
 
 Classifier = Callable[[MessageFacts, bool], Classification]  # (facts, ignore_subject)
-
-
-@dataclass(frozen=True, slots=True)
-class HeardFrom:
-    """The latest message a contact sent me after my message, in another conversation."""
-
-    contact: Address
-    at: int
-    subject: str
-    thread_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +201,7 @@ def assess(
         if message.in_sent
         for sender in message.facts.from_[:1]
     )
-    bounces = _BounceIndex(conversations, identity)
+    bounces = BounceIndex(conversations, identity)
     quoted = QuotedAnswers(conversations)
     today = now.astimezone(zone).date()
     results: list[TrackedMessage] = []
@@ -220,42 +220,11 @@ def assess(
                 not_followed,
             )
         )
-    results = _with_heard_since(results, conversations, identity)
+    waiting = [r for r in results if r.state == AWAITING and r.contacts]
+    results = with_heard_since(results, waiting, conversations, identity)
     results.sort(key=lambda t: (t.sent_at, t.thread_id, t.message.key))
     not_followed.sort(key=lambda t: (t.sent_at, t.thread_id, t.message.key))
     return Assessment(results, not_followed)
-
-
-def _is_mine(message: ThreadMessage, identity: Identity) -> bool:
-    return message.in_sent or any(
-        identity.is_me(address) or identity.is_my_name(name)
-        for name, address in message.facts.from_
-    )
-
-
-def _recipients(message: ThreadMessage, identity: Identity) -> tuple[Address, ...]:
-    facts = message.facts
-    seen: set[str] = set()
-    found: list[Address] = []
-    for name, address in (*facts.to, *facts.cc, *facts.bcc):
-        if identity.is_my_name(name):
-            continue  # my other address: mail to myself is nobody to wait for
-        if address and address not in seen and not identity.is_me(address):
-            seen.add(address)
-            found.append((name, address))
-    return tuple(found)
-
-
-def _colleagues_only(contacts: Sequence[Address], identity: Identity) -> tuple[str, ...]:
-    """What makes every one of `contacts` a colleague of mine ("corp.example"), or () when
-    someone among them is outside."""
-    sources: set[str] = set()
-    for _, address in contacts:
-        source = identity.colleague_because(address)
-        if source is None:
-            return ()
-        sources.add(source)
-    return tuple(sorted(sources))
 
 
 _COLLEAGUES_UNDO = (
@@ -264,48 +233,29 @@ _COLLEAGUES_UNDO = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class _Candidate:
-    """A message of mine that went to someone: the facts every decision about it needs."""
-
-    index: int
-    message: ThreadMessage
-    contacts: tuple[Address, ...]
-    classification: Classification
-    colleagues: tuple[str, ...]  # what makes every recipient a colleague; () when one is not
-    correction: Correction | None  # the user's word on following it (CLI, keyword, rule)
-
-    @property
-    def proposal(self) -> bool:
-        """A proposal as far as superseding goes: the classifier's verdict, as corrected."""
-        if self.correction is not None:
-            return self.correction.track
-        return self.classification.is_tracked
-
-
 def _track_conversation(
     conversation: Conversation,
     identity: Identity,
     tracking: Tracking,
     override: Override | None,
-    seen_elsewhere: tuple[_BounceIndex, QuotedAnswers],
+    seen_elsewhere: tuple[BounceIndex, QuotedAnswers],
     today: date,
     zone: ZoneInfo,
     classify: Classifier,
     not_followed: list[NotFollowed],
 ) -> list[TrackedMessage]:
     messages = conversation.messages
-    mine = [_is_mine(m, identity) for m in messages]
+    mine = [is_mine(m, identity) for m in messages]
     if not any(mine):
         return []
     candidates = _candidates(messages, mine, identity, tracking, override, classify)
     followed: dict[int, tuple[str, ...]] = {}  # index -> reasons the tracker adds
     skipped: dict[int, NotFollowed] = {}
     nudges: set[int] = set()
-    heard = _heard_counts(messages, mine)
+    heard = heard_counts(messages, mine)
     latest_to: dict[str, int] = {}  # address -> my latest followed message to it
     for candidate in candidates:
-        if _nudges_followed(candidate, latest_to, heard):
+        if nudges_followed(candidate, latest_to, heard):
             nudges.add(candidate.index)
             continue
         outcome = _decide(candidate, tracking, conversation.thread_id)
@@ -324,7 +274,7 @@ def _track_conversation(
         skipped.pop(chosen.index, None)
         followed[chosen.index] = (said.reason,) if said else ()
     not_followed.extend(skipped.values())
-    state = _Followed(
+    state = Followed(
         indexes=frozenset(followed),
         internal={c.index: c.colleagues for c in candidates if c.colleagues},
         proposals=frozenset(c.index for c in candidates if c.proposal and c.index not in nudges),
@@ -357,7 +307,7 @@ def _candidates(
     tracking: Tracking,
     override: Override | None,
     classify: Classifier,
-) -> list[_Candidate]:
+) -> list[Candidate]:
     """My messages that went to someone, classified, with what the user said about each."""
     # `--not-proposal` speaks for every message of mine in the thread; `--track` for one,
     # chosen once the others are decided.
@@ -368,7 +318,7 @@ def _candidates(
         if not mine[index]:
             their_subjects.add(normalize_subject(message.facts.subject))
             continue
-        contacts = _recipients(message, identity)
+        contacts = recipients(message, identity)
         if not contacts:
             continue
         if message.automatic is not None:
@@ -382,64 +332,25 @@ def _candidates(
             contacts=[address for _, address in contacts],
             subject=message.facts.subject,
             kind=classification.kind,
-            plus_tags=_plus_tags(message, identity),
+            plus_tags=plus_tags(message, identity),
             keywords=message.facts.flags,
             cli=cli,
         )
         found.append(
-            _Candidate(
+            Candidate(
                 index,
                 message,
                 contacts,
                 classification,
-                _colleagues_only(contacts, identity),
+                colleagues_only(contacts, identity),
                 correction,
             )
         )
     return found
 
 
-# Reasons of `classify_sent` that mean the message carries a document of its own.
-_DOCUMENT_REASONS = ("attachment ", "document attachment ", "sends the ")
-
-
-def _sends_document(classification: Classification) -> bool:
-    """A document attached or sent ("here is the revised proposal"): new matter, not a nudge."""
-    return any(reason.startswith(_DOCUMENT_REASONS) for reason in classification.reasons)
-
-
-def _heard_counts(messages: Sequence[ThreadMessage], mine: Sequence[bool]) -> list[int]:
-    """How many messages from someone else (not automatic, not a bounce) come before each
-    index: whether they wrote between two of mine is one subtraction, whatever the thread's
-    length."""
-    counts = [0]
-    for message, is_mine in zip(messages, mine, strict=True):
-        heard = not is_mine and message.automatic is None and message.bounce is None
-        counts.append(counts[-1] + heard)
-    return counts
-
-
-def _nudges_followed(
-    candidate: _Candidate, latest_to: Mapping[str, int], heard: Sequence[int]
-) -> bool:
-    """Is `candidate` a follow-up on an earlier followed message of mine to one of the same
-    contacts (`latest_to`), with no answer from anyone in between (`heard`)?
-
-    It sends no document and the user said nothing about following it: the classifier may
-    call it a proposal (it mentions one), but it asks about the one already followed. After
-    an answer, what I write answers them (a revised offer, a thank-you): not a nudge.
-    """
-    if candidate.correction is not None or _sends_document(candidate.classification):
-        return False
-    for _, address in candidate.contacts:
-        earlier = latest_to.get(address)
-        if earlier is not None and heard[candidate.index] == heard[earlier + 1]:
-            return True
-    return False
-
-
 def _decide(
-    candidate: _Candidate, tracking: Tracking, thread_id: str
+    candidate: Candidate, tracking: Tracking, thread_id: str
 ) -> tuple[str, ...] | NotFollowed | None:
     """The reasons to add when the message is followed, why not when the user would want to
     know (`watcher thread`), or None when it is simply not something to follow."""
@@ -470,7 +381,7 @@ def _decide(
 
 
 def _not_followed(
-    candidate: _Candidate, thread_id: str, why: str, undo: str, reasons: tuple[str, ...]
+    candidate: Candidate, thread_id: str, why: str, undo: str, reasons: tuple[str, ...]
 ) -> NotFollowed:
     classification = candidate.classification
     return NotFollowed(
@@ -497,27 +408,16 @@ def _undo(correction: Correction, thread_id: str) -> str:
     return f"to follow it: {also}"
 
 
-@dataclass(frozen=True, slots=True)
-class _Followed:
-    """What the tracker decided about my messages in one conversation."""
-
-    indexes: frozenset[int]  # followed
-    internal: Mapping[int, tuple[str, ...]]  # went only to colleagues
-    proposals: frozenset[int]  # proposals (as corrected): a later one supersedes
-    contacts: Mapping[int, frozenset[str]]  # each candidate's recipients
-    nudges: frozenset[int]  # follow-ups on an earlier followed message (`_nudges_followed`)
-
-
 def _verdict(
     conversation: Conversation,
-    candidate: _Candidate,
+    candidate: Candidate,
     mine: Sequence[bool],
-    followed: _Followed,
+    followed: Followed,
     added_reasons: tuple[str, ...],
     identity: Identity,
     tracking: Tracking,
     override: Override | None,
-    seen_elsewhere: tuple[_BounceIndex, QuotedAnswers],
+    seen_elsewhere: tuple[BounceIndex, QuotedAnswers],
     today: date,
     zone: ZoneInfo,
 ) -> TrackedMessage:
@@ -571,10 +471,10 @@ def _verdict(
         if went_outside and identity.is_colleague(sender[1]):
             notes.append(f"{sender[1]} is a colleague of yours: not the answer")
             continue
-        if _new_matter(later.facts, sent.facts):
+        if new_matter(later.facts, sent.facts):
             notes.append(f"{sender[1]} wrote anew under the same subject: not a reply")
             continue
-        if _answers_another(later_index, sender[1], candidate, mine, followed, identity):
+        if answers_another(later_index, sender[1], candidate, mine, followed, identity):
             notes.append(f"{sender[1]} answered another message of yours in the thread")
             continue
         state = ANSWERED
@@ -593,7 +493,7 @@ def _verdict(
         contacts=[address for _, address in contacts],
         subject=sent.facts.subject,
         kind=classification.kind,
-        plus_tags=_plus_tags(sent, identity),
+        plus_tags=plus_tags(sent, identity),
         keywords=sent.facts.flags,
         cli=override,
     )
@@ -625,80 +525,6 @@ def _verdict(
     )
 
 
-def _with_heard_since(
-    results: list[TrackedMessage], conversations: Sequence[Conversation], identity: Identity
-) -> list[TrackedMessage]:
-    """Each awaiting verdict, with the latest message one of its contacts sent me since, in
-    another conversation (`TrackedMessage.heard_since`). One pass over the mail, looking
-    only at senders who are contacts of an awaiting message."""
-    waiting = [r for r in results if r.state == AWAITING and r.contacts]
-    wanted = {address.lower() for r in waiting for _, address in r.contacts}
-    if not wanted:
-        return results
-    heard: dict[str, list[HeardFrom]] = defaultdict(list)
-    for conversation in conversations:
-        for message in conversation.messages:
-            facts = message.facts
-            if not facts.from_ or not message.when or facts.from_[0][1].lower() not in wanted:
-                continue
-            if _is_mine(message, identity) or message.automatic or message.bounce:
-                continue
-            sender = facts.from_[0]
-            heard[sender[1].lower()].append(
-                HeardFrom(sender, message.when, facts.subject, conversation.thread_id)
-            )
-    found: dict[int, HeardFrom] = {}
-    for result in waiting:
-        latest = max(
-            (
-                h
-                for _, address in result.contacts
-                for h in heard.get(address.lower(), ())
-                if h.at > result.since and h.thread_id != result.thread_id
-            ),
-            key=lambda h: (h.at, h.thread_id),
-            default=None,
-        )
-        if latest is not None:
-            found[id(result)] = latest
-    return [replace(r, heard_since=found[id(r)]) if id(r) in found else r for r in results]
-
-
-def _new_matter(later: MessageFacts, sent: MessageFacts) -> bool:
-    """Their message carries the bare subject my reply answered, and no threading header:
-    it is the message I answered (a sender's clock running late) or a new one of the same
-    series ("4/12 Checkout", a weekly summary), not an answer to mine."""
-    if later.in_reply_to or later.references:
-        return False
-    later_subject, later_replied = split_subject(later.subject)
-    sent_subject, sent_replied = split_subject(sent.subject)
-    return sent_replied and not later_replied and later_subject == sent_subject
-
-
-def _answers_another(
-    later_index: int,
-    sender: str,
-    candidate: _Candidate,
-    mine: Sequence[bool],
-    followed: _Followed,
-    identity: Identity,
-) -> bool:
-    """Is the sender, who did not get my message, someone I wrote to elsewhere in the
-    thread (before the answer)? Then theirs answers that message, not this one; unless
-    they work where one of this message's contacts works (answering for them)."""
-    if sender in followed.contacts.get(candidate.index, frozenset()):
-        return False
-    if not any(
-        mine[other] and other != candidate.index and sender in followed.contacts.get(other, ())
-        for other in range(later_index)
-    ):
-        return False
-    domain = domain_of(sender)
-    if identity.is_colleague(sender) or is_public_mail_domain(domain):
-        return True
-    return all(domain_of(address) != domain for _, address in candidate.contacts)
-
-
 def _state_from_policy(policy: Policy, today: date) -> str:
     if policy.ignored:
         return IGNORED
@@ -709,65 +535,3 @@ def _state_from_policy(policy: Policy, today: date) -> str:
     if policy.snooze_until is not None and today < policy.snooze_until:
         return SNOOZED
     return AWAITING
-
-
-def _plus_tags(message: ThreadMessage, identity: Identity) -> list[str]:
-    facts = message.facts
-    tags = []
-    for _, address in (*facts.to, *facts.cc, *facts.bcc):
-        tag = identity.plus_tag(address)
-        if tag is not None:
-            tags.append(tag)
-    return tags
-
-
-class _BounceIndex:
-    """Delivery failures by the Message-ID they name, and by the recipient that failed."""
-
-    def __init__(self, conversations: Sequence[Conversation], identity: Identity) -> None:
-        # Message-ID -> (conversation, failed recipients) of each failure that names it.
-        self.by_message_id: dict[str, list[tuple[str, tuple[str, ...]]]] = defaultdict(list)
-        self.by_recipient: dict[str, list[ThreadMessage]] = defaultdict(list)
-        # Failures that name neither a Message-ID nor an address, by the subject they quote.
-        self.by_subject: dict[str, list[ThreadMessage]] = defaultdict(list)
-        self.shared_ids: set[str] = set()  # carried by several different messages (mail merge)
-        for conversation in conversations:
-            for message in conversation.messages:
-                if message.key != message.facts.message_id and message.facts.message_id:
-                    self.shared_ids.add(message.facts.message_id)
-                bounce = message.bounce
-                if bounce is None or (message.facts.from_ and _is_mine(message, identity)):
-                    continue
-                if bounce.original_message_id:
-                    failed = tuple(r.lower() for r in bounce.recipients)
-                    named = (conversation.thread_id, failed)
-                    self.by_message_id[bounce.original_message_id].append(named)
-                    continue  # it names its message: never pin it on another one
-                for recipient in bounce.recipients:
-                    self.by_recipient[recipient.lower()].append(message)
-                quoted = normalize_subject(bounce.original_subject)
-                if not bounce.recipients and len(quoted) >= _BOUNCE_SUBJECT_MIN:
-                    self.by_subject[quoted].append(message)
-
-    def find(self, sent: ThreadMessage, contacts: Sequence[Address], thread_id: str) -> str | None:
-        """Why `sent` counts as bounced, or None."""
-        message_id = sent.facts.message_id
-        for bounce_thread, failed in self.by_message_id.get(message_id, ()) if message_id else ():
-            # An id several messages carry names none of them for sure: the failed recipient
-            # says which, else the conversation the failure was threaded into.
-            if message_id not in self.shared_ids or (
-                not {a for _, a in contacts}.isdisjoint(failed)
-                if failed
-                else bounce_thread == thread_id
-            ):
-                return "bounced: the delivery failure names this message"
-        sent_at = sent.when or 0
-        for _, address in contacts:
-            for bounce in self.by_recipient.get(address, ()):
-                when = bounce.when or 0
-                if sent_at <= when <= sent_at + _BOUNCE_WINDOW:
-                    return f"bounced: delivery to {address} failed"
-        for bounce in self.by_subject.get(normalize_subject(sent.facts.subject), ()):
-            if sent_at <= (bounce.when or 0) <= sent_at + _BOUNCE_WINDOW:
-                return "bounced: a delivery failure quotes its subject"
-        return None

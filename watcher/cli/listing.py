@@ -7,8 +7,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from watcher.analysis.answers import HeardFrom
 from watcher.analysis.conversations import Conversation
-from watcher.analysis.tracker import AWAITING, BOUNCED, HeardFrom, NotFollowed, TrackedMessage
+from watcher.analysis.tracker import AWAITING, BOUNCED, NotFollowed, TrackedMessage
 from watcher.model import Address
 from watcher.terminal import pad, printable
 

@@ -52,9 +52,10 @@ ADDRESS_LENGTH_LIMIT = 320  # characters of an address (64 + @ + 255)
 
 # An RFC 2047 encoded word, looser than the RFC where real senders are: the charset may be
 # empty (read as UTF-8), and the text may hold spaces and a `?` (unencoded by some mailers),
-# but never `?=` (the end of this word) nor `=?` (the start of the next one). Each character
-# matches exactly one alternative, so a huge header is scanned in linear time.
-_ENCODED_WORD = re.compile(r"=\?([^?\s]*)\?([qQbB])\?((?:[^?=]|\?(?!=)|=(?!\?(?!=)))*)\?=")
+# but never `?=` (the end of this word) nor `=?` (the start of the next one). The text's
+# quantifiers are possessive: it can end only where it stops, so the regex never backtracks
+# into it, and a huge header without `?=` is scanned in linear time.
+_ENCODED_WORD = re.compile(r"=\?([^?\s]*)\?([qQbB])\?((?:[^?=]++|\?(?!=)|=(?!\?(?!=)))*+)\?=")
 _MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
 _WHITESPACE = re.compile(r"\s+")
 

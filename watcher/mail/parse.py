@@ -280,9 +280,10 @@ def _names_as_sent(message: Message) -> dict[str, str]:
     """
     names: dict[str, str] = {}
     for part in message.walk():
-        sent = part.get_filename()
-        if sent and "=?" in sent:
-            with suppress(Exception):  # its decoder failed on a hostile name: its name stays
+        # A hostile name that fails here keeps mail-parser's reading; it never costs the rest.
+        with suppress(Exception):
+            sent = part.get_filename()
+            if sent and "=?" in sent:
                 names.setdefault(decode_header_part(sent), sent)
     return names
 

@@ -2,6 +2,7 @@
 
     WatcherError
     ├── ConfigError            fatal at start: the config cannot be used (exit code 2)
+    ├── UsageError             a command-line argument that cannot be used (exit code 2)
     └── OperationalError       something failed while working
         ├── AccountError       skips one account's cycle; the others go on
         │   ├── ImapError      the server or the connection failed (transient: retry)
@@ -12,7 +13,8 @@
     MessageError               one message cannot be read: kept with a reason, the sync goes on
 
 Foreign exceptions (imapclient, socket, ssl, sqlite3, smtplib, keyring) are translated into
-these at one boundary each: `mail/imap.py`, `store.py`, the delivery module, `credentials.py`.
+these at one boundary each: `mail/connection.py`, `store/store.py`, `digest/deliver.py`,
+`credentials.py`.
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ class WatcherError(Exception):
 
 class ConfigError(WatcherError):
     """The configuration cannot be used; the message names the key and the fix."""
+
+
+class UsageError(WatcherError):
+    """A command-line argument that cannot be used; the message names it and the fix."""
 
 
 class OperationalError(WatcherError):

@@ -16,13 +16,9 @@ from typing import NoReturn
 import click
 
 from watcher.config.settings import Settings, default_config_path, load_settings
-from watcher.errors import ConfigError, WatcherError
+from watcher.errors import ConfigError, UsageError, WatcherError
 from watcher.logsetup import redact
 from watcher.terminal import printable
-
-
-class UsageError(WatcherError):
-    """A command-line argument that cannot be used (exit code 2)."""
 
 
 def fail(problem: WatcherError | str, code: int | None = None) -> NoReturn:

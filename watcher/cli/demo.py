@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from watcher.analysis.pipeline import analyze
-from watcher.cli.context import UsageError, fail
+from watcher.cli.context import fail
 from watcher.cli.digest_cmd import write_private
 from watcher.cli.listing import format_table
 from watcher.cli.sync_cmd import run_sync
@@ -18,7 +18,7 @@ from watcher.config.digest import DigestSettings
 from watcher.config.settings import Account, Settings
 from watcher.digest.render import render_html, render_text
 from watcher.digest.select import select_digest
-from watcher.errors import WatcherError
+from watcher.errors import UsageError, WatcherError
 from watcher.service.schedule import next_digest_after_today
 from watcher.store.store import Store
 from watcher.terminal import printable_block

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import click
 
-from watcher.cli.context import CliContext, UsageError, fail, now_option, parse_now, pass_cli
+from watcher.cli.context import CliContext, fail, now_option, parse_now, pass_cli
 from watcher.digest.render import render_html, render_text
 from watcher.digest.send import send_digest
 from watcher.digest.today import select_for
-from watcher.errors import WatcherError
+from watcher.errors import UsageError, WatcherError
 from watcher.service.schedule import next_digest_after_today
 from watcher.store.store import Store
 from watcher.terminal import printable, printable_block

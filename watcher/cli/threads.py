@@ -9,9 +9,9 @@ import click
 from watcher.analysis.conversations import Conversation
 from watcher.analysis.pipeline import Analysis, analyze
 from watcher.analysis.rules import parse_tag
-from watcher.cli.context import CliContext, UsageError, fail, now_option, parse_now, pass_cli
+from watcher.cli.context import CliContext, fail, now_option, parse_now, pass_cli
 from watcher.cli.listing import as_json, format_table, format_thread, wanted
-from watcher.errors import WatcherError
+from watcher.errors import UsageError, WatcherError
 from watcher.model import Override
 from watcher.store.store import Store
 from watcher.terminal import printable, printable_json

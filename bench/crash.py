@@ -1,7 +1,7 @@
 """Crash consistency: `kill -9` the watcher at random moments, run it again, check the result.
 
 Two experiments against a private Dovecot (tests/dovecot.py) and a loopback SMTP server that
-delivers into the user's Dovecot INBOX like an MTA (tests/test_digest_send.py):
+delivers into the user's Dovecot INBOX like an MTA (tests/smtpserver.py):
 
 1. `watcher sync` of a mailbox of a few thousand messages (INBOX, Archive, Sent; varied flags
    and keywords) into a fresh store, killed with SIGKILL after a random delay (in turn: drawn
@@ -58,17 +58,11 @@ from aiosmtpd.controller import Controller
 REPO = Path(__file__).resolve().parent.parent
 # The Dovecot and SMTP fixtures live with the tests; they are plain modules, not a package.
 sys.path.insert(0, str(REPO / "tests"))
+from configs import write_digest_config as write_config  # noqa: E402
+from demomailbox import NOW, seed_demo  # noqa: E402
 from dovecot import DovecotServer, DovecotUnavailable, MailUser  # noqa: E402
-from test_digest_send import (  # noqa: E402
-    NOW,
-    InboxDelivery,
-    _authenticate,
-    digests_in_inbox,
-    finish,
-    seed_demo,
-    watcher,
-    write_config,
-)
+from smtpserver import InboxDelivery, authenticate, digests_in_inbox  # noqa: E402
+from watcherproc import finish, watcher  # noqa: E402
 
 from watcher.digest.send import IN_FLIGHT  # noqa: E402
 from watcher.store.migrations import MIGRATIONS  # noqa: E402
@@ -635,7 +629,7 @@ def smtp_server(server: DovecotServer) -> Iterator[tuple[Controller, InboxDelive
         tls_context=context,
         require_starttls=True,
         auth_required=True,
-        authenticator=_authenticate,
+        authenticator=authenticate,
     )
     try:
         controller.start()

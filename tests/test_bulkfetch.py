@@ -108,15 +108,6 @@ def sync_measured(server: ScriptedImapServer, store: Store) -> tuple[ImapError |
     return None, peak
 
 
-@pytest.fixture
-def fresh_store(tmp_path: Path) -> Iterator[Store]:
-    store = Store.open(tmp_path / "watcher.sqlite3")
-    try:
-        yield store
-    finally:
-        store.close()
-
-
 # --- a line that never ends -----------------------------------------------------------------
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner, Result
+from configs import write_account_config
 from dovecot import DovecotServer, MailUser
 from mailfactory import make_message
 from scriptedimap import ScriptedImapServer, answer, ok
@@ -37,27 +38,6 @@ def run_watcher(*args: str, env: dict[str, str] | None = None) -> subprocess.Com
         stdin=subprocess.DEVNULL,
         env={**os.environ, **(env or {})},
     )
-
-
-def write_config(path: Path, server: DovecotServer, user: MailUser, state: Path) -> Path:
-    path.write_text(
-        f"""
-state_dir = "{state}"
-lookback_days = 0
-
-[[accounts]]
-name = "work"
-host = "{server.host}"
-port = {server.port}
-security = "starttls"
-username = "{user.name}"
-addresses = ["{user.address}"]
-ca_file = "{server.ca_file}"
-password_env = "TEST_IMAP_PASSWORD"
-""",
-        encoding="utf-8",
-    )
-    return path
 
 
 def test_demo_runs_without_an_account(tmp_path: Path) -> None:
@@ -102,7 +82,9 @@ def test_sync_then_wrong_password(
             date=dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
         ),
     )
-    config = write_config(tmp_path / "config.toml", imap_server, mail_user, tmp_path / "state")
+    config = write_account_config(
+        tmp_path / "config.toml", imap_server, mail_user, tmp_path / "state"
+    )
     good = run_watcher(
         "--config", str(config), "sync", env={"TEST_IMAP_PASSWORD": mail_user.password}
     )
@@ -119,7 +101,9 @@ def test_sync_then_wrong_password(
 def test_no_password_anywhere_names_the_sources(
     imap_server: DovecotServer, mail_user: MailUser, tmp_path: Path
 ) -> None:
-    config = write_config(tmp_path / "config.toml", imap_server, mail_user, tmp_path / "state")
+    config = write_account_config(
+        tmp_path / "config.toml", imap_server, mail_user, tmp_path / "state"
+    )
     env = {"TEST_IMAP_PASSWORD": "", "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
     result = run_watcher("--config", str(config), "sync", env=env)
     assert result.returncode == 1
@@ -197,7 +181,9 @@ def hostile_config(imap_server: DovecotServer, mail_user: MailUser, tmp_path: Pa
     proposal, away = hostile_mail(mail_user)
     imap_server.append(mail_user, "Sent", proposal, internal_date=SENT_AT)
     imap_server.append(mail_user, HOSTILE_FOLDER, away, internal_date=SENT_AT)
-    return write_config(tmp_path / "config.toml", imap_server, mail_user, tmp_path / "state")
+    return write_account_config(
+        tmp_path / "config.toml", imap_server, mail_user, tmp_path / "state"
+    )
 
 
 def test_foreign_text_never_reaches_the_terminal_raw(

@@ -1,4 +1,4 @@
-"""`watcher run` as a real process: against Dovecot and the SMTP server of test_digest_send,
+"""`watcher run` as a real process: against Dovecot and the SMTP server of smtpserver.py,
 and against the bundled demo Maildir when no server is needed.
 
 `--once` exits 1 when an account (or a due digest) failed, after doing everything else: the
@@ -27,17 +27,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from aiosmtpd.controller import Controller
+from configs import write_digest_config
+from demomailbox import seed_demo
 from dovecot import START_TIMEOUT, DovecotServer, MailUser, find_binary
-from test_digest_send import (
-    SMTP_PASSWORD,
-    SMTP_USER,
-    InboxDelivery,
-    finish,
-    seed_demo,
-    smtp_inbox,  # noqa: F401  (a fixture)
-    watcher,
-    write_config,
-)
+from smtpserver import SMTP_PASSWORD, SMTP_USER, InboxDelivery
+from watcherproc import finish, watcher
 
 from watcher.cli.status import next_digest
 from watcher.config.settings import Settings, load_settings
@@ -186,7 +180,7 @@ username = "{user.name}"
 addresses = ["broken@example.test"]
 password_env = "TEST_BROKEN_PASSWORD"
 """
-    config = write_config(tmp_path / "c.toml", server, user, smtp_port, tmp_path / "state")
+    config = write_digest_config(tmp_path / "c.toml", server, user, smtp_port, tmp_path / "state")
     digest = 'at = "00:00"\ncatch_up_until = "23:59"\nsend_when_empty = true'
     configure(config, zone_near_noon(), digest, broken)
     env = {
@@ -206,7 +200,7 @@ def digest_text(raw: bytes) -> str:
 def test_once_syncs_the_good_account_reports_the_broken_one_and_sends_the_digest(
     imap_server: DovecotServer,
     mail_user: MailUser,
-    smtp_inbox: tuple[Controller, InboxDelivery],  # noqa: F811
+    smtp_inbox: tuple[Controller, InboxDelivery],
     tmp_path: Path,
 ) -> None:
     controller, handler = smtp_inbox
@@ -231,7 +225,7 @@ def test_once_syncs_the_good_account_reports_the_broken_one_and_sends_the_digest
 def test_the_daemon_and_a_hand_run_send_one_digest_whichever_comes_first(
     imap_server: DovecotServer,
     mail_user: MailUser,
-    smtp_inbox: tuple[Controller, InboxDelivery],  # noqa: F811
+    smtp_inbox: tuple[Controller, InboxDelivery],
     tmp_path: Path,
 ) -> None:
     controller, handler = smtp_inbox
@@ -242,7 +236,7 @@ def test_the_daemon_and_a_hand_run_send_one_digest_whichever_comes_first(
     busy = re.compile(r"the digest for \S+ is being sent by another process; not sent")
     for first in ("daemon", "hand"):
         state = tmp_path / f"state-{first}"
-        config = write_config(
+        config = write_digest_config(
             tmp_path / f"{first}.toml", imap_server, mail_user, controller.port, state
         )
         configure(config, zone, digest)
@@ -273,7 +267,7 @@ def test_the_daemon_and_a_hand_run_send_one_digest_whichever_comes_first(
 def test_run_catches_up_on_the_digest_despite_a_broken_account(
     imap_server: DovecotServer,
     mail_user: MailUser,
-    smtp_inbox: tuple[Controller, InboxDelivery],  # noqa: F811
+    smtp_inbox: tuple[Controller, InboxDelivery],
     tmp_path: Path,
 ) -> None:
     controller, handler = smtp_inbox
@@ -303,7 +297,7 @@ def test_run_catches_up_on_the_digest_despite_a_broken_account(
 def test_run_survives_a_server_restart_sends_the_digest_on_time_and_stops_on_sigterm(
     imap_server: DovecotServer,
     mail_user: MailUser,
-    smtp_inbox: tuple[Controller, InboxDelivery],  # noqa: F811
+    smtp_inbox: tuple[Controller, InboxDelivery],
     notify_socket: NotifyListener,
     tmp_path: Path,
 ) -> None:
@@ -319,7 +313,7 @@ def test_run_survives_a_server_restart_sends_the_digest_on_time_and_stops_on_sig
         at = soon.replace(second=0, microsecond=0)
         until = at + dt.timedelta(hours=1)
         state = tmp_path / "state"
-        config = write_config(tmp_path / "c.toml", server, user, controller.port, state)
+        config = write_digest_config(tmp_path / "c.toml", server, user, controller.port, state)
         account, smtp = config.read_text().split("[digest.smtp]")
         smtp = smtp.replace(str(server.ca_file), str(imap_server.ca_file))  # the SMTP cert
         config.write_text(f"{account}[digest.smtp]{smtp}")
@@ -574,7 +568,7 @@ def utc(moment: dt.datetime) -> dt.datetime:
 
 
 def test_spring_forward_the_daemon_sends_at_the_end_of_the_gap_as_status_and_footer_say(
-    smtp_inbox: tuple[Controller, InboxDelivery],  # noqa: F811
+    smtp_inbox: tuple[Controller, InboxDelivery],
     imap_server: DovecotServer,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -615,7 +609,7 @@ def test_spring_forward_the_daemon_sends_at_the_end_of_the_gap_as_status_and_foo
 
 
 def test_fall_back_the_daemon_sends_once_at_the_first_of_two_0130s(
-    smtp_inbox: tuple[Controller, InboxDelivery],  # noqa: F811
+    smtp_inbox: tuple[Controller, InboxDelivery],
     imap_server: DovecotServer,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -654,7 +648,7 @@ def test_fall_back_the_daemon_sends_once_at_the_first_of_two_0130s(
 
 
 def test_a_daemon_down_at_the_digest_time_catches_up_until_the_cut_off(
-    smtp_inbox: tuple[Controller, InboxDelivery],  # noqa: F811
+    smtp_inbox: tuple[Controller, InboxDelivery],
     imap_server: DovecotServer,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,

@@ -35,10 +35,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from dovecot import DovecotServer, MailUser, find_binary
+from imapaccount import account_for
 from mailfactory import make_message
 
 from watcher.config.digest import SmtpServer as SmtpSettings
-from watcher.config.settings import Account
 from watcher.credentials import Secret
 from watcher.digest.deliver import (
     append_to_folder,
@@ -354,19 +354,6 @@ def test_a_message_without_recipients_is_not_sent() -> None:
 
 
 # -- IMAP -------------------------------------------------------------------------------------
-
-
-def account_for(server: DovecotServer, user: MailUser) -> Account:
-    return Account(
-        name="test",
-        addresses=(user.address,),
-        host=server.host,
-        port=server.port,
-        security="starttls",
-        username=user.name,
-        ca_file=Path(server.ca_file),
-        timeout_seconds=10.0,
-    )
 
 
 def secret_of(user: MailUser) -> Secret:

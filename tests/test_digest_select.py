@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-import pytest
-from test_tracker import (
+from threads import (
     CLIENT,
     ME,
     ZONE,
@@ -73,13 +72,6 @@ def run_days(store: Store, first: date, last: date, *extra: object) -> dict[date
             shown[day] = [i.rung for i in selection.digest.items]
         day += timedelta(days=1)
     return shown
-
-
-@pytest.fixture
-def fresh_store(tmp_path: Path) -> Store:
-    store = Store.open(tmp_path / "s.sqlite3")
-    yield store  # type: ignore[misc]
-    store.close()
 
 
 def test_cadence_across_weeks_then_give_up(fresh_store: Store) -> None:

@@ -11,28 +11,22 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import hashlib
-import os
 import re
 import shutil
 import signal
-import socket
 import sqlite3
-import ssl
-import subprocess
-import sys
-import threading
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from email import message_from_bytes
 from pathlib import Path
-from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from configs import write_digest_config
+from demomailbox import NOW, seed_demo
 from dovecot import DovecotServer, MailUser
-from test_end_to_end import DEMO, imap_folder, manifest
+from smtpserver import SMTP_PASSWORD, InboxDelivery, digests_in_inbox
+from watcherproc import finish, watcher
 
 from watcher.config.settings import load_settings
 from watcher.digest.model import DigestItem
@@ -50,145 +44,6 @@ from watcher.digest.send import (
 from watcher.digest.today import select_for
 from watcher.store.store import Store
 
-NOW = "2026-11-23T08:00"
-SMTP_USER, SMTP_PASSWORD = "digest-sender", "smtp-secret-pw"
-
-
-class InboxDelivery:
-    """An aiosmtpd handler that delivers into the user's Dovecot INBOX, as an MTA would.
-
-    `hold` makes it keep the client waiting after delivering, before answering "250": the
-    moment to kill the client.
-    """
-
-    def __init__(self, server: DovecotServer, user: MailUser) -> None:
-        self.server = server
-        self.user = user
-        self.received: list[bytes] = []
-        self.hold = False
-        self.delivered = threading.Event()
-        self.release = threading.Event()
-
-    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
-        content = bytes(envelope.original_content or envelope.content)
-        self.server.append(self.user, "INBOX", content)
-        self.received.append(content)
-        self.delivered.set()
-        if self.hold:
-            self.release.wait(timeout=30)
-        return "250 OK"
-
-
-def _authenticate(
-    _server: Any, _session: Any, _envelope: Any, mechanism: str, data: Any
-) -> AuthResult:
-    ok = (
-        mechanism in ("LOGIN", "PLAIN")
-        and isinstance(data, LoginPassword)
-        and data.login == SMTP_USER.encode()
-        and data.password == SMTP_PASSWORD.encode()
-    )
-    return AuthResult(success=ok, handled=False)
-
-
-@pytest.fixture
-def smtp_inbox(
-    imap_server: DovecotServer, mail_user: MailUser
-) -> Iterator[tuple[Controller, InboxDelivery]]:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(str(imap_server.ca_file), str(imap_server.key_file))
-    handler = InboxDelivery(imap_server, mail_user)
-    with socket.socket() as probe:  # aiosmtpd 1.4 cannot start on port 0: pick a free one
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(
-        handler,
-        hostname="127.0.0.1",
-        port=port,
-        tls_context=context,
-        require_starttls=True,
-        auth_required=True,
-        authenticator=_authenticate,
-    )
-    try:
-        controller.start()
-        yield controller, handler
-    finally:
-        handler.release.set()
-        controller.stop()
-
-
-def write_config(
-    path: Path, server: DovecotServer, user: MailUser, smtp_port: int, state: Path
-) -> Path:
-    path.write_text(
-        f"""
-state_dir = "{state}"
-timezone = "Europe/Stockholm"
-lookback_days = 0
-
-[[accounts]]
-name = "maya"
-host = "{server.host}"
-port = {server.port}
-security = "starttls"
-ca_file = "{server.ca_file}"
-username = "{user.name}"
-addresses = ["maya@lindqvist-studio.example"]
-aliases = ["maya.lindqvist@gmail.example"]
-password_env = "TEST_IMAP_PASSWORD"
-
-[digest]
-to = "maya@lindqvist-studio.example"
-webmail = "fastmail"
-
-[digest.smtp]
-host = "127.0.0.1"
-port = {smtp_port}
-security = "starttls"
-ca_file = "{server.ca_file}"
-username = "{SMTP_USER}"
-password_env = "TEST_SMTP_PASSWORD"
-""",
-        encoding="utf-8",
-    )
-    return path
-
-
-def watcher(config: Path, user: MailUser, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "TEST_IMAP_PASSWORD": user.password, "TEST_SMTP_PASSWORD": SMTP_PASSWORD}
-    return subprocess.Popen(
-        [sys.executable, "-m", "watcher", "--config", str(config), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        env=env,
-    )
-
-
-def finish(process: subprocess.Popen[str]) -> tuple[int, str, str]:
-    out, err = process.communicate(timeout=120)
-    return process.returncode, out, err
-
-
-def seed_demo(server: DovecotServer, user: MailUser) -> None:
-    for _number, _verdict, _contact, files in manifest():
-        for relative in files:
-            delivered = int(Path(relative).name.split(".")[0])
-            server.append(
-                user,
-                imap_folder(relative),
-                (DEMO / relative).read_bytes(),
-                internal_date=dt.datetime.fromtimestamp(delivered, dt.UTC),
-            )
-
-
-def digests_in_inbox(server: DovecotServer, user: MailUser) -> int:
-    with server.connect(user) as client:
-        client.select_folder("INBOX", readonly=True)
-        return len(client.search(["HEADER", "X-Followup-Watcher", "digest"]))
-
 
 def test_digest_arrives_once_by_smtp_and_survives_a_kill(
     imap_server: DovecotServer,
@@ -198,7 +53,7 @@ def test_digest_arrives_once_by_smtp_and_survives_a_kill(
 ) -> None:
     controller, handler = smtp_inbox
     seed_demo(imap_server, mail_user)
-    config = write_config(
+    config = write_digest_config(
         tmp_path / "c.toml", imap_server, mail_user, controller.port, tmp_path / "s"
     )
     assert finish(watcher(config, mail_user, "sync"))[0] == 0
@@ -250,13 +105,15 @@ def test_refused_digest_is_sent_by_the_next_run(
     controller, handler = smtp_inbox
     seed_demo(imap_server, mail_user)
     closed_port = 1
-    broken = write_config(tmp_path / "b.toml", imap_server, mail_user, closed_port, tmp_path / "s")
+    broken = write_digest_config(
+        tmp_path / "b.toml", imap_server, mail_user, closed_port, tmp_path / "s"
+    )
     assert finish(watcher(broken, mail_user, "sync"))[0] == 0
     code, _, err = finish(watcher(broken, mail_user, "digest", "--send", "--now", NOW))
     assert code == 1
     assert err.startswith("error: ") and "Traceback" not in err
     assert SMTP_PASSWORD not in err
-    fixed = write_config(
+    fixed = write_digest_config(
         tmp_path / "f.toml", imap_server, mail_user, controller.port, tmp_path / "s"
     )
     code, out, err = finish(watcher(fixed, mail_user, "digest", "--send", "--now", NOW))
@@ -271,7 +128,7 @@ def test_imap_delivery_and_opt_in_drafts(
     imap_server: DovecotServer, mail_user: MailUser, tmp_path: Path
 ) -> None:
     seed_demo(imap_server, mail_user)
-    config = write_config(tmp_path / "c.toml", imap_server, mail_user, 1, tmp_path / "s")
+    config = write_digest_config(tmp_path / "c.toml", imap_server, mail_user, 1, tmp_path / "s")
     text = config.read_text().replace(
         'webmail = "fastmail"', 'webmail = "fastmail"\ndelivery = "imap"\ndrafts = true'
     )
@@ -326,12 +183,14 @@ def test_two_sends_at_once_deliver_one_digest(
     controller, handler = smtp_inbox
     seed_demo(imap_server, mail_user)
     synced = tmp_path / "synced"
-    config = write_config(tmp_path / "c.toml", imap_server, mail_user, controller.port, synced)
+    config = write_digest_config(
+        tmp_path / "c.toml", imap_server, mail_user, controller.port, synced
+    )
     assert finish(watcher(config, mail_user, "sync"))[0] == 0
     for trial in range(5):  # 10 of 12 trials sent twice before the day was claimed under a lock
         state = tmp_path / f"state{trial}"
         shutil.copytree(synced, state)  # a store with no digest sent, as after the sync
-        trial_config = write_config(
+        trial_config = write_digest_config(
             tmp_path / f"c{trial}.toml", imap_server, mail_user, controller.port, state
         )
         slow_passwords(trial_config, mail_user)
@@ -360,7 +219,9 @@ def test_an_append_left_under_way_by_a_dead_process_is_waited_for_not_doubled(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     seed_demo(imap_server, mail_user)
-    config = imap_only(write_config(tmp_path / "c.toml", imap_server, mail_user, 1, tmp_path / "s"))
+    config = imap_only(
+        write_digest_config(tmp_path / "c.toml", imap_server, mail_user, 1, tmp_path / "s")
+    )
     assert finish(watcher(config, mail_user, "sync"))[0] == 0
     monkeypatch.setenv("TEST_IMAP_PASSWORD", mail_user.password)
     settings = load_settings(config)
@@ -403,7 +264,9 @@ def test_a_held_lock_sends_nothing_and_says_so(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    config = imap_only(write_config(tmp_path / "c.toml", imap_server, mail_user, 1, tmp_path / "s"))
+    config = imap_only(
+        write_digest_config(tmp_path / "c.toml", imap_server, mail_user, 1, tmp_path / "s")
+    )
     monkeypatch.setenv("TEST_IMAP_PASSWORD", mail_user.password)
     settings = load_settings(config)
     now = dt.datetime.fromisoformat(NOW).replace(tzinfo=settings.zone)

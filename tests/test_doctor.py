@@ -10,34 +10,21 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import keyring
 import pytest
-import test_digest_send
 from aiosmtpd.controller import Controller
 from click.testing import CliRunner, Result
+from configs import MAYA, write_digest_config
 from dovecot import DovecotServer, MailUser
-from keyring.backends import fail
 from mailfactory import make_message
-from test_digest_send import SMTP_PASSWORD, InboxDelivery, write_config
+from smtpserver import SMTP_PASSWORD, InboxDelivery
 
 from watcher.cli.doctor import doctor_command
 
-ME = "maya@lindqvist-studio.example"  # the address test_digest_send.write_config configures
-smtp_inbox = test_digest_send.smtp_inbox  # the SMTP server fixture (STARTTLS + AUTH)
-
-
-@pytest.fixture(autouse=True)
-def no_keyring() -> Iterator[None]:
-    """No OS keyring, as under systemd: passwords come from the environment only."""
-    previous = keyring.get_keyring()
-    keyring.set_keyring(fail.Keyring())
-    try:
-        yield
-    finally:
-        keyring.set_keyring(previous)
+ME = MAYA  # the address write_digest_config configures
+# No OS keyring, as under systemd: passwords come from the environment only.
+pytestmark = pytest.mark.usefixtures("no_keyring")
 
 
 @pytest.fixture
@@ -52,7 +39,7 @@ def config(
     sent = make_message(from_=f"Maya <{ME}>", to="lea@acme.example", subject="Quote", date=when)
     imap_server.append(mail_user, "Sent", sent, internal_date=when)
     path = tmp_path / "config.toml"
-    return write_config(path, imap_server, mail_user, smtp_inbox[0].port, tmp_path / "state")
+    return write_digest_config(path, imap_server, mail_user, smtp_inbox[0].port, tmp_path / "state")
 
 
 def doctor(path: Path, env: dict[str, str | None]) -> Result:

@@ -4,20 +4,16 @@ then `watcher list --json`, checked against the verdicts MANIFEST.txt promises f
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import subprocess
 import sys
-from importlib import resources
 from pathlib import Path
 
 import pytest
+from demomailbox import NOW, manifest, seed_demo
 from dovecot import DovecotServer, MailUser
 
-DEMO = Path(str(resources.files("watcher") / "demo_mailbox"))
-FOLDERS = {"": "INBOX", ".Sent": "Sent", ".Archive": "Archive", ".Junk": "Junk"}
-NOW = "2026-11-23T08:00"
 # MANIFEST verdict -> (state in `watcher list --json`, reply in spam)
 STATES = {
     "awaiting": ("awaiting", False),
@@ -26,22 +22,6 @@ STATES = {
     "reply-in-spam": ("answered", True),
     "bounced": ("bounced", False),
 }
-
-
-def manifest() -> list[tuple[str, str, str, list[str]]]:
-    rows = []
-    for line in (DEMO / "MANIFEST.txt").read_text(encoding="utf-8").splitlines():
-        if line.strip() and not line.startswith("#"):
-            number, verdict, _day, contact, files, _why = (f.strip() for f in line.split(" | "))
-            rows.append((number, verdict, contact, files.split()))
-    return rows
-
-
-def imap_folder(relative: str) -> str:
-    top = relative.split("/")[0]
-    if top.startswith("."):
-        return FOLDERS.get(top, top[1:].replace(".", "/"))
-    return "INBOX"
 
 
 def run_watcher(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -58,15 +38,7 @@ def run_watcher(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def synced_demo(imap_server: DovecotServer, mail_user: MailUser, tmp_path: Path) -> Path:
-    for _number, _verdict, _contact, files in manifest():
-        for relative in files:
-            delivered = int(Path(relative).name.split(".")[0])
-            imap_server.append(
-                mail_user,
-                imap_folder(relative),
-                (DEMO / relative).read_bytes(),
-                internal_date=dt.datetime.fromtimestamp(delivered, dt.UTC),
-            )
+    seed_demo(imap_server, mail_user)
     config = tmp_path / "config.toml"
     config.with_suffix(".pw").write_text(mail_user.password)
     config.write_text(

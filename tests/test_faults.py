@@ -29,27 +29,19 @@ from typing import Any, TypeVar
 
 import pytest
 from aiosmtpd.controller import Controller
+from configs import write_digest_config
+from demomailbox import NOW, seed_demo
 from dovecot import DovecotServer, MailUser
 from faultproxy import FaultProxy
-from test_digest_send import (
-    NOW,
-    InboxDelivery,
-    digests_in_inbox,
-    finish,
-    seed_demo,
-    smtp_inbox,
-    watcher,
-    write_config,
-)
-from test_imap_sync import account_for
+from imapaccount import account_for
+from smtpserver import InboxDelivery, digests_in_inbox
+from watcherproc import finish, watcher
 
 from watcher.credentials import Secret
 from watcher.errors import ImapError
 from watcher.mail.imap import FETCH_BATCH, sync_imap_account
 from watcher.model import MessageFacts
 from watcher.store.store import Store
-
-__all__ = ["smtp_inbox"]  # the fixture, imported for pytest
 
 T = TypeVar("T")
 SYNC_NOW = dt.datetime(2026, 11, 23, 7, 0, tzinfo=dt.UTC)
@@ -483,7 +475,7 @@ def test_smtp_cut_during_data_fails_once_then_exactly_one_digest_arrives(
             return "250 OK"
 
         handler.handle_RCPT = cut_during_data  # type: ignore[attr-defined]  # aiosmtpd hook
-        config = write_config(
+        config = write_digest_config(
             tmp_path / "c.toml", imap_server, mail_user, proxy.port, tmp_path / "s"
         )
         assert finish(watcher(config, mail_user, "sync"))[0] == 0

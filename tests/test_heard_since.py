@@ -11,8 +11,8 @@ from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from test_digest_render import HOSTILE_SUBJECT, NOW, make_item
-from test_reply_patterns import ALICE, ME, PDF, T0, conversation, facts, verdict_on, verdicts
+from digestitems import HOSTILE_SUBJECT, NOW, make_item
+from replythreads import ALICE, ME, PDF, T0, conversation, facts, verdict_on, verdicts
 
 from watcher.analysis.answers import HeardFrom
 from watcher.analysis.tracker import AWAITING

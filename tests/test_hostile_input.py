@@ -34,9 +34,6 @@ import base64
 import contextlib
 import copy
 import datetime as dt
-import email
-import email.message
-import email.policy
 import json
 import math
 import re
@@ -44,653 +41,46 @@ import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Sequence
-from dataclasses import replace
-from email.parser import BytesParser
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from corpus import message_files, unpack
 from dovecot import DovecotServer, MailUser
+from hostilemail import HOSTILE_TEXTS, ME, NASTY, encoded_word, nested_multipart, raw_message
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_digest_send import finish, watcher
+from mailpipeline import (
+    ARRIVED,
+    DIGEST,
+    IDENTITY,
+    MAILTO_LINK,
+    NOW,
+    TEMPLATE_TAGS,
+    WEBMAIL_LINK,
+    ZONE,
+    Markup,
+    check_drafts,
+    check_html,
+    check_message,
+    fetch_response,
+    imap_sync,
+    through_everything,
+)
+from watcherproc import finish, watcher
 
 from watcher.analysis.conversations import build_conversations
-from watcher.analysis.proposals import classify_sent
 from watcher.analysis.rules import add_days
-from watcher.analysis.signals import automatic_reason, bounce_of
 from watcher.analysis.tracker import track
-from watcher.config.digest import DigestSettings
 from watcher.config.settings import Settings, parse_settings
-from watcher.config.tracking import Rule, Tracking
-from watcher.digest.deliver import _wire_bytes, build_draft, is_plain_address
-from watcher.digest.model import Digest
-from watcher.digest.render import build_message, render_html, render_text, safe_link
+from watcher.config.tracking import Tracking
+from watcher.digest.render import render_html
 from watcher.digest.select import select_digest
 from watcher.errors import ConfigError
-from watcher.identity import Identity
 from watcher.mail.fetch import parse_fetch_response
-from watcher.mail.headers import HEADER_FIELDS
-from watcher.mail.imap import ImapSync
-from watcher.mail.parse import (
-    BODY_FETCH_BYTES,
-    facts_from_headers,
-    facts_from_raw,
-    header_end,
-    is_watcher_mail,
-    wants_body_text,
-)
-from watcher.model import MessageFacts, StoredMessage
 from watcher.service.daemon import sync_interval_seconds
 from watcher.service.schedule import upcoming_digest
-from watcher.store.store import FolderState, Store
-from watcher.terminal import printable
-
-ME = "me@example.test"
-IDENTITY = Identity((ME,))
-ZONE = ZoneInfo("Europe/Berlin")
-NOW = dt.datetime(2026, 11, 23, 7, 30, tzinfo=ZONE)
-ARRIVED = int((NOW - dt.timedelta(days=20)).timestamp())
-WEBMAIL = "https://app.fastmail.com/mail/search:msgid%3A"
-DIGEST = DigestSettings(recipient=ME, sender=ME, account="acct", webmail="fastmail")
-TRACKING = Tracking(
-    track="all",
-    keywords=("angebot",),
-    rules=(Rule(number=1, subject=re.compile(r"proposal|offer", re.IGNORECASE), quiet_days=2),),
-)
-# Every tag the digest template itself uses: mail must add none.
-TEMPLATE_TAGS = frozenset(
-    [
-        "html",
-        "head",
-        "meta",
-        "title",
-        "style",
-        "body",
-        "div",
-        "table",
-        "tr",
-        "td",
-        "h1",
-        "h2",
-        "p",
-        "span",
-        "a",
-        "code",
-        "br",
-    ]
-)
-DIGEST_HEADERS = frozenset(
-    [
-        "from",
-        "to",
-        "subject",
-        "date",
-        "message-id",
-        "auto-submitted",
-        "x-followup-watcher",
-        "mime-version",
-        "content-type",
-    ]
-)
-DRAFT_HEADERS = frozenset(
-    [
-        "from",
-        "to",
-        "subject",
-        "date",
-        "message-id",
-        "in-reply-to",
-        "references",
-        "x-followup-watcher",
-        "mime-version",
-        "content-type",
-        "content-transfer-encoding",
-    ]
-)
-HOSTILE_TEXTS = (
-    "<script>alert(1)</script>",
-    '<a href="javascript:alert(1)">click</a>',
-    "javascript:alert(document.cookie)",
-    '"><img src=x onerror=alert(1)>',
-    "<style>body{background:url(https://evil.example/t.png)}</style>",
-    "<!-- <script> --> ]]> <![CDATA[ x ]]>",
-    "{{ 7*7 }} {% raw %} ${7*7} #{7*7} %s %n %(x)s",
-    "{first_name} {0} {subject.__class__.__mro__} {greeting!r:>99999}",
-    "../../../../etc/passwd",
-    "$(touch /tmp/pwned) `id` ; rm -rf ~ | cat",
-    "\u202e\u200b\ufeff\u0000\x7f\x1b[31m",
-    "Proposal\r\nBcc: victim@evil.example",
-)
-
-# -- building messages ------------------------------------------------------------------------
-
-
-def _message(*fields: bytes, body: bytes = b"Hello.\r\n", eol: bytes = b"\r\n") -> bytes:
-    return eol.join(fields) + eol + eol + body
-
-
-def _encoded(text: str, charset: str = "utf-8", kind: str = "b") -> str:
-    data = text.encode("utf-8")
-    if kind == "b":
-        return f"=?{charset}?b?{base64.b64encode(data).decode()}?="
-    payload = "".join(chr(b) if chr(b).isalnum() else f"={b:02X}" for b in data)
-    return f"=?{charset}?q?{payload}?="
-
-
-def _nested(depth: int, *, boundary: str = "b{}", close: bool = True) -> bytes:
-    """A multipart nested `depth` deep, a text part at the bottom."""
-    head = b""
-    tail = b""
-    for level in range(depth):
-        mark = boundary.format(level).encode()
-        head += b'Content-Type: multipart/mixed; boundary="%s"\r\n\r\n--%s\r\n' % (mark, mark)
-        if close:
-            tail = b"\r\n--%s--\r\n" % mark + tail
-    leaf = b"Content-Type: text/plain; charset=utf-8\r\n\r\nThe proposal, deep down.\r\n"
-    return head + leaf + tail
-
-
-def _nasty() -> dict[str, bytes]:
-    """The nastiest hand-made messages, by name; none contains NUL (Dovecot takes them all)."""
-    mine = b"From: Me <" + ME.encode() + b">"
-    date = b"Date: Mon, 02 Nov 2026 09:00:00 +0100"
-    client = b"To: Ana <ana@client.example>"
-    subject_html = " ".join(HOSTILE_TEXTS[:5])
-    giant_to = b"To: " + b",\r\n ".join(b"u%d@x%d.example" % (i, i % 97) for i in range(5000))
-    many_words = " ".join(_encoded(f"w{i}<b>", kind="q") for i in range(2000))
-    nested_word = _encoded(_encoded("<script>alert(1)</script>", kind="q"))
-    report_type = b'Content-Type: multipart/report; report-type=delivery-status; boundary="R"'
-    report = (
-        b"--R\r\nContent-Type: text/plain\r\n\r\nDelivery to <a href='javascript:x'>"
-        b"ana@client.example</a> failed.\r\n"
-        b"--R\r\nContent-Type: message/delivery-status\r\n\r\n"
-        b"Final-Recipient: rfc822; <script>@evil.example\r\nAction: failed\r\n"
-        b"Final-Recipient: rfc822; ana@client.example\r\nAction: failed\r\n"
-        b"--R\r\nContent-Type: text/rfc822-headers\r\n\r\n"
-        b"Message-ID: <html-subject@example.test>\r\n--R"  # never closed
-    )
-    return {
-        "html-subject": _message(
-            mine,
-            b'To: "<img src=x onerror=alert(1)>" <eve@client.example>, '
-            b"=?utf-8?q?=3Cscript=3Ealert(2)=3C/script=3E?= <bob@client.example>",
-            b"Subject: " + subject_html.encode(),
-            b"Message-ID: <html-subject@example.test>",
-            date,
-            b'Content-Type: multipart/mixed; boundary="m"',
-            body=b"--m\r\nContent-Type: text/html\r\n\r\n<p>Our proposal: <a href='javascript:"
-            b"alert(1)'>sign</a><script>alert(3)</script> EUR 9,800</p>\r\n--m\r\n"
-            b'Content-Type: application/pdf; name="\\"><script>alert(4)</script>.pdf"\r\n'
-            b"Content-Disposition: attachment; filename*=utf-8''%3Cscript%3E.pdf\r\n\r\n"
-            b"%PDF-1.4\r\n--m--\r\n",
-        ),
-        "crlf-injection": _message(
-            mine,
-            b"To: "
-            + _encoded("Ana\r\nBcc: victim@evil.example").encode()
-            + b" <ana@client.example>",
-            b"Subject: "
-            + _encoded(
-                "Proposal\r\nBcc: victim@evil.example\r\n\r\n<b>body</b>", kind="q"
-            ).encode(),
-            b"Message-ID: <crlf@example.test>",
-            b"References: <a@x>\r\n\t<b@x>",
-            date,
-        ),
-        "bare-cr": _message(
-            mine,
-            client,
-            b"Subject: Quote for you\rBcc: victim@evil.example\rX-Evil: 1",
-            b"Message-ID: <bare-cr@example.test>\rBcc: x@evil.example",
-            b"In-Reply-To: \x01\x02<ctl@x>",
-            date,
-        ),
-        "giant-subject": _message(
-            mine,
-            client,
-            b"Subject: Proposal " + b"A" * 200_000,
-            b"Message-ID: <giant-subject@example.test>",
-            date,
-        ),
-        "giant-to": _message(
-            mine, giant_to, b"Subject: Offer for 5000", b"Message-ID: <giant-to@x>", date
-        ),
-        "deep-nesting": _message(
-            mine, client, b"Subject: Proposal, nested", date, body=_nested(60, close=False)
-        ),
-        "same-boundary-everywhere": _message(
-            mine, client, b"Subject: Estimate", date, body=_nested(55, boundary="same")
-        ),
-        "broken-boundaries": _message(
-            mine,
-            client,
-            b"Subject: Contract",
-            date,
-            b"Content-Type: multipart/alternative; boundary=",
-            body=b'--\r\n--\r\nContent-Type: text/plain; charset="\r\n\r\nhalf\r\n-- --\r\n',
-        ),
-        "lying-charsets": _message(
-            mine,
-            client,
-            b"Subject: =?utf-7?q?+2AA-?= =?unicode-escape?q?\\ud800x?= =?x-klingon?q?=FF?= "
-            b"=?zlib?b?eJzLSM3JyQcABiwCFQ==?= =?idna?q?xn--=FF?= =?utf-16?b?2AA=?=",
-            b'Content-Type: text/plain; charset="utf-7"',
-            b"Content-Transfer-Encoding: quoted-printable",
-            date,
-            body=b"+2AA- =FF=FE proposal =ZZ\r\n",
-        ),
-        "lying-filenames": _message(
-            mine,
-            client,
-            b"Subject: Proposal, attached",
-            date,
-            b'Content-Type: multipart/mixed; boundary="f"',
-            body=b"--f\r\nContent-Type: text/plain\r\n\r\nAttached.\r\n"
-            b'--f\r\nContent-Type: application/pdf; name="=?utf-7?q?+2AA-?=.pdf"\r\n'
-            b"Content-Disposition: attachment; filename*=utf-7''%2B2AA-.pdf\r\n\r\n%PDF\r\n"
-            b'--f\r\nContent-Type: application/pdf; name="\\\\ud800 =?x?q?y?=.pdf"\r\n\r\n%PDF\r\n'
-            b"--f--\r\n",
-        ),
-        "idna-filename": _message(
-            mine,
-            client,
-            b"Subject: Offer, attached",
-            date,
-            b'Content-Type: multipart/mixed; boundary="f"',
-            body=b"--f\r\nContent-Type: text/plain\r\n\r\nAttached.\r\n"
-            b'--f\r\nContent-Type: application/pdf; name="=?idna?q?=FF?=.pdf"\r\n'
-            b"Content-Disposition: attachment; filename*=idna''%FF.pdf\r\n\r\n%PDF\r\n"
-            b"--f--\r\n",
-        ),
-        "dates-out-of-range": _message(
-            mine,
-            client,
-            b"Subject: Offer from the year 0",
-            b"Date: Mon, 1 Jan 0000 00:00:00 +0000",
-            b"Message-ID: <year0@x>",
-        ),
-        "date-99999": _message(
-            mine,
-            client,
-            b"Subject: Offer from the far future",
-            b"Date: Fri, 31 Dec 99999 23:59:59 -9999",
-        ),
-        "rfc2047-abuse": _message(
-            mine,
-            b"To: " + nested_word.encode() + b" <nested@client.example>",
-            b"Subject: " + many_words.encode(),
-            b"Cc: =?x?q?" + b"=" * 500 + b"?= <cc@client.example>",
-            date,
-        ),
-        "8bit-headers": _message(
-            b"From: M\xe9 \xff\xfe <" + ME.encode() + b">",
-            b"To: \x80\x81 \xc3\x28 <ana@client.example>",
-            b"Subject: Angebot \xe4\xf6\xfc \xed\xa0\x80 \xf0\x28\x8c\x28",
-            b"X-\xff: \xff",
-            date,
-        ),
-        "bounce": _message(
-            b"From: MAILER-DAEMON@mx.example",
-            b"To: " + ME.encode(),
-            b"Subject: Undelivered Mail Returned to Sender <script>alert(5)</script>",
-            b"Date: Mon, 02 Nov 2026 09:05:00 +0100",
-            report_type,
-            body=report,
-        ),
-        "huge-references": _message(
-            mine,
-            client,
-            b"Subject: Proposal, long thread",
-            b"References: " + b" ".join(b"<r%d@x>" % i for i in range(5000)),
-            b"In-Reply-To: <<<>>> < > <@> <r1@x",
-            date,
-        ),
-        "header-only-lf": b"From: " + ME.encode() + b"\nTo: ana@client.example\nSubject: x",
-    }
-
-
-NASTY = _nasty()
-
-# -- the synthesized FETCH response ---------------------------------------------------------
-
-
-class _Fetch:
-    """Builds imaplib's shape of one FETCH response: (line ending in {N}, literal)..., bytes."""
-
-    def __init__(self) -> None:
-        self.items: list[bytes | tuple[bytes, bytes]] = []
-        self.line = bytearray()
-
-    def raw(self, data: bytes) -> None:
-        self.line += data
-
-    def string(self, value: object) -> None:
-        if value is None:
-            self.raw(b"NIL")
-            return
-        data = value if isinstance(value, bytes) else _text(value).encode("utf-8", "replace")
-        if len(data) < 200 and all(32 <= b < 127 for b in data):
-            self.raw(b'"' + data.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"')
-        else:  # what a server does with CR, LF, 8-bit or long strings
-            self.literal(data)
-
-    def literal(self, data: bytes) -> None:
-        self.line += b"{%d}" % len(data)
-        self.items.append((bytes(self.line), data))
-        self.line = bytearray()
-
-    def finish(self) -> list[bytes | tuple[bytes, bytes]]:
-        self.items.append(bytes(self.line))
-        return self.items
-
-
-def _text(value: object) -> str:
-    try:
-        return str(value)
-    except Exception:
-        return ""
-
-
-def _params(out: _Fetch, part: email.message.Message, header: str = "content-type") -> None:
-    try:
-        params = part.get_params(header=header)[1:] if part.get(header) else []
-    except Exception:
-        params = []
-    if not params:
-        out.raw(b"NIL")
-        return
-    out.raw(b"(")
-    for number, (key, value) in enumerate(params):
-        out.raw(b" " if number else b"")
-        out.string(key)
-        out.raw(b" ")
-        out.string(value[2] if isinstance(value, tuple) else value)
-    out.raw(b")")
-
-
-def _structure(out: _Fetch, part: email.message.Message) -> None:
-    """RFC 3501 BODYSTRUCTURE of a parsed message, as a server would describe it."""
-    payload = part.get_payload()
-    if part.is_multipart() and isinstance(payload, list) and payload:
-        out.raw(b"(")
-        for child in payload:
-            _structure(out, child)
-        out.raw(b" ")
-        out.string(part.get_content_subtype())
-        out.raw(b" ")
-        _params(out, part)
-        out.raw(b" NIL NIL)")
-        return
-    text = payload if isinstance(payload, str) else ""
-    maintype, subtype = part.get_content_maintype(), part.get_content_subtype()
-    out.raw(b"(")
-    out.string(maintype)
-    out.raw(b" ")
-    out.string(subtype)
-    out.raw(b" ")
-    _params(out, part)
-    out.raw(b" ")
-    out.string(part.get("content-id"))
-    out.raw(b" ")
-    out.string(part.get("content-description"))
-    out.raw(b" ")
-    out.string(part.get("content-transfer-encoding", "7bit"))
-    out.raw(b" %d" % len(text.encode("utf-8", "surrogateescape")))
-    inner = payload[0] if isinstance(payload, list) and payload else None
-    if maintype == "message" and subtype == "rfc822" and inner is not None:
-        out.raw(b" (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) ")
-        _structure(out, inner)
-        out.raw(b" %d" % text.count("\n"))
-    elif maintype == "text":
-        out.raw(b" %d" % text.count("\n"))
-    out.raw(b" NIL ")
-    disposition = part.get("content-disposition")
-    if disposition:
-        out.raw(b"(")
-        out.string(_text(disposition).split(";")[0].strip() or "attachment")
-        out.raw(b" ")
-        _params(out, part, "content-disposition")
-        out.raw(b")")
-    else:
-        out.raw(b"NIL")
-    out.raw(b" NIL NIL)")
-
-
-def _first_part(message: email.message.Message, raw: bytes) -> bytes:
-    if not message.is_multipart():
-        return raw[header_end(raw) :]
-    payload = message.get_payload()
-    first = payload[0] if isinstance(payload, list) and payload else None
-    if first is None or first.is_multipart():
-        return b""
-    text = first.get_payload()
-    return text.encode("utf-8", "surrogateescape") if isinstance(text, str) else b""
-
-
-def _header_fields(header_block: bytes) -> bytes:
-    """What `BODY.PEEK[HEADER.FIELDS (...)]` returns: only those fields, then a blank line."""
-    wanted = {name.encode().lower() for name in HEADER_FIELDS}
-    kept: list[bytes] = []
-    keep = False
-    for line in re.split(rb"(?<=\n)", header_block):  # lines end at LF only, as on the wire
-        if line[:1] in (b" ", b"\t"):
-            if keep:
-                kept.append(line)
-            continue
-        keep = line.split(b":", 1)[0].strip().lower() in wanted
-        if keep:
-            kept.append(line)
-    return b"".join(kept).rstrip(b"\r\n") + b"\r\n\r\n"
-
-
-def fetch_response(raw: bytes, uid: int) -> list[bytes | tuple[bytes, bytes]]:
-    """The untagged FETCH data a server would send for `raw`, in imaplib's shape."""
-    try:
-        parsed = BytesParser(policy=email.policy.compat32).parsebytes(raw)
-    except Exception:  # the synthesis must not be the thing that fails
-        parsed = email.message.Message()
-    out = _Fetch()
-    out.raw(
-        b'%d (UID %d FLAGS (\\Seen $Forwarded followup-10d) INTERNALDATE "23-Nov-2026 07:00:00'
-        b' +0000" RFC822.SIZE %d MODSEQ (%d) BODYSTRUCTURE ' % (uid, uid, len(raw), uid + 7)
-    )
-    try:
-        structure = _Fetch()
-        _structure(structure, parsed)
-        items = structure.finish()
-    except Exception:
-        items = [b'("text" "plain" NIL NIL NIL "7bit" 0 0)']
-    for item in items[:-1]:  # splice the structure's own literals into this response
-        assert isinstance(item, tuple)
-        out.raw(item[0][: item[0].rfind(b"{")])
-        out.literal(item[1])
-    last = items[-1]
-    assert isinstance(last, bytes)
-    out.raw(last)
-    out.raw(b" BODY[HEADER.FIELDS (%s)] " % " ".join(HEADER_FIELDS).encode())
-    out.literal(_header_fields(raw[: header_end(raw)]))
-    out.raw(b" BODY[1]<0> ")
-    out.literal(_first_part(parsed, raw)[:BODY_FETCH_BYTES])
-    out.raw(b")")
-    return out.finish()
-
-
-# -- the pipeline ---------------------------------------------------------------------------
-
-
-def _imap_sync() -> ImapSync:
-    sync = object.__new__(ImapSync)  # `_facts_of` needs only the identity
-    sync.identity = IDENTITY
-    return sync
-
-
-def facts_of(raw: bytes, number: int, in_sent: bool) -> tuple[MessageFacts, ...]:
-    """The facts of one message by every path: Maildir, header block, IMAP FETCH."""
-    key = f"m{number}"
-    whole = facts_from_raw(
-        raw, key=key, identity=IDENTITY, in_sent_folder=in_sent, internal_date=ARRIVED
-    )
-    headers = facts_from_headers(
-        raw[: header_end(raw)], key=f"{key}h", identity=IDENTITY, in_sent_folder=in_sent
-    )
-    is_watcher_mail(raw[: header_end(raw)])
-    (message,) = parse_fetch_response(fetch_response(raw, number + 1))
-    assert "ERROR" not in message, message["ERROR"]
-    assert message["UID"] == number + 1
-    assert message["BODY[HEADER.FIELDS]"] == _header_fields(raw[: header_end(raw)])
-    fetched, _outline = _imap_sync()._facts_of(message, number + 1, 77, in_sent)
-    if wants_body_text(fetched) and not fetched.reported_message_id:
-        # What the sync's second FETCH adds (`_add_bodies`): the text, the bounced headers.
-        fetched = replace(
-            fetched,
-            body_text=fetched.body_text or whole.body_text,
-            reported_message_id=whole.reported_message_id,
-        )
-    return whole, headers, fetched
-
-
-_FOLDERS = (("Sent", "\\Sent"), ("INBOX", ""), ("Junk", "\\Junk"), ("Archive", "\\Archive"))
-
-
-def through_everything(raws: Sequence[bytes], tmp_path: Path | None = None) -> Digest:
-    """Every message by every path, then conversations, tracking, the digest and drafts."""
-    stored: list[StoredMessage] = []
-    for number, raw in enumerate(raws):
-        # Most are mine (those are what a digest shows); a bounce never sits in Sent.
-        bounce = b"mailer-daemon@" in raw[: header_end(raw)].lower()
-        in_sent = number % 3 != 1 and not bounce
-        whole, headers, fetched = facts_of(raw, number, in_sent)
-        for facts in (whole, headers, fetched):
-            automatic_reason(facts)
-            bounce_of(facts)
-            classify_sent(facts, extra_keywords=TRACKING.keywords)
-            classify_sent(facts, ignore_subject=True)
-        # Two copies, as if it sat in a Maildir folder and on the server: they are deduped.
-        for copy_number, facts in enumerate((whole, fetched)):
-            folder, use = _FOLDERS[0] if in_sent else _FOLDERS[1 + (number + copy_number) % 3]
-            stored.append(StoredMessage("acct", folder, use, facts))
-    if tmp_path is not None:
-        _store_and_read_back(stored, tmp_path)
-    conversations = build_conversations(stored)
-    assert sum(len(c.messages) for c in conversations) <= len(stored)
-    tracked = track(
-        conversations, identity=IDENTITY, tracking=TRACKING, overrides={}, now=NOW, zone=ZONE
-    )
-    selection = select_digest(tracked, carried={}, settings=DIGEST, now=NOW, zone=ZONE)
-    digest = selection.digest
-    check_html(render_html(digest), digest)
-    render_text(digest)
-    check_message(digest)
-    check_drafts(digest)
-    return digest
-
-
-def _store_and_read_back(stored: Iterable[StoredMessage], tmp_path: Path) -> None:
-    """SQLite must take every string the parser produced (no lone surrogates, no NUL trouble)."""
-    path = tmp_path / f"s{len(list(tmp_path.iterdir()))}.sqlite3"
-    with Store.open(path) as store, store.transaction():
-        for folder, use in _FOLDERS:
-            store.save_folder_state(FolderState("acct", folder, use, uidvalidity=1))
-        by_folder: dict[str, list[MessageFacts]] = {}
-        for message in stored:
-            by_folder.setdefault(message.folder, []).append(message.facts)
-        for folder, facts in by_folder.items():
-            store.put_messages("acct", folder, facts)
-    with Store.open(path) as store:
-        assert len(list(store.stored_messages())) == len({(m.folder, m.facts.key) for m in stored})
-
-
-class _Markup(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.tags: list[str] = []
-        self.links: list[str] = []
-        self.bad: list[tuple[str, str, str | None]] = []
-        self.text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append(tag)
-        for name, value in attrs:
-            if name.startswith("on") or name in ("src", "srcset", "action", "formaction"):
-                self.bad.append((tag, name, value))
-            if name == "style" and value and re.search(r"url\(|expression|@import", value, re.I):
-                self.bad.append((tag, name, value))
-            if name == "href":
-                self.links.append(value or "")
-
-    handle_startendtag = handle_starttag
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data)
-
-
-_MAILTO = re.compile(r"mailto:[A-Za-z0-9@%._~-]*(?:\?[A-Za-z0-9%=&._~-]*)?")
-_WEBMAIL_LINK = re.compile(re.escape(WEBMAIL) + r"[A-Za-z0-9@%._~-]+")
-
-
-def check_html(html: str, digest: Digest) -> None:
-    """Only the template's markup; mail shows up as text; only links the digest built."""
-    markup = _Markup()
-    markup.feed(html)
-    markup.close()
-    assert set(markup.tags) <= TEMPLATE_TAGS, set(markup.tags) - TEMPLATE_TAGS
-    assert markup.tags.count("style") == 1 and "script" not in markup.tags
-    assert not markup.bad, markup.bad[:3]
-    for link in markup.links:
-        assert _MAILTO.fullmatch(link) or _WEBMAIL_LINK.fullmatch(link), link[:200]
-    expected = sum(1 for item in digest.items if not item.alarm) + sum(
-        1 for item in digest.items if safe_link(item.open_link)
-    )
-    assert len(markup.links) == expected
-    text = "".join(markup.text)
-    for item in digest.items:
-        # Shown as one line, its control and bidi characters as U+FFFD (terminal mail clients).
-        shown = printable(item.subject) or "(no subject)"
-        assert shown in text, shown[:200]
-
-
-def check_message(digest: Digest) -> None:
-    """The digest message: exactly its own headers, and its HTML part as safe as rendered."""
-    wire = build_message(digest, sender=ME).as_bytes()
-    parsed = BytesParser(policy=email.policy.default).parsebytes(wire)
-    assert {name.lower() for name in parsed} == DIGEST_HEADERS
-    assert len(parsed.get_all("To", [])) == 1 and parsed["To"] == ME
-    html_part = parsed.get_body(("html",))
-    assert html_part is not None
-    check_html(html_part.get_content(), digest)
-
-
-def check_drafts(digest: Digest) -> None:
-    """The follow-up drafts (`drafts = true`), as `save_drafts` makes them: no header of mail's
-    making, exactly the one contact as recipient, or no draft (skipped with a warning)."""
-    for item in digest.items:
-        if item.alarm or not item.message_id:
-            continue  # as save_drafts
-        if not is_plain_address(item.contact_address):  # save_drafts skips the thread
-            assert not re.fullmatch(r"[\w.+-]+@[\w.-]+", item.contact_address)
-            continue
-        draft = build_draft(
-            sender=ME,
-            to=item.contact_address,
-            subject=item.reply_subject,
-            body=item.suggestion,
-            in_reply_to=item.message_id,
-            references=item.references,
-            message_id="<draft-0@followup-watcher.invalid>",
-            date=digest.generated_at,
-        )
-        draft["X-Followup-Watcher"] = "draft"
-        parsed = BytesParser(policy=email.policy.default).parsebytes(_wire_bytes(draft))
-        assert {name.lower() for name in parsed} <= DRAFT_HEADERS, parsed.keys()
-        assert len(parsed.get_all("Subject", [])) == 1
-        (to,) = parsed.get_all("To", [])
-        assert [a.addr_spec for a in to.addresses] == [item.contact_address]
-
+from watcher.store.store import Store
 
 # -- the tests: fixed messages and the corpus ---------------------------------------------------
 
@@ -763,14 +153,14 @@ def encoded_words(draw: st.DrawFn) -> str:
         st.one_of(
             st.text(max_size=30),
             st.binary(max_size=30).map(lambda b: base64.b64encode(b).decode()),
-            _HOSTILE.map(lambda t: _encoded(t, kind="q")[10:-2]),
+            _HOSTILE.map(lambda t: encoded_word(t, kind="q")[10:-2]),
             st.sampled_from(["=0D=0ABcc:_x@evil.example", "=ZZ=", "+2AA-", "\\ud800", "!!!"]),
             st.sampled_from(["=?utf-8?q?nested?=", "====", "=?", "?=", "=3D=3F"]),
         )
     )
     word = f"=?{charset}?{kind}?{payload}?="
     if draw(st.booleans()):
-        word = _encoded(word, draw(_CHARSETS))  # nested
+        word = encoded_word(word, draw(_CHARSETS))  # nested
     return word
 
 
@@ -861,7 +251,7 @@ def bodies(draw: st.DrawFn) -> tuple[list[bytes], bytes]:
         depth = draw(st.integers(1, 120))
         close = draw(st.booleans())
         boundary = draw(st.sampled_from(["b{}", "same", "", "--", '"']))
-        return [], _nested(depth, boundary=boundary, close=close)
+        return [], nested_multipart(depth, boundary=boundary, close=close)
     if kind == 2:  # broken boundaries
         boundary = draw(st.sampled_from([b"", b"x", b'"', b"x" * 200, b"a b", b"\xff"]))
         parts = draw(
@@ -936,7 +326,7 @@ def hostile_messages(draw: st.DrawFn) -> bytes:
     content, body = draw(bodies())
     fields = draw(st.permutations(fields + content))
     eol = draw(st.sampled_from([b"\r\n", b"\n", b"\r"]))
-    return _message(*fields, body=body, eol=eol)
+    return raw_message(*fields, body=body, eol=eol)
 
 
 HYPOTHESIS = settings(
@@ -984,7 +374,7 @@ def test_damaged_fetch_data_never_raises(raw: bytes, data: st.DataObject) -> Non
         if isinstance(uid, int) and "ERROR" not in message:
             # The sync keeps a message it cannot read as "unreadable": no crash either way.
             with contextlib.suppress(Exception):
-                _imap_sync()._facts_of(message, uid, 77, True)
+                imap_sync()._facts_of(message, uid, 77, True)
 
 
 # -- the real path: Dovecot, the sync, the CLI -----------------------------------------------
@@ -1076,10 +466,10 @@ def test_nastiest_messages_survive_dovecot_sync_list_and_digest(
         assert code == 0, err
         assert "Traceback" not in err
     html = (tmp_path / "d.html").read_text(encoding="utf-8")
-    markup = _Markup()
+    markup = Markup()
     markup.feed(html)
     assert set(markup.tags) <= TEMPLATE_TAGS and not markup.bad
-    assert all(_MAILTO.fullmatch(x) or _WEBMAIL_LINK.fullmatch(x) for x in markup.links)
+    assert all(MAILTO_LINK.fullmatch(x) or WEBMAIL_LINK.fullmatch(x) for x in markup.links)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 

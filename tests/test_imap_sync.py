@@ -10,60 +10,19 @@ from pathlib import Path
 import pytest
 from conftest import running_dovecot
 from dovecot import DovecotServer, MailUser
+from imapaccount import NOW, account_for, run_sync
 from mailfactory import make_message, new_message_id
 
 from watcher.analysis.conversations import build_conversations
-from watcher.config.settings import Account
 from watcher.credentials import Secret
 from watcher.errors import AuthenticationError, ImapError
 from watcher.mail.connection import probe_tls
-from watcher.mail.imap import SyncReport, sync_imap_account
+from watcher.mail.imap import sync_imap_account
 from watcher.store.store import Store
-
-NOW = dt.datetime(2026, 11, 23, 7, 0, tzinfo=dt.UTC)
 
 
 def days_ago(days: float) -> dt.datetime:
     return NOW - dt.timedelta(days=days)
-
-
-def account_for(server: DovecotServer, user: MailUser, **changes: object) -> Account:
-    values: dict[str, object] = {
-        "name": "test",
-        "addresses": (user.address,),
-        "host": server.host,
-        "port": server.port,
-        "security": "starttls",
-        "username": user.name,
-        "ca_file": Path(server.ca_file),
-        "timeout_seconds": 10.0,
-    }
-    values.update(changes)
-    return Account(**values)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def fresh_store(tmp_path: Path) -> Store:
-    store = Store.open(tmp_path / "watcher.sqlite3")
-    yield store  # type: ignore[misc]
-    store.close()
-
-
-def run_sync(
-    server: DovecotServer,
-    user: MailUser,
-    store: Store,
-    *,
-    lookback_days: int = 90,
-    **changes: object,
-) -> SyncReport:
-    return sync_imap_account(
-        account_for(server, user, **changes),
-        Secret(user.password, "test"),
-        store,
-        lookback_days=lookback_days,
-        now=NOW,
-    )
 
 
 def proposal(user: MailUser, when: dt.datetime, subject: str = "Proposal for Acme") -> bytes:

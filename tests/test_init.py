@@ -9,11 +9,10 @@ import stat
 from pathlib import Path
 
 import pytest
-import test_credentials
 from click.testing import CliRunner, Result
 from dovecot import DovecotServer, MailUser
 from mailfactory import make_message
-from test_credentials import MemoryKeyring
+from memorykeyring import MemoryKeyring
 
 from watcher.cli.init_cmd import init_command
 from watcher.cli.providers import provider_for
@@ -21,9 +20,6 @@ from watcher.config.settings import load_settings
 from watcher.credentials import KEYRING_SERVICE, secret_of
 
 ALIAS = "maya.lindqvist@old-studio.example"
-# The in-memory keyring and the "no keyring at all" fixtures of test_credentials:
-memory_keyring = test_credentials.memory_keyring
-no_keyring = test_credentials.no_keyring
 
 
 @pytest.fixture

@@ -19,13 +19,6 @@ DEMO = Path(str(resources.files("watcher") / "demo_mailbox"))
 MAYA = "maya@lindqvist-studio.example"
 
 
-@pytest.fixture
-def fresh_store(tmp_path: Path) -> Store:
-    store = Store.open(tmp_path / "state" / "watcher.sqlite3")
-    yield store  # type: ignore[misc]
-    store.close()
-
-
 def demo_account(root: Path = DEMO) -> Account:
     return Account(
         name="demo", addresses=(MAYA,), aliases=("maya.lindqvist@gmail.example",), maildir=root

@@ -19,9 +19,11 @@ import re
 from pathlib import Path
 
 import pytest
+from demomailbox import seed_demo
 from dovecot import DovecotServer, MailUser
 from imaprecorder import Command, RecordingProxy, collecting_smtp, parse_commands
-from test_digest_send import SMTP_PASSWORD, SMTP_USER, finish, seed_demo, watcher
+from smtpserver import SMTP_PASSWORD, SMTP_USER
+from watcherproc import finish, watcher
 
 NOW = "2026-11-23T08:00"
 READ_ONLY = frozenset(
@@ -41,7 +43,7 @@ def proxy(imap_server: DovecotServer) -> RecordingProxy:
         yield recorder  # type: ignore[misc]
 
 
-def write_config(
+def write_proxied_config(
     path: Path, proxy: RecordingProxy, server: DovecotServer, user: MailUser, smtp_port: int
 ) -> Path:
     path.write_text(
@@ -95,8 +97,8 @@ def test_sync_digest_and_doctor_send_read_only_commands_and_change_nothing(
     before = imap_server.all_folder_states(mail_user)
     server_key = (imap_server.ca_file, imap_server.key_file)
     with collecting_smtp(*server_key, SMTP_USER, SMTP_PASSWORD) as smtp:
-        closed = write_config(tmp_path / "closed.toml", proxy, imap_server, mail_user, 1)
-        config = write_config(tmp_path / "c.toml", proxy, imap_server, mail_user, smtp.port)
+        closed = write_proxied_config(tmp_path / "closed.toml", proxy, imap_server, mail_user, 1)
+        config = write_proxied_config(tmp_path / "c.toml", proxy, imap_server, mail_user, smtp.port)
         runs = [
             (config, ("sync",), 0),
             (config, ("-v", "sync"), 0),  # incremental: STATUS, and only changed folders

@@ -45,11 +45,12 @@ from pathlib import Path
 
 import jinja2
 import pytest
+from demomailbox import seed_demo
 from dovecot import DovecotServer, MailUser
+from hostilemail import NASTY
+from imapaccount import account_for, run_sync
 from imaprecorder import RecordingProxy, collecting_smtp
-from test_digest_send import seed_demo
-from test_hostile_input import NASTY, through_everything
-from test_imap_sync import account_for, run_sync
+from mailpipeline import through_everything
 
 from watcher.config.settings import is_loopback, load_settings, parse_settings
 from watcher.credentials import Secret

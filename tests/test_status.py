@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
+from configs import write_account_config
 from dovecot import DovecotServer, MailUser
 from mailfactory import make_message
-from test_cli import write_config
 
 from watcher.cli.status import next_digest, next_sync_time, schedule, status_command
 from watcher.config.digest import DigestSettings
@@ -37,7 +37,9 @@ def test_status_shows_the_last_sync_and_the_last_error(
         date=sent_at,
     )
     imap_server.append(mail_user, "Sent", proposal, internal_date=sent_at)
-    config = write_config(tmp_path / "config.toml", imap_server, mail_user, tmp_path / "state")
+    config = write_account_config(
+        tmp_path / "config.toml", imap_server, mail_user, tmp_path / "state"
+    )
     settings = load_settings(config)
 
     synced_at, failed_at = now - dt.timedelta(minutes=30), now - dt.timedelta(minutes=4)
@@ -72,7 +74,9 @@ def test_status_shows_the_last_sync_and_the_last_error(
 def test_status_before_the_first_sync(
     imap_server: DovecotServer, mail_user: MailUser, tmp_path: Path
 ) -> None:
-    config = write_config(tmp_path / "config.toml", imap_server, mail_user, tmp_path / "state")
+    config = write_account_config(
+        tmp_path / "config.toml", imap_server, mail_user, tmp_path / "state"
+    )
     result = CliRunner().invoke(status_command, ["--config", str(config)])
     assert result.exit_code == 0, result.output
     assert "No store yet" in result.output and "watcher sync" in result.output

@@ -16,14 +16,6 @@ from watcher.model import Attachment, MessageFacts
 from watcher.store.rows import FACT_COLUMNS, MESSAGE_COLUMNS, from_row, to_row
 from watcher.store.store import MIGRATIONS, FolderState, Store
 
-
-@pytest.fixture
-def fresh_store(tmp_path: Path) -> Store:
-    store = Store.open(tmp_path / "state" / "watcher.sqlite3")
-    yield store  # type: ignore[misc]
-    store.close()
-
-
 FACTS = MessageFacts(
     key="1:5",
     uid=5,

@@ -42,7 +42,7 @@ NOW = dt.datetime(2026, 11, 23, 7, 0, tzinfo=dt.UTC)
 # -- the CLI, as a user runs it ---------------------------------------------------------------
 
 
-def write_config(path: Path, accounts: str) -> Path:
+def write_accounts_config(path: Path, accounts: str) -> Path:
     path.write_text(
         f"""
 state_dir = "{path.parent / "state"}"
@@ -117,7 +117,7 @@ def test_a_password_echoed_in_the_login_refusal_is_never_kept_or_shown(
     tmp_path: Path,
 ) -> None:
     with ScriptedImapServer({"LOGIN": _echo_login}) as server:
-        config = write_config(tmp_path / "config.toml", fake_account(server))
+        config = write_accounts_config(tmp_path / "config.toml", fake_account(server))
         code, sync_output = run_watcher(config, "sync", ODD_PASSWORD=ECHOED)
         assert code == 1
         assert any(
@@ -186,7 +186,7 @@ def test_a_non_numeric_uidvalidity_fails_one_account_and_the_others_sync(
         make_message(from_="Ana <ana@acme.example>", to=user.address, subject="Hello", date=NOW),
     )
     with ScriptedImapServer(replies) as server:
-        config = write_config(
+        config = write_accounts_config(
             tmp_path / "config.toml",
             fake_account(server) + dovecot_account(imap_server, user),
         )

@@ -688,6 +688,12 @@ def test_a_ca_file_name_too_long_for_the_file_system_is_a_config_error() -> None
         parse_settings(to_toml({**BASE_CONFIG, "accounts": [account]}), Path("/c/config.toml"))
 
 
+def test_a_state_dir_name_too_long_for_the_file_system_is_a_config_error() -> None:
+    # Found by the random configs too: Path.exists() raises ENAMETOOLONG.
+    with pytest.raises(ConfigError, match=r"state_dir names .*….*\(File name too long\)"):
+        parse_settings(to_toml({**BASE_CONFIG, "state_dir": "a" * 5000}), Path("/c/config.toml"))
+
+
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(config_documents())
 def test_random_config_is_settings_or_one_line_config_error(doc: dict[str, Any]) -> None:

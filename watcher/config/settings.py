@@ -108,7 +108,13 @@ def check_interval(value: float) -> str | None:
 
 
 def check_state_dir(value: Path) -> str | None:
-    if value.exists() and not value.is_dir():
+    try:
+        a_file = value.exists() and not value.is_dir()
+    except OSError as exc:  # a name too long for the file system, a loop of links
+        text = str(value)
+        shown = f"{text[:100]}{'…' if len(text) > 100 else ''}"
+        return f"names {shown!r}, which cannot be used ({exc.strerror}); set another directory"
+    if a_file:
         return (
             f"names {str(value)!r}, which is a file, not a directory; "
             "set state_dir to a directory (or move the file away)"

@@ -26,12 +26,12 @@ from dataclasses import dataclass
 from watcher.analysis.conversations import Conversation, ThreadMessage
 from watcher.analysis.owntext import split_own
 from watcher.analysis.subjects import normalize_subject, split_subject
+from watcher.identity import name_key
 from watcher.model import Address
 
 QUOTE_WINDOW = 45 * 86_400  # as far as a reply joins by subject (conversations.SUBJECT_WINDOW)
 _LOOK_AT = 8  # later messages of mine with the subject, at most, per message followed
 _ADDRESS = re.compile(r"[^\s<>\"'(),;:]+@[^\s<>\"'(),;:]+\.[a-z]{2,}", re.IGNORECASE)
-_WORD = re.compile(r"[^\W\d_]{2,}")
 _NOTES_UNITS = re.compile(r"/\S*")
 
 
@@ -95,10 +95,10 @@ def quoted_contact(author: str, contacts: Sequence[Address]) -> Address | None:
     if named:
         return next((c for c in contacts if c[1].lower() in named), None)
     # "David Roensch/ET&S/Enron@ENRON": a Lotus Notes name and its organisation units.
-    words = {w.casefold() for w in _WORD.findall(_NOTES_UNITS.sub(" ", author))}
+    words = set(name_key(_NOTES_UNITS.sub(" ", author)).split())
     for contact in contacts:
         name, address = contact
-        parts = {w.casefold() for w in _WORD.findall(name or address.partition("@")[0])}
-        if len(parts) >= 2 and parts <= words:
+        parts = set(name_key(name or address.partition("@")[0]).split())
+        if parts and parts <= words:  # name_key: two words at least, or none
             return contact
     return None

@@ -81,15 +81,30 @@ Classifier = Callable[[MessageFacts, bool], Classification]  # (facts, ignore_su
 
 
 @dataclass(frozen=True, slots=True)
-class TrackedMessage:
-    """The verdict on one message I sent."""
+class SentVerdict:
+    """What every verdict on a message I sent says: which message, to whom, and why it looks
+    like a proposal."""
 
     thread_id: str
     account: str
     message: ThreadMessage
     contacts: tuple[Address, ...]
     kind: str
-    reasons: tuple[str, ...]
+    reasons: tuple[str, ...]  # what made it look like a proposal
+
+    @property
+    def subject(self) -> str:
+        return self.message.facts.subject
+
+    @property
+    def sent_at(self) -> int:
+        return self.message.when or 0
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedMessage(SentVerdict):
+    """The verdict on one message I sent that is followed."""
+
     state: str
     since: int  # when the clock started: the message, or my latest nudge after it
     quiet_days: int  # whole local days since `since`
@@ -106,38 +121,16 @@ class TrackedMessage:
     heard_since: HeardFrom | None = None
 
     @property
-    def subject(self) -> str:
-        return self.message.facts.subject
-
-    @property
-    def sent_at(self) -> int:
-        return self.message.when or 0
-
-    @property
     def bounced(self) -> bool:
         return self.state == BOUNCED
 
 
 @dataclass(frozen=True, slots=True)
-class NotFollowed:
+class NotFollowed(SentVerdict):
     """A message of mine that would be tracked but is not, and why (for `watcher thread`)."""
 
-    thread_id: str
-    account: str
-    message: ThreadMessage
-    contacts: tuple[Address, ...]
-    kind: str
-    reasons: tuple[str, ...]  # what made it look like a proposal
     why: str  # "it went only to colleagues (corp.example)", "you marked it: not a proposal ..."
     undo: str = ""  # how to have it followed after all
-
-    @property
-    def subject(self) -> str:
-        return self.message.facts.subject
-
-    @property
-    def sent_at(self) -> int:
-        return self.message.when or 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,9 +42,7 @@ import random
 import secrets
 import shutil
 import signal
-import socket
 import sqlite3
-import ssl
 import statistics
 import subprocess
 import sys
@@ -61,7 +59,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from configs import write_digest_config as write_config  # noqa: E402
 from demomailbox import NOW, seed_demo  # noqa: E402
 from dovecot import DovecotServer, DovecotUnavailable, MailUser  # noqa: E402
-from smtpserver import InboxDelivery, authenticate, digests_in_inbox  # noqa: E402
+from smtpserver import InboxDelivery, digests_in_inbox, inbox_smtp_server  # noqa: E402
 from watcherproc import finish, watcher  # noqa: E402
 
 from watcher.digest.send import IN_FLIGHT  # noqa: E402
@@ -616,27 +614,8 @@ def crash_digests(
 @contextlib.contextmanager
 def smtp_server(server: DovecotServer) -> Iterator[tuple[Controller, InboxDelivery]]:
     """The tests' SMTP server (STARTTLS, AUTH) on loopback, delivering into Dovecot."""
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(str(server.ca_file), str(server.key_file))
-    handler = InboxDelivery(server, server.add_user())
-    with socket.socket() as probe:  # aiosmtpd 1.4 cannot start on port 0: pick a free one
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(
-        handler,
-        hostname="127.0.0.1",
-        port=port,
-        tls_context=context,
-        require_starttls=True,
-        auth_required=True,
-        authenticator=authenticate,
-    )
-    try:
-        controller.start()
-        yield controller, handler
-    finally:
-        handler.release.set()
-        controller.stop()
+    with inbox_smtp_server(server, server.add_user()) as running:
+        yield running
 
 
 # -- the script -----------------------------------------------------------------------------

@@ -155,3 +155,30 @@ class Override:
         if self.track is not None:
             parts.append("followed all the same" if self.track else "not a proposal")
         return ", ".join(parts)
+
+
+# What became of one command by mail (`MailCommand.state`).
+APPLIED = "applied"
+REPLAYED = "replayed"  # the same command was applied before: nothing new
+UNREADABLE = "unreadable"  # my own mail, but a line the watcher could not read
+IGNORED = "ignored"  # not provably mine: a forged From, a wrong code, an unknown digest
+
+
+@dataclass(frozen=True, slots=True)
+class MailCommand:
+    """One command found in my mail (a one-tap link's mail, or one line of a reply to a digest)
+    and what became of it. Kept in the store by Message-ID and line, so each is applied once
+    and a rebuilt store can say why one was not."""
+
+    message_id: str
+    line: int  # 0: the subject of a one-tap command; 1..: the line of a digest reply
+    sent_at: int  # the command mail's date (POSIX)
+    state: str  # APPLIED, REPLAYED, UNREADABLE or IGNORED
+    thread_id: str = ""
+    action: str = ""  # `Action.text`: "snooze 7d"
+    snooze_until: date | None = None
+    replay_key: str = ""  # thread | action | digest day
+    # Why it was not applied; for UNREADABLE also the line as I wrote it (my own words). An
+    # IGNORED command keeps nothing of its content: a stranger wrote it.
+    detail: str = ""
+    reported: bool = False  # shown in a digest already

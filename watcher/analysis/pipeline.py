@@ -1,16 +1,25 @@
-"""From the store to verdicts: load the messages, rebuild conversations, track, as of `now`."""
+"""From the store to verdicts: load the messages, apply the commands by mail among them,
+rebuild conversations from the rest, track, as of `now`."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from watcher.analysis.actions import parse_action
+from watcher.analysis.commandmail import KnownDigest, is_command_mail, read_commands
 from watcher.analysis.conversations import Conversation, build_conversations
 from watcher.analysis.proposals import RememberingClassifier
 from watcher.analysis.tracker import NotFollowed, TrackedMessage, assess
 from watcher.config.settings import Settings
 from watcher.identity import Identity
+from watcher.model import APPLIED, IGNORED, MailCommand, Override, StoredMessage
+from watcher.store.files import command_key
 from watcher.store.store import Store
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +50,9 @@ def identity_of(settings: Settings) -> Identity:
 
 def analyze(store: Store, settings: Settings, now: datetime) -> Analysis:
     """Verdicts as of `now`; classifications new in this run are remembered in the store."""
-    conversations = build_conversations(store.stored_messages())
+    command_mail: list[StoredMessage] = []
+    conversations = build_conversations(_without_commands(store.stored_messages(), command_mail))
+    apply_mail_commands(store, settings, command_mail)
     classifier = RememberingClassifier(store.classifications(), settings.tracking.keywords)
     assessment = assess(
         conversations,
@@ -56,3 +67,52 @@ def analyze(store: Store, settings: Settings, now: datetime) -> Analysis:
         with store.transaction():
             store.save_classifications(classifier.fresh)
     return Analysis(conversations, assessment.tracked, assessment.not_followed)
+
+
+def _without_commands(
+    messages: Iterator[StoredMessage], commands: list[StoredMessage]
+) -> Iterator[StoredMessage]:
+    """The messages, less the command mail (collected in `commands`): never a conversation."""
+    for message in messages:
+        if is_command_mail(message):
+            commands.append(message)
+        else:
+            yield message
+
+
+def apply_mail_commands(
+    store: Store, settings: Settings, messages: list[StoredMessage]
+) -> list[MailCommand]:
+    """Read the command mail not read before, apply what verifies (once per Message-ID and
+    line) to the threads' overrides, and remember all of it; returns what was new."""
+    if not messages:
+        return []
+    log = store.commands
+    found = read_commands(
+        messages,
+        identity=identity_of(settings),
+        key=command_key(settings.store_path.parent),
+        digests={m: KnownDigest(day, cards) for m, (day, cards) in log.digests().items()},
+        seen=log.seen(),
+        applied=log.replay_keys(),
+        zone=settings.zone,
+    )
+    if not found:
+        return []
+    overrides = store.overrides()
+    with store.transaction():
+        for command in found:
+            if command.state != APPLIED:
+                continue
+            current = overrides.get(command.thread_id, Override())
+            given_on = datetime.fromtimestamp(command.sent_at, settings.zone).date()
+            updated = parse_action(command.action).applied_to(current, given_on)
+            overrides[command.thread_id] = updated
+            store.set_override(command.thread_id, updated)
+        log.record(found)
+    for command in found:
+        if command.state == IGNORED:  # once: it is remembered, and never read again
+            logger.warning("ignored a command mail (%s)", command.detail)
+        elif command.state == APPLIED:
+            logger.info("applied by mail: %s %s", command.action, command.thread_id)
+    return found

@@ -56,3 +56,52 @@ def access_problem(path: Path, *, directory: bool) -> str | None:
     if os.statvfs(path).f_flag & os.ST_RDONLY:
         return "is on a read-only file system; remount it read-write"
     return f"is not writable by you (an ACL?); check getfacl {quoted}"
+
+
+COMMAND_KEY_NAME = "command.key"
+_KEY_BYTES = 32
+
+
+def command_key(directory: Path) -> bytes:
+    """The secret that signs the digest's command links, created on first use (0600, next to
+    the store; never in the config, never logged). A `StoreError` when it cannot be made or
+    read, or when others can read it (then it is no secret: a new one is the fix)."""
+    path = directory / COMMAND_KEY_NAME
+    if not path.exists():
+        _create_key(path)
+    try:
+        status = path.stat()
+        if status.st_mode & 0o077:
+            raise StoreError(
+                f"{path} can be read by others, so links signed with it prove nothing; "
+                f"remove it (a new one is made, and older digest links stop working)"
+            )
+        key = path.read_bytes()
+    except OSError as exc:
+        raise StoreError(f"cannot read {path}: {exc.strerror}") from exc
+    if len(key) < 16:
+        raise StoreError(f"{path} is cut short; remove it (a new one is made)")
+    return key
+
+
+def _create_key(path: Path) -> None:
+    # Written whole under a private name, then linked into place: a process starting at the
+    # same moment sees no key or the whole key, never half of one, and the first link wins.
+    draft = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(descriptor, os.urandom(_KEY_BYTES))
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    except OSError as exc:
+        raise StoreError(
+            f"cannot create {path}: {exc.strerror}; make {path.parent} writable"
+        ) from exc

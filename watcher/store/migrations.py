@@ -140,4 +140,31 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         "0007_thread_override_track",
         "ALTER TABLE thread_overrides ADD COLUMN track INTEGER;",
     ),
+    (
+        # Commands by mail, by Message-ID and line: each is applied once, a rebuilt store
+        # re-reads them from the mailbox, and the next digest reports what was applied.
+        # The cards of each digest sent, so that "2 done" in a reply to it names a thread.
+        "0008_mail_commands",
+        """
+        CREATE TABLE mail_commands (
+            message_id TEXT NOT NULL,
+            line INTEGER NOT NULL,
+            sent_at INTEGER NOT NULL,
+            state TEXT NOT NULL,
+            thread_id TEXT NOT NULL DEFAULT '',
+            action TEXT NOT NULL DEFAULT '',
+            snooze_until TEXT,
+            replay_key TEXT NOT NULL DEFAULT '',
+            detail TEXT NOT NULL DEFAULT '',
+            reported INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (message_id, line)
+        );
+        CREATE TABLE digest_cards (
+            message_id TEXT NOT NULL,
+            number INTEGER NOT NULL,
+            thread_id TEXT NOT NULL,
+            PRIMARY KEY (message_id, number)
+        );
+        """,
+    ),
 )

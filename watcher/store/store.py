@@ -1,9 +1,10 @@
 """The local store: one SQLite file with per-folder sync state and one row of facts per message.
 
-All SQL lives here, and sqlite3's exceptions are translated into `StoreError` here. The file
-runs in WAL mode so that `watcher list` can read while `watcher run` writes; every batch of
-messages is written together with the folder's sync position in one transaction, so a sync
-cut off at any point resumes where it stopped and never stores a message twice.
+All SQL lives in this package (the command log in `commands.py`), and sqlite3's exceptions
+are translated into `StoreError` here. The file runs in WAL mode so that `watcher list` can
+read while `watcher run` writes; every batch of messages is written together with the
+folder's sync position in one transaction, so a sync cut off at any point resumes where it
+stopped and never stores a message twice.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from watcher.errors import StoreError
 from watcher.model import Classification, MessageFacts, Override, StoredMessage
+from watcher.store.commands import CommandLog
 from watcher.store.files import access_problem, make_state_dir
 from watcher.store.migrations import MIGRATIONS
 from watcher.store.rows import MESSAGE_COLUMNS, from_row, to_row
@@ -80,6 +82,7 @@ class Store:
     def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
         self._db = connection
         self.path = path
+        self.commands = CommandLog(connection)
 
     @classmethod
     def open(cls, path: Path) -> Store:

@@ -95,6 +95,12 @@ def status_lines(settings: Settings, store: Store, now: datetime) -> list[str]:
         f"Threads: {len(awaiting)} awaiting a reply, {sum(t.due for t in awaiting)} due"
         + (f", {bounced} bounced" if bounced else "")
     )
+    ignored = store.commands.ignored_count()
+    if ignored:
+        lines.append(
+            f"Commands by mail: {count(ignored, 'mail')} ignored (not from your address with a"
+            " valid code); see the log"
+        )
     last = store.last_digest()
     sent_at = _at(last.sent_at, settings) if last and last.sent_at else None
     lines.append(

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import click
 
+from watcher.analysis.actions import ActionError, parse_snooze
 from watcher.analysis.conversations import Conversation
 from watcher.analysis.pipeline import Analysis, analyze
 from watcher.analysis.rules import parse_tag
 from watcher.cli.context import CliContext, fail, now_option, parse_now, pass_cli
 from watcher.cli.listing import as_json, format_table, format_thread, wanted
 from watcher.errors import UsageError, WatcherError
-from watcher.model import Override
+from watcher.model import APPLIED, REPLAYED, MailCommand, Override
 from watcher.store.store import Store
 from watcher.terminal import printable, printable_json
 
@@ -51,10 +53,16 @@ def list_command(
     "--quiet", "quiet", metavar="DAYS", help="Quiet period for this thread, e.g. 10d or 2w."
 )
 @click.option(
+    "--snooze",
+    "snooze",
+    metavar="TIME",
+    help="Keep it out of the digest for a while: 3d, 1w, 2w.",
+)
+@click.option(
     "--snooze-until",
     "snooze_until",
-    metavar="DATE",
-    help="Keep it out of the list until this day (YYYY-MM-DD).",
+    metavar="DAY",
+    help="Keep it out of the digest until this day: YYYY-MM-DD, a weekday, tomorrow.",
 )
 @click.option("--mute", is_flag=True, help="Never remind me about this thread.")
 @click.option("--done", is_flag=True, help="Mark it handled (answered by phone, deal closed, ...).")
@@ -77,6 +85,7 @@ def thread_command(
     obj: CliContext,
     thread_id: str,
     quiet: str | None,
+    snooze: str | None,
     snooze_until: str | None,
     mute: bool,
     done: bool,
@@ -96,7 +105,11 @@ def thread_command(
             analysis = analyze(store, settings, now)
             conversation = _find_thread(analysis, thread_id)
             change = _override_change(
-                quiet, snooze_until, mute, done, _track_word(not_proposal, track)
+                quiet,
+                _snooze_day(snooze, snooze_until, now.astimezone(settings.zone).date()),
+                mute,
+                done,
+                _track_word(not_proposal, track),
             )
             if reset or change is not None:
                 current = (
@@ -112,11 +125,48 @@ def thread_command(
                     + (updated.describe() if not updated.empty else "back to the rules")
                 )
                 analysis = analyze(store, settings, now)
+            by_mail = store.commands.for_thread(conversation.thread_id)
     except WatcherError as exc:
         fail(exc)
     tracked = [t for t in analysis.tracked if t.thread_id == conversation.thread_id]
     skipped = analysis.not_followed_in(conversation.thread_id)
     click.echo(format_thread(conversation, tracked, settings.zone, skipped))
+    for line in mail_command_lines(by_mail, settings.zone):
+        click.echo(printable(line))
+
+
+def mail_command_lines(commands: list[MailCommand], zone: ZoneInfo) -> list[str]:
+    """ "Set by your mail of Thu 3 Dec 08:12: snooze 7d (until Thu 10 Dec)", oldest first."""
+    lines = []
+    for command in commands:
+        if command.state not in (APPLIED, REPLAYED):
+            continue
+        when = datetime.fromtimestamp(command.sent_at, zone)
+        day = command.snooze_until
+        until = f" (until {day:%a} {day.day} {day:%b})" if day else ""
+        again = "; again, nothing new" if command.state == REPLAYED else ""
+        lines.append(
+            f"Set by your mail of {when:%a} {when.day} {when:%b %H:%M}: "
+            f"{command.action}{until}{again}"
+        )
+    return lines
+
+
+def _snooze_day(snooze: str | None, snooze_until: str | None, today: date) -> date | None:
+    """The day `--snooze 1w` or `--snooze-until monday|tomorrow|YYYY-MM-DD` ends, or None."""
+    if snooze is not None and snooze_until is not None:
+        raise UsageError("--snooze and --snooze-until both say when; give one of them")
+    if snooze is None and snooze_until is None:
+        return None
+    try:
+        if snooze is not None:
+            action = parse_snooze(snooze if snooze[-1:].isalpha() else f"{snooze}d")
+        else:
+            action = parse_snooze(f"until {snooze_until}")
+    except ActionError as exc:
+        option = "--snooze" if snooze is not None else "--snooze-until"
+        raise UsageError(f"{option}: {exc}") from None
+    return action.snooze_until(today)
 
 
 def _find_thread(analysis: Analysis, thread_id: str) -> Conversation:
@@ -141,9 +191,9 @@ def _track_word(not_proposal: bool, track: bool) -> bool | None:
 
 
 def _override_change(
-    quiet: str | None, snooze_until: str | None, mute: bool, done: bool, track: bool | None
+    quiet: str | None, snooze: date | None, mute: bool, done: bool, track: bool | None
 ) -> Override | None:
-    if quiet is None and snooze_until is None and not mute and not done and track is None:
+    if quiet is None and snooze is None and not mute and not done and track is None:
         return None
     quiet_days = None
     if quiet is not None:
@@ -151,12 +201,6 @@ def _override_change(
         if parsed is None or parsed.quiet_days is None:
             raise UsageError(f"--quiet {quiet!r}: give days or weeks, e.g. 10d or 2w")
         quiet_days = parsed.quiet_days
-    snooze = None
-    if snooze_until is not None:
-        try:
-            snooze = date.fromisoformat(snooze_until)
-        except ValueError:
-            raise UsageError(f"--snooze-until {snooze_until!r}: give a day as YYYY-MM-DD") from None
     return Override(quiet_days=quiet_days, snooze_until=snooze, muted=mute, done=done, track=track)
 
 

@@ -6,6 +6,7 @@ so that the config loader needs nothing from the digest.
 
 from __future__ import annotations
 
+import re
 import string
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +65,12 @@ def check_delivery(value: str) -> str | None:
     return 'must be "smtp", "imap" (append to your inbox) or "both"'
 
 
+def check_commands_to(value: str) -> str | None:
+    if not value or re.fullmatch(r"[^\s@<>,;:\"()\[\]\\]+@[a-z0-9.-]+\.[a-z]{2,}", value, re.I):
+        return None
+    return 'must be one plain address, e.g. "you+followup@example.com" (or "" for automatic)'
+
+
 def check_webmail(value: str) -> str | None:
     if not value or value in WEBMAILS:
         return None
@@ -120,6 +127,11 @@ class DigestSettings:
     send_when_empty: bool = setting(False)
     webmail: str = setting("", check=check_webmail)
     drafts: bool = setting(False)
+    # One-tap Done / Snooze / Mute / Not a proposal links on every card, and commands in a
+    # reply to the digest; `commands_to`: where the command mail goes ("" = you, with
+    # "+followup" where your provider delivers plus-addresses).
+    commands: bool = setting(True)
+    commands_to: str = setting("", clean=str.lower, check=check_commands_to)
     templates: tuple[tuple[str, str], ...] = setting((), kind="table")  # (name, text)
     smtp: SmtpServer | None = setting(None, kind="table")
 

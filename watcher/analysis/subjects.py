@@ -8,7 +8,8 @@ compares, scores or shows subjects strips them with this one table:
   tracker compare subjects, and whether a reply or forward prefix was stripped;
 - `strip_prefixes`: the same stripping with the case kept, for what is scored or shown (a
   subject that is nothing but prefixes and tags keeps its last one: "[Acme]" stays);
-- `is_forward`: the subject starts with a forward prefix ("Fwd:", "WG:", "TR:", ...).
+- `is_forward`: the subject starts with a forward prefix ("Fwd:", "WG:", "TR:", ...);
+- `reply_subject`: the Subject of my reply to a message, its reply prefix kept in its language.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ _PREFIX = re.compile(_PREFIX_SOURCE)
 # The same on text as written, for what keeps its case.
 _PREFIX_ANY_CASE = re.compile(_PREFIX_SOURCE, re.IGNORECASE)
 _FORWARD = re.compile(rf"\s*(?:{_alternation(FORWARD_PREFIXES)}){_COUNTER}", re.IGNORECASE)
+_REPLY = re.compile(rf"(?:{_alternation(REPLY_PREFIXES)}){_COUNTER}\s*", re.IGNORECASE)
 
 
 @lru_cache(maxsize=65_536)  # the tracker asks again and again for the same few subjects
@@ -101,3 +103,20 @@ def strip_prefixes(subject: str) -> tuple[str, bool]:
 def is_forward(subject: str) -> bool:
     """The subject starts with a forward prefix: "Fwd: ...", "WG: ...", "TR: ...", "转发：..."."""
     return _FORWARD.match(subject) is not None
+
+
+def reply_subject(subject: str) -> str:
+    """The Subject of a reply to `subject`, on one line.
+
+    A reply prefix of any language stays as written ("AW: Angebot", "RE:Offer", "Re[2]: x"),
+    a run of them folds into the first ("Re: AW: x" -> "Re: x"); anything else gets "Re: "
+    before it, a forward too ("Fwd: x" -> "Re: Fwd: x", as mail clients answer a forward).
+    """
+    subject = " ".join(subject.split())
+    first = _REPLY.match(subject)
+    if first is None:
+        return f"Re: {subject}" if subject else "Re:"
+    end = first.end()
+    while (more := _REPLY.match(subject, end)) and subject[more.end() :].strip():
+        end = more.end()
+    return subject[: first.end()] + subject[end:]

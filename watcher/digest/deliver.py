@@ -7,8 +7,8 @@ What it may write, and when:
   name are verified (`ca_file` trusts a self-signed certificate).
 - IMAP APPEND, the only IMAP write the project ever makes: the digest into INBOX when
   `delivery` is "imap" or "both" (`append_to_folder`), and drafts into the `\\Drafts` folder
-  when `[digest] drafts = true` (`save_draft`, never twice with one Message-ID). No STORE,
-  COPY, MOVE, EXPUNGE, CREATE or DELETE, ever.
+  of the account a thread was read from when `[digest] drafts = true` (`save_draft`, never
+  twice with one Message-ID). No STORE, COPY, MOVE, EXPUNGE, CREATE or DELETE, ever.
 - Reads (`message_in_folder`, the exactly-once check before sending again): EXAMINE, SEARCH,
   LIST, FETCH `BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]`.
 
@@ -31,6 +31,7 @@ import ssl
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime
+from email.headerregistry import Address
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -327,7 +328,7 @@ def is_plain_address(address: str) -> bool:
 
 def build_draft(
     *,
-    sender: str,
+    sender: str | Address,
     to: str,
     subject: str,
     body: str,

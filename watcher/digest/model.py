@@ -34,7 +34,7 @@ class DigestItem:
     rung: str  # FIRST, REMINDER or LAST
     reminder_number: int  # 0 for FIRST, 1.. for reminders
     suggestion: str  # the suggested follow-up text (plain text, < ~80 words)
-    reply_subject: str  # "Re: <subject>"
+    reply_subject: str  # "Re: <subject>", or the subject's own reply prefix (`reply_subject`)
     alarm: str = ""  # "", BOUNCED or REPLY_IN_SPAM
     alarm_detail: str = ""  # "delivery to x@y failed", "reply from Ana is in your spam folder"
     open_link: str = ""  # webmail link to the original thread, "" when none configured
@@ -48,6 +48,12 @@ class DigestItem:
     heard_from: str = ""
     heard_at: datetime | None = None
     heard_subject: str = ""
+    # The From of my message (the name may be ""): the draft reply goes out from it.
+    sender_name: str = ""
+    sender_address: str = ""
+    # A draft reply is in the Drafts folder of `account`: saved before this digest was built,
+    # now or by an earlier run (`send.save_drafts`).
+    draft_saved: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,6 +52,7 @@ class ItemView:
     heard: str  # "Tom Berg wrote to you on Tue 24 Oct, under “Data room”"; "" when not
     mailto: str  # with the suggested text as body
     reply_link: str  # mailto with the subject only, for the plain-text part
+    draft: str  # "A draft reply is waiting in Drafts (account work)"; "" when none was saved
     open_link: str  # "" unless an https:// webmail link
     last: bool
 
@@ -198,6 +199,9 @@ def _view(item: DigestItem, today: date) -> ItemView:
             item.other_contacts,
             in_reply_to=item.message_id,
         ),
+        draft=f"A draft reply is waiting in Drafts (account {_line(item.account)})"
+        if item.draft_saved
+        else "",
         open_link=safe_link(item.open_link),
         last=item.rung == LAST,
     )

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from watcher.analysis.owntext import own_text
 from watcher.analysis.rules import Policy
+from watcher.analysis.subjects import reply_subject
 from watcher.analysis.tracker import ANSWERED, AWAITING, TrackedMessage
 from watcher.analysis.tracker import BOUNCED as STATE_BOUNCED
 from watcher.config.digest import DigestSettings
@@ -162,6 +163,7 @@ def _item(
     first = first_name_of(name, address)
     attachments = tuple(a.filename for a in facts.attachments if a.filename)
     sent_at = datetime.fromtimestamp(tracked.sent_at, zone)
+    sender_name, sender_address = facts.from_[0] if facts.from_ else ("", "")
     suggestion = suggest_follow_up(
         first_name=first,
         subject=facts.subject,
@@ -172,6 +174,9 @@ def _item(
         reminder_number=rung,
         attachments=attachments,
         templates=templates,
+        # The quiet is counted from my latest message in the thread, a nudge perhaps.
+        quiet_since=datetime.fromtimestamp(tracked.since, zone).date(),
+        nudges=tracked.nudges,
     )
     subject = facts.subject or "(no subject)"
     return DigestItem(
@@ -192,7 +197,7 @@ def _item(
         rung=rung_name,
         reminder_number=rung,
         suggestion=suggestion,
-        reply_subject=subject if subject.lower().startswith("re:") else f"Re: {subject}",
+        reply_subject=reply_subject(subject),
         alarm=alarm[0] if alarm else "",
         alarm_detail=alarm[1] if alarm else "",
         open_link=settings.link_to(facts.message_id),
@@ -206,6 +211,8 @@ def _item(
         if tracked.heard_since
         else None,
         heard_subject=tracked.heard_since.subject if tracked.heard_since else "",
+        sender_name=sender_name,
+        sender_address=sender_address,
     )
 
 

@@ -13,6 +13,10 @@ after sending it, which the server still completes), so for `IN_FLIGHT` (SMTP) o
 again on its next cycle); after that it sends again, as a new attempt. A digest that could
 not be delivered stays pending and is retried, never silently lost.
 
+With `drafts = true` the suggested follow-ups are saved as drafts just before step 2, each in
+the Drafts folder of its own account (`save_drafts`), so that the digest can say which ones
+wait there; an account that cannot take one never holds the digest back.
+
 One process at a time: every process (`watcher run`, a hand-run `watcher digest --send`)
 holds an exclusive lock on `digest.lock` next to the store for the whole protocol, and claims
 the day in the transaction that reads it. A process that finds the lock held sends nothing
@@ -30,7 +34,9 @@ import logging
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from email.headerregistry import Address
+from email.message import EmailMessage
 from pathlib import Path
 
 from watcher.config.settings import Account, Settings
@@ -43,10 +49,10 @@ from watcher.digest.deliver import (
     save_draft,
     send_smtp,
 )
-from watcher.digest.model import DigestItem
+from watcher.digest.model import Digest, DigestItem
 from watcher.digest.render import build_message
 from watcher.digest.select import Selection
-from watcher.errors import DeliveryError, StoreError
+from watcher.errors import AccountError, DeliveryError, StoreError
 from watcher.store.store import DigestRecord, Store
 
 logger = logging.getLogger(__name__)
@@ -115,6 +121,9 @@ def _send_once(
         logger.warning("the digest for %s was not delivered before; sending it now", digest.day)
         with store.transaction():
             store.record_digest_attempt(digest.day, digest.recipient)
+    if options.drafts:
+        # Saved before the digest is built, so that each card can say its draft is waiting.
+        digest = _with_drafts(digest, save_drafts(selection, settings, store))
     message = build_message(digest, sender=options.sender)
     try:
         if options.delivery in ("smtp", "both"):
@@ -133,8 +142,6 @@ def _send_once(
         raise
     with store.transaction():
         store.record_digest_sent(digest.day, digest.recipient)
-    if options.drafts and account is not None and secret is not None:
-        save_drafts(selection, settings, store, account, secret)
     count = len(digest.items)
     logger.info("digest for %s sent to %s: %d threads", digest.day, digest.recipient, count)
     return SendOutcome(SENT, f"digest sent to {digest.recipient}: {count} threads")
@@ -200,45 +207,115 @@ def draft_message_id(item: DigestItem) -> str:
     return f"<draft-{tag}@followup-watcher.invalid>"
 
 
-def save_drafts(
-    selection: Selection, settings: Settings, store: Store, account: Account, secret: Secret
-) -> int:
-    """With `drafts = true`: each suggested follow-up as a draft threaded to my message.
+def save_drafts(selection: Selection, settings: Settings, store: Store) -> frozenset[str]:
+    """With `drafts = true`: each suggested follow-up as a draft reply to my message, From the
+    address I sent it from, in the Drafts folder of the account it was read from.
 
-    Never sent; saved once per thread and rung (the store remembers, and the Drafts folder
-    is checked for the draft's Message-ID too).
+    Returns the ids (`draft_message_id`) of the drafts in place: saved now or by an earlier
+    run. Never sent; saved once per thread and rung (the store remembers, and the Drafts
+    folder is checked for the draft's Message-ID too). An account that cannot take a draft
+    (Maildir, no password, server down, no Drafts folder) is logged and skipped: the other
+    accounts' drafts and the digest go on.
     """
-    saved = 0
+    by_account: dict[str, list[DigestItem]] = {}
     for item in selection.digest.items:
-        if item.alarm or not item.message_id:
-            continue
-        draft_id = draft_message_id(item)
-        if store.draft_saved(draft_id):
-            continue
-        if not is_plain_address(item.contact_address):
-            # "a,b@x" or "x:;@y" from a hostile or broken header: a draft would go to others
-            # (or email's header parser would crash on it).
-            logger.warning(
-                "thread %s: no draft saved for %r, not a plain address",
-                item.thread_id,
-                item.contact_address,
-            )
-            continue
-        draft = build_draft(
-            sender=settings.digest.sender,
-            to=item.contact_address,
-            subject=item.reply_subject,
-            body=item.suggestion,
-            in_reply_to=item.message_id,
-            references=item.references,
-            message_id=draft_id,
-            date=selection.digest.generated_at,
-        )
-        draft["X-Followup-Watcher"] = "draft"
-        if save_draft(draft, account, secret):
-            saved += 1
-        with store.transaction():
-            store.record_draft(draft_id)
+        if not item.alarm and item.message_id:
+            by_account.setdefault(item.account, []).append(item)
+    present: set[str] = set()
+    saved = 0
+    for name, items in by_account.items():
+        done, count = _save_account_drafts(name, items, selection.digest, settings, store)
+        present |= done
+        saved += count
     if saved:
         logger.info("saved %d suggested follow-ups as drafts", saved)
-    return saved
+    return frozenset(present)
+
+
+def _save_account_drafts(
+    name: str, items: list[DigestItem], digest: Digest, settings: Settings, store: Store
+) -> tuple[set[str], int]:
+    """The drafts of one account's threads: (ids in place, how many saved now)."""
+    wanted = {draft_message_id(item): item for item in items}
+    present = {draft_id for draft_id in wanted if store.draft_saved(draft_id)}
+    missing = [(draft_id, item) for draft_id, item in wanted.items() if draft_id not in present]
+    account = _drafts_account(settings, name) if missing else None
+    if account is None:
+        return present, 0
+    saved = 0
+    try:
+        secret = secret_of(account)
+        for draft_id, item in missing:
+            draft = _draft_of(item, draft_id, settings, digest)
+            if draft is None:
+                continue
+            if save_draft(draft, account, secret):
+                saved += 1
+            with store.transaction():
+                store.record_draft(draft_id)
+            present.add(draft_id)
+    except (AccountError, DeliveryError) as exc:
+        # One line, no secret (both errors are scrubbed where they are made).
+        logger.warning("account %s: follow-up drafts not saved: %s", name, exc)
+    return present, saved
+
+
+def _drafts_account(settings: Settings, name: str) -> Account | None:
+    """The account whose Drafts folder takes its threads' drafts; None (logged) when none."""
+    account = next((a for a in settings.accounts if a.name == name), None)
+    if account is None:  # read before the account left the config
+        logger.info("account %s is no longer in the config: no drafts saved for it", name)
+    elif account.is_maildir:
+        logger.info("account %s is a Maildir: drafts are saved to IMAP accounts only", name)
+        return None
+    return account
+
+
+def _draft_of(
+    item: DigestItem, draft_id: str, settings: Settings, digest: Digest
+) -> EmailMessage | None:
+    """The draft reply to `item`'s message, or None (logged) when it cannot be addressed."""
+    if not is_plain_address(item.contact_address):
+        # "a,b@x" or "x:;@y" from a hostile or broken header: a draft would go to others
+        # (or email's header parser would crash on it).
+        logger.warning(
+            "thread %s: no draft saved for %r, not a plain address",
+            item.thread_id,
+            item.contact_address,
+        )
+        return None
+    draft = build_draft(
+        sender=_draft_sender(item, settings),
+        to=item.contact_address,
+        subject=item.reply_subject,
+        body=item.suggestion,
+        in_reply_to=item.message_id,
+        references=item.references,
+        message_id=draft_id,
+        date=digest.generated_at,
+    )
+    # Not "digest": the sync skips only the digest, so the follow-up sent from this draft
+    # (clients keep the header) is read from Sent and counted as a reminder.
+    draft["X-Followup-Watcher"] = "draft"
+    return draft
+
+
+def _draft_sender(item: DigestItem, settings: Settings) -> Address | str:
+    """The From of my message, with its display name: the reply comes from the same identity.
+    Falls back to the digest's From when that address cannot be written into a header."""
+    name = "".join(c for c in " ".join(item.sender_name.split()) if c.isprintable())
+    if is_plain_address(item.sender_address):
+        with contextlib.suppress(ValueError, IndexError):  # email's checks of a local part
+            return Address(display_name=name, addr_spec=item.sender_address)
+    logger.warning("thread %s: the draft is from [digest] from, not its From", item.thread_id)
+    return settings.digest.sender or settings.digest.recipient
+
+
+def _with_drafts(digest: Digest, present: frozenset[str]) -> Digest:
+    """`digest` with `draft_saved` set on the items whose draft is in place."""
+
+    def mark(item: DigestItem) -> DigestItem:
+        return replace(item, draft_saved=True) if draft_message_id(item) in present else item
+
+    groups = tuple(replace(g, items=tuple(map(mark, g.items))) for g in digest.groups)
+    return replace(digest, groups=groups)

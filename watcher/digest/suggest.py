@@ -11,8 +11,12 @@ Four situations, each replaceable by a template in `[digest.templates]`:
     reminder    a later rung: different words, and each one adds something
     first       the quiet period just ended: short and warm
 
-Pure: the date the text proposes a call for is derived from `sent_on + quiet_days` (today),
-so the same input always gives the same text. English only for now.
+After a follow-up of mine (`nudges`), the text is a later reminder (never "I should have
+followed up long before now") and still names the day the proposal itself was sent.
+
+Pure: the date the text proposes a call for is derived from the day the quiet began
+(`quiet_since`, else `sent_on`) plus `quiet_days` (today), so the same input always gives the
+same text. English only for now.
 """
 
 from __future__ import annotations
@@ -107,13 +111,19 @@ def suggest_follow_up(
     reminder_number: int,
     attachments: Sequence[str] = (),
     templates: Mapping[str, str] | None = None,
+    quiet_since: date | None = None,
+    nudges: int = 0,
 ) -> str:
-    """A follow-up the user can send as it is or edit: plain text, under about 80 words."""
+    """A follow-up the user can send as it is or edit: plain text, under about 80 words.
+
+    `quiet_since`: the day the quiet began when it is not `sent_on` (my latest follow-up);
+    `nudges`: how many follow-ups of mine were sent already.
+    """
     if rung == LAST:
         name = "last"
-    elif quiet_days >= LONG_QUIET_DAYS:
+    elif quiet_days >= LONG_QUIET_DAYS and not nudges:
         name = "long_quiet"
-    elif rung == REMINDER:
+    elif rung == REMINDER or nudges:
         name = "reminder"
     else:
         name = "first"
@@ -125,7 +135,7 @@ def suggest_follow_up(
             return _tidy_text(template.format_map(values), first_name)
         # The loader reports it at start; here the digest must still go out.
         logger.warning("digest template %r cannot be used (%s); using the built-in", name, problem)
-    today = sent_on + timedelta(days=max(quiet_days, 0))
+    today = (quiet_since or sent_on) + timedelta(days=max(quiet_days, 0))
     return _BUILT_IN[name](values, _call_days(today), reminder_number)
 
 
@@ -207,10 +217,12 @@ def _reminder(values: Mapping[str, str | int], call: str, number: int) -> str:
         )
     else:
         offer = "If the timing is the issue, I'm happy to move the start date."
+    # No "here is": next to the document's name, the classifier reads it as sending a new
+    # document, and the reminder sent from this text would not count as one.
     return (
         f"{values['greeting']}\n\n"
-        f"I haven't heard back about {_about(values)} I sent on {values['sent_on']}, so here "
-        f"is one more thought. {offer}\n\n"
+        f"I haven't heard back about {_about(values)} I sent on {values['sent_on']}, and I "
+        f"have one more thought. {offer}\n\n"
         f"Would 15 minutes on {call} help us wrap it up? If now isn't the time, that's fine "
         "too: just tell me when would suit you better.\n\nBest,"
     )

@@ -54,6 +54,8 @@ _TAG = re.compile(r"<[^>]*>")
 _SCRIPT_STYLE = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _BLOCK_END = re.compile(r"<\s*(br|/p|/div|/tr|/li|/h\d)\b[^>]*>", re.IGNORECASE)
 _BLANK_LINES = re.compile(r"\n{3,}")
+# The digest's header, at the start of a line, its value possibly folded onto the next.
+_DIGEST_MARK = re.compile(rb"(?:^|\n)x-followup-watcher:\s*digest\b", re.IGNORECASE)
 # Two spaces, a tab, or anything Python reads as a line break (CR, LF, VT, FF, \x1c-\x1e, NEL,
 # U+2028/9): a subject is one line, or it could not even be the Subject of a follow-up draft.
 _ODD_SPACE = re.compile("  |[\t\n\x0b\x0c\r\x1c-\x1e\x85\u2028\u2029]")
@@ -167,8 +169,13 @@ def capped_attachments(attachments: tuple[Attachment, ...]) -> tuple[Attachment,
 
 
 def is_watcher_mail(header_block: bytes) -> bool:
-    """The watcher's own digests and drafts (X-Followup-Watcher): never stored, never a reply."""
-    return b"x-followup-watcher:" in header_block.lower()
+    """The watcher's own digest (`X-Followup-Watcher: digest`): never stored, never a reply.
+
+    Not its drafts (`X-Followup-Watcher: draft`): the Drafts folder is never read anyway, and
+    the follow-up the user sends from one keeps the header in many clients; that sent copy is
+    mine and must count as a reminder.
+    """
+    return _DIGEST_MARK.search(header_block) is not None
 
 
 def wants_body_text(facts: MessageFacts) -> bool:

@@ -453,6 +453,7 @@ SQL_INTERPOLATIONS = {
 # Names (not literals) passed as the SQL of execute(), per file: each a constant or built above.
 SQL_NAMES = {
     "store.py": {"_UPSERT", "statement", "query"},  # statement: the MIGRATIONS constant
+    "commands.py": {"_UNREPORTED", "_FOR_THREAD"},  # constants built from constants
 }
 _SQL_WORDS = re.compile(
     r"\b(?:SELECT|INSERT|UPDATE|DELETE|REPLACE|PRAGMA|CREATE|DROP|ALTER|WHERE|VALUES)\b"

@@ -9,13 +9,17 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import date
+from typing import Any
 
 from watcher.model import APPLIED, IGNORED, MailCommand
 
-_COLUMNS = (
-    "message_id, line, sent_at, state, thread_id, action, snooze_until, replay_key, detail,"
-    " reported"
+_SELECT = (
+    "SELECT message_id, line, sent_at, state, thread_id, action, snooze_until, replay_key,"
+    " detail, reported FROM mail_commands"
 )
+_ORDER = " ORDER BY sent_at, message_id, line"
+_UNREPORTED = _SELECT + " WHERE reported = 0" + _ORDER
+_FOR_THREAD = _SELECT + " WHERE thread_id = ?" + _ORDER
 
 
 class CommandLog:
@@ -35,7 +39,8 @@ class CommandLog:
 
     def record(self, commands: Iterable[MailCommand]) -> None:
         self._db.executemany(
-            f"INSERT OR IGNORE INTO mail_commands ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            "INSERT OR IGNORE INTO mail_commands (message_id, line, sent_at, state, thread_id,"
+            " action, snooze_until, replay_key, detail, reported) VALUES (?,?,?,?,?,?,?,?,?,?)",
             (
                 (
                     c.message_id,
@@ -55,7 +60,7 @@ class CommandLog:
 
     def unreported(self) -> list[MailCommand]:
         """Commands read since the last digest: what the next one says was done (or not)."""
-        return self._select("WHERE reported = 0")
+        return self._rows(self._db.execute(_UNREPORTED))
 
     def mark_reported(self, commands: Iterable[MailCommand]) -> None:
         self._db.executemany(
@@ -64,7 +69,7 @@ class CommandLog:
         )
 
     def for_thread(self, thread_id: str) -> list[MailCommand]:
-        return self._select("WHERE thread_id = ?", (thread_id,))
+        return self._rows(self._db.execute(_FOR_THREAD, (thread_id,)))
 
     def ignored_count(self) -> int:
         row = self._db.execute(
@@ -72,11 +77,8 @@ class CommandLog:
         ).fetchone()
         return int(row[0])
 
-    def _select(self, where: str, parameters: Sequence[object] = ()) -> list[MailCommand]:
-        rows = self._db.execute(
-            f"SELECT {_COLUMNS} FROM mail_commands {where} ORDER BY sent_at, message_id, line",
-            parameters,
-        )
+    @staticmethod
+    def _rows(rows: Iterable[Any]) -> list[MailCommand]:
         return [
             MailCommand(
                 message_id=row[0],

@@ -18,6 +18,7 @@ from watcher.config.digest import DigestSettings
 from watcher.config.settings import Account, Settings
 from watcher.digest.render import render_html, render_text
 from watcher.digest.select import select_digest
+from watcher.digest.today import with_commands
 from watcher.errors import UsageError, WatcherError
 from watcher.service.schedule import next_digest_after_today
 from watcher.store.store import Store
@@ -60,15 +61,20 @@ def demo_command(state_dir: Path | None) -> None:
                 now = datetime.now(settings.zone)
                 _shift_to_this_morning(store, now, settings)
                 analysis = analyze(store, settings, now)
-                selection = select_digest(
-                    analysis.tracked,
-                    carried={},
-                    settings=settings.digest,
-                    now=now,
-                    zone=settings.zone,
-                    next_digest=next_digest_after_today(
-                        settings.digest.at, settings.digest.catch_up_until, settings.zone, now
+                selection = with_commands(
+                    select_digest(
+                        analysis.tracked,
+                        carried={},
+                        settings=settings.digest,
+                        now=now,
+                        zone=settings.zone,
+                        next_digest=next_digest_after_today(
+                            settings.digest.at, settings.digest.catch_up_until, settings.zone, now
+                        ),
                     ),
+                    store,
+                    settings,
+                    analysis,
                 )
         except WatcherError as exc:
             fail(exc)

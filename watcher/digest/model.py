@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from watcher.digest.commandlinks import CommandLinks, CommandReport
+
 FIRST = "first"  # the quiet period just ended
 REMINDER = "reminder"  # back again per remind_every
 LAST = "last"  # give_up_after reached: "let it go, or one last check-in?"
@@ -77,6 +79,11 @@ class Digest:
     watched: int = 0  # threads being watched in all
     next_digest: datetime | None = None
     account_problems: tuple[str, ...] = field(default=())  # "account work: not read since …"
+    # The one-tap actions of each card (None: no action links, `[digest] commands = false`),
+    # and what the commands by mail since the last digest did. Cards are numbered by their
+    # position in `items`, 1-based: a reply "2 done" names `items[1]`.
+    commands: CommandLinks | None = None
+    command_report: CommandReport = field(default_factory=CommandReport)
 
     @property
     def items(self) -> tuple[DigestItem, ...]:

@@ -38,6 +38,7 @@ from watcher.digest.model import (
     DigestItem,
 )
 from watcher.digest.suggest import first_name_of, suggest_follow_up
+from watcher.model import MailCommand
 
 ALARM_RUNG = -1  # an alarm is "carried" once, like a rung
 _EXCERPT_LINES = 4
@@ -59,10 +60,12 @@ def current_rung(dates: Sequence[date], today: date) -> int | None:
 
 @dataclass(frozen=True, slots=True)
 class Selection:
-    """A digest, and the (message_id, since, rung) entries it carries for the cadence."""
+    """A digest, the (message_id, since, rung) entries it carries for the cadence, and the
+    commands by mail its report covers (marked reported once it is sent)."""
 
     digest: Digest
     entries: tuple[tuple[str, int, int], ...]
+    reported: tuple[MailCommand, ...] = ()
 
 
 def select_digest(

@@ -124,6 +124,8 @@ def _send_once(
     if options.drafts:
         # Saved before the digest is built, so that each card can say its draft is waiting.
         digest = _with_drafts(digest, save_drafts(selection, settings, store))
+    with store.transaction():  # before it can arrive: a reply to it may name its cards
+        store.commands.record_cards(digest.message_id, [i.thread_id for i in digest.items])
     message = build_message(digest, sender=options.sender)
     try:
         if options.delivery in ("smtp", "both"):
@@ -142,6 +144,7 @@ def _send_once(
         raise
     with store.transaction():
         store.record_digest_sent(digest.day, digest.recipient)
+        store.commands.mark_reported(selection.reported)
     count = len(digest.items)
     logger.info("digest for %s sent to %s: %d threads", digest.day, digest.recipient, count)
     return SendOutcome(SENT, f"digest sent to {digest.recipient}: {count} threads")

@@ -6,11 +6,15 @@ The one module of `digest/` besides `send` that touches the store (`select`, `su
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import replace
+from datetime import date, datetime
 
-from watcher.analysis.pipeline import analyze
+from watcher.analysis.commandcodes import digest_tag
+from watcher.analysis.pipeline import Analysis, analyze
 from watcher.config.settings import Settings
+from watcher.digest.commandlinks import CommandLinks, command_address, command_report
 from watcher.digest.select import Selection, select_digest
+from watcher.store.files import command_key
 from watcher.store.store import Store
 
 
@@ -20,7 +24,7 @@ def select_for(
     """Today's digest from the store's current verdicts and what earlier digests carried;
     `next_digest` for its footer (see `select_digest`)."""
     analysis = analyze(store, settings, now)
-    return select_digest(
+    selection = select_digest(
         analysis.tracked,
         carried=store.digest_entries(),
         settings=settings.digest,
@@ -29,6 +33,34 @@ def select_for(
         account_problems=account_problems(store, settings),
         next_digest=next_digest,
     )
+    return with_commands(selection, store, settings, analysis)
+
+
+def with_commands(
+    selection: Selection, store: Store, settings: Settings, analysis: Analysis
+) -> Selection:
+    """The selection with its secret Message-ID, its cards' one-tap actions and the report on
+    the commands by mail read since the last digest."""
+    digest = selection.digest
+    key = command_key(settings.store_path.parent)
+    unreported = tuple(store.commands.unreported())
+    subjects = {c.thread_id: c.messages[0].facts.subject for c in analysis.conversations}
+    subjects.update((t.thread_id, t.subject) for t in analysis.tracked)
+    digest = replace(
+        digest,
+        message_id=signed_digest_id(key, digest.recipient, digest.day),
+        commands=CommandLinks(command_address(settings.digest), digest.day, key)
+        if settings.digest.commands
+        else None,
+        command_report=command_report(unreported, subjects, settings.zone, digest.day),
+    )
+    return replace(selection, digest=digest, reported=unreported)
+
+
+def signed_digest_id(key: bytes, recipient: str, day: date) -> str:
+    """The same for one recipient and day in every process (a restart can look for it), and
+    one only this installation can make: a reply that names it answers a digest we sent."""
+    return f"<digest-{day:%Y%m%d}-{digest_tag(key, recipient, day)}@followup-watcher.invalid>"
 
 
 def account_problems(store: Store, settings: Settings) -> list[str]:

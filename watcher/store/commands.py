@@ -98,6 +98,8 @@ class CommandLog:
     # -- the numbered cards of each digest -----------------------------------------------------
 
     def record_cards(self, digest_message_id: str, threads: Sequence[str]) -> None:
+        """The cards of the digest about to be sent (a new attempt's replace an earlier's)."""
+        self._db.execute("DELETE FROM digest_cards WHERE message_id = ?", (digest_message_id,))
         self._db.executemany(
             "INSERT OR IGNORE INTO digest_cards (message_id, number, thread_id) VALUES (?, ?, ?)",
             ((digest_message_id, number, t) for number, t in enumerate(threads, start=1)),

@@ -120,7 +120,8 @@ class DigestSettings:
     catch_up_until: str = setting("12:00", check=check_clock)
     recipient: str = setting("", key="to", clean=str.lower)
     sender: str = setting("", key="from")
-    # the IMAP account used for appending, drafts and the exactly-once check
+    # the IMAP account used for appending and the exactly-once check (drafts go to each
+    # thread's own account)
     account: str = setting("")
     # "smtp", "imap", "both"; "" = not configured (preview only)
     delivery: str = setting("", check=check_delivery)

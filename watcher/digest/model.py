@@ -56,6 +56,8 @@ class DigestItem:
     # A draft reply is in the Drafts folder of `account`: saved before this digest was built,
     # now or by an earlier run (`send.save_drafts`).
     draft_saved: bool = False
+    # The first price in my own text (else the subject), as written: "EUR 9,800"; "" when none.
+    price: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +86,10 @@ class Digest:
     # position in `items`, 1-based: a reply "2 done" names `items[1]`.
     commands: CommandLinks | None = None
     command_report: CommandReport = field(default_factory=CommandReport)
+    # No digest was sent before this one: its threads were found on the first scan of the
+    # mailbox, and those already past give_up_after are only counted (`older`), not cards.
+    first: bool = False
+    older: int = 0
 
     @property
     def items(self) -> tuple[DigestItem, ...]:
@@ -91,7 +97,8 @@ class Digest:
 
     @property
     def empty(self) -> bool:
-        return not self.items
+        """Nothing to tell: no card, and no older threads to count on a first digest."""
+        return not self.items and not self.older
 
     @property
     def subject(self) -> str:

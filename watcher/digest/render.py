@@ -22,6 +22,7 @@ from urllib.parse import quote
 import jinja2
 from markupsafe import Markup, escape
 
+from watcher.digest.commandlinks import CommandLinks
 from watcher.digest.model import BOUNCED, LAST, REPLY_IN_SPAM, Digest, DigestItem
 from watcher.errors import DeliveryError
 from watcher.terminal import printable, printable_block
@@ -33,11 +34,42 @@ _URL = re.compile(r"(?:https?://|mailto:)\S+", re.IGNORECASE)
 _BULLET = re.compile(r"\s*(?:[-*•–]|\d{1,2}[.)])\s+")
 
 
+# The one-tap actions the summary offers (the card offers all six), by their card label.
+_SUMMARY_ACTIONS = {"Done": "Done", "Snooze 1 week": "Snooze 1w", "Mute": "Mute"}
+_SUMMARY_SUBJECT = 48  # characters: a summary line stays one line on a phone
+REPLY_HINT = (
+    "Or reply to this mail, one line per card:",
+    "2 done · 3 snooze 1w · mute 5 · 1 snooze until 2026-12-14",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ActionLink:
+    """A one-tap command: the button's label and its `mailto:` link."""
+
+    label: str
+    href: str
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryLine:
+    """One card in the summary at the top: who, what, worth how much, how quiet, and the
+    most common actions."""
+
+    number: int
+    who: str
+    subject: str  # clipped
+    worth: str  # "GBP 18,400", "" when no price was found
+    state: str  # "12 days quiet", "bounced", "reply in spam"
+    actions: tuple[ActionLink, ...]  # Done, Snooze 1w, Mute; () without command links
+
+
 @dataclass(frozen=True, slots=True)
 class ItemView:
     """One item as the templates show it: single-line fields, dates and links ready."""
 
     item: DigestItem
+    number: int  # 1-based position in `Digest.items`: what a reply "2 done" names
     who: str  # the contact's name, else the address
     address: str  # shown after the name; "" when `who` is the address
     also: str  # further recipients, "" when none
@@ -55,6 +87,9 @@ class ItemView:
     draft: str  # "A draft reply is waiting in Drafts (account work)"; "" when none was saved
     open_link: str  # "" unless an https:// webmail link
     last: bool
+    actions: tuple[ActionLink, ...]  # all six one-tap commands; () without command links
+    footer: str  # "t3728c3029e · why: attachment Proposal.pdf · price EUR 9,800"
+    mute_command: str  # "watcher thread t… --mute" when there are no command links, else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,27 +155,41 @@ def _environment() -> jinja2.Environment:
     environment.filters["underline"] = _underline
     environment.filters["paragraphs"] = _paragraphs
     environment.filters["reflow"] = reflow
+    environment.filters["ticks"] = _ticks
     return environment
 
 
 def _context(digest: Digest) -> dict[str, object]:
+    views = [
+        _view(item, digest.day, number, digest.commands)
+        for number, item in enumerate(digest.items, 1)
+    ]
+    alarms, rest = views[: len(digest.alarms)], iter(views[len(digest.alarms) :])
+    last_note = _FIRST_LAST_NOTE if digest.first else _LAST_NOTE
     sections = [
         SectionView(
             title=group.title,
-            note=_LAST_NOTE if all(i.rung == LAST for i in group.items) else "",
-            items=tuple(_view(item, digest.day) for item in group.items),
+            note=last_note if all(i.rung == LAST for i in group.items) else "",
+            items=tuple(next(rest) for _ in group.items),
         )
         for group in digest.groups
-        if group.items
     ]
     people = [_line(i.contact_name) or _line(i.contact_address) for i in digest.items]
     preheader = ", ".join(people[:3]) + (f" and {len(people) - 3} more" if len(people) > 3 else "")
+    report = digest.command_report
     return {
         "subject": _line(digest.subject),
         "preheader": f"{preheader}: suggested follow-ups inside" if people else "",
-        "alarms": tuple(_view(item, digest.day) for item in digest.alarms),
+        "first": _FIRST_NOTE if digest.first and digest.items else "",
+        "applied": tuple(_line(line) for line in report.applied),
+        "unreadable": tuple(_line(line) for line in report.unreadable),
+        "ignored": report.ignored_line,
+        "summary": tuple(_summary_line(view) for view in views),
+        "reply_hint": REPLY_HINT if digest.commands is not None and views else (),
+        "older": _older_line(digest.older, bool(views)),
+        "alarms": tuple(alarms),
         "problems": tuple(_line(p) for p in digest.account_problems),
-        "sections": tuple(sections),
+        "sections": tuple(section for section in sections if section.items),
         "empty": digest.empty,
         "watched": _count(digest.watched, "thread"),
         "next_digest": _moment(digest.next_digest) if digest.next_digest else "",
@@ -151,9 +200,60 @@ _LAST_NOTE = (
     "These have had every reminder, and this is the last time they appear. Send one "
     "gracious last note, or simply let them go."
 )
+_FIRST_NOTE = (
+    "Your first digest: these threads were found on the first scan of your mailbox. "
+    "From now on each one comes back only when its next reminder is due."
+)
+_FIRST_LAST_NOTE = (
+    "You have followed these up already, and this is the last time they appear. Send one "
+    "gracious last note, or simply let them go."
+)
 
 
-def _view(item: DigestItem, today: date) -> ItemView:
+def _older_line(older: int, cards: bool) -> str:
+    """The first digest's one line for the threads already past give_up_after."""
+    if not older:
+        return ""
+    what = "1 older proposal" if older == 1 else f"{older} older proposals"
+    return f"{what} got no reply{' either' if cards else ''}; see `watcher list --all`."
+
+
+def _summary_line(view: ItemView) -> SummaryLine:
+    item = view.item
+    state = {BOUNCED: "bounced", REPLY_IN_SPAM: "reply in spam"}.get(item.alarm, view.quiet)
+    return SummaryLine(
+        number=view.number,
+        who=view.who,
+        subject=_clip(view.subject, _SUMMARY_SUBJECT),
+        worth=_line(item.price),
+        state=state,
+        actions=tuple(
+            ActionLink(_SUMMARY_ACTIONS[action.label], action.href)
+            for action in view.actions
+            if action.label in _SUMMARY_ACTIONS
+        ),
+    )
+
+
+def _actions(item: DigestItem, commands: CommandLinks | None) -> tuple[ActionLink, ...]:
+    if commands is None:
+        return ()
+    return tuple(
+        ActionLink(action.label, mailto(commands.address, action.subject, action.body))
+        for action in commands.for_card(item.thread_id, item.subject)
+    )
+
+
+def _footer(item: DigestItem) -> str:
+    reasons = " · ".join(_line(r) for r in item.reasons)
+    return f"{_line(item.thread_id)} · why: {reasons}" if reasons else _line(item.thread_id)
+
+
+def _clip(text: str, length: int) -> str:
+    return text if len(text) <= length else text[: length - 1].rstrip() + "…"
+
+
+def _view(item: DigestItem, today: date, number: int, commands: CommandLinks | None) -> ItemView:
     name, address = _line(item.contact_name), _line(item.contact_address)
     who = name or address
     subject = _line(item.subject) or "(no subject)"
@@ -165,6 +265,7 @@ def _view(item: DigestItem, today: date) -> ItemView:
         headline = f"{who} replied, but the reply is in your spam folder"
     return ItemView(
         item=item,
+        number=number,
         who=who,
         address=address if name else "",
         also=", ".join(_line(a) for a in item.other_contacts),
@@ -204,6 +305,9 @@ def _view(item: DigestItem, today: date) -> ItemView:
         else "",
         open_link=safe_link(item.open_link),
         last=item.rung == LAST,
+        actions=_actions(item, commands),
+        footer=_footer(item),
+        mute_command=f"watcher thread {_line(item.thread_id)} --mute" if commands is None else "",
     )
 
 
@@ -296,6 +400,22 @@ def _paragraphs(text: str) -> Markup:
         lines = Markup("<br>").join(escape(line.strip()) for line in block.splitlines())
         paragraphs.append(Markup('<p style="margin:{};">{}</p>').format(margin, lines))
     return Markup("").join(paragraphs)
+
+
+def _ticks(text: str) -> Markup:
+    """Escaped text whose `backticked` parts are shown as code (a command to type)."""
+    parts = text.split("`")
+    code = Markup('<code class="fw-code" style="{}">{}</code>')
+    return Markup("").join(
+        code.format(_CODE_STYLE, part) if odd else escape(part)
+        for odd, part in ((n % 2 == 1 and n < len(parts) - 1, p) for n, p in enumerate(parts))
+    )
+
+
+_CODE_STYLE = (
+    "font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,'Liberation Mono',monospace;"
+    "font-size:12px;padding:1px 4px;border-radius:4px;background-color:#f0efeb;color:#3b3b40;"
+)
 
 
 def _line(value: str) -> str:

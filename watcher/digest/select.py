@@ -10,6 +10,10 @@ of mine (the tracker's `nudges`) was a reminder, so the cadence goes on a rung h
 one (until the last) instead of starting again at the first. Bounces and
 replies in the spam folder are alarms, shown once at the top.
 
+The first digest ever (`first_digest`) shows what the first scan of the mailbox found; the
+threads already past `give_up_after` there are counted in one line (`Digest.older`) instead
+of a card each, and carried at their last rung like a card, so they never come back as cards.
+
 Pure: the tracker's verdicts, what earlier digests carried, and `now` in; a `Digest` out.
 """
 
@@ -21,6 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from watcher.analysis.keywords import PRICE_RE
 from watcher.analysis.owntext import own_text
 from watcher.analysis.rules import Policy
 from watcher.analysis.subjects import reply_subject
@@ -77,15 +82,18 @@ def select_digest(
     zone: ZoneInfo,
     account_problems: Sequence[str] = (),
     next_digest: datetime | None = None,
+    first_digest: bool = False,
 ) -> Selection:
     """Today's digest. `carried`: (message_id, since) -> {rung: day an earlier digest had it};
     `next_digest`: when the one after it goes out, for the footer (the caller asks the
-    clock, `service.schedule.next_digest_after_today`), None to leave it out."""
+    clock, `service.schedule.next_digest_after_today`), None to leave it out;
+    `first_digest`: no digest was sent before (see the module docstring)."""
     today = now.astimezone(zone).date()
     templates = dict(settings.templates)
     alarms: list[DigestItem] = []
     waiting: list[DigestItem] = []
     entries: list[tuple[str, int, int]] = []
+    older = 0
     for item in tracked:
         key = (item.message.key, item.since)  # distinct even where a Message-ID is shared
         before = {rung: day for rung, day in carried.get(key, {}).items() if day < today}
@@ -104,6 +112,10 @@ def select_digest(
             rung = min(rung + item.nudges, len(dates) - 1)
         if rung is None or any(r >= rung for r in before):
             continue  # not due, or this rung (or a later one) was shown already
+        if first_digest and dates[-1] <= today:  # past give_up_after before we ever looked
+            older += 1
+            entries.append((*key, len(dates) - 1))
+            continue
         name = FIRST if rung == 0 else LAST if rung == len(dates) - 1 else REMINDER
         waiting.append(_item(item, name, rung, settings, templates, zone))
         entries.append((*key, rung))
@@ -117,18 +129,38 @@ def select_digest(
         watched=sum(1 for t in tracked if t.state == AWAITING),
         next_digest=next_digest,
         account_problems=tuple(account_problems),
+        first=first_digest,
+        older=older,
     )
     return Selection(digest, tuple(entries))
 
 
 def _alarm_of(item: TrackedMessage) -> tuple[str, str] | None:
+    """The alarm and what it adds to the card's headline ("Your proposal to Ana bounced",
+    "Ana replied, but the reply is in your spam folder"): "" when nothing."""
     if item.state == STATE_BOUNCED:
-        detail = next((n for n in item.notes if n.startswith("bounced")), "bounced")
-        return BOUNCED, detail.replace("bounced: ", "").capitalize()
+        note = next((n for n in item.notes if n.startswith("bounced: ")), "")
+        return BOUNCED, _BOUNCE_DETAILS[note] if note in _BOUNCE_DETAILS else _failed(note)
     if item.state == ANSWERED and item.reply_in_spam:
-        who = item.answered_by[1] if item.answered_by else "they"
-        return REPLY_IN_SPAM, f"{who} replied, but the reply is in your spam folder"
+        by = item.answered_by[1] if item.answered_by else ""
+        to = {address for _, address in item.contacts}
+        return REPLY_IN_SPAM, f"The reply came from {by}." if by and by not in to else ""
     return None
+
+
+# The tracker's bounce notes (`analysis.answers.BounceIndex.find`), as the card says them.
+_BOUNCE_DETAILS = {
+    "bounced: the delivery failure names this message": "",  # the headline says it all
+    "bounced: a delivery failure quotes its subject": (
+        "A delivery failure came back quoting its subject; it names no address."
+    ),
+}
+
+
+def _failed(note: str) -> str:
+    """ "bounced: delivery to x@y failed" -> "Delivery to x@y failed." """
+    what = note.removeprefix("bounced: ")
+    return f"{what[:1].upper()}{what[1:]}." if what.startswith("delivery to ") else ""
 
 
 def _groups(items: list[DigestItem]) -> tuple[DigestGroup, ...]:
@@ -216,7 +248,14 @@ def _item(
         heard_subject=tracked.heard_since.subject if tracked.heard_since else "",
         sender_name=sender_name,
         sender_address=sender_address,
+        price=_price(own_text(facts.body_text), facts.subject),
     )
+
+
+def _price(text: str, subject: str) -> str:
+    """The first price in my own text, else in the subject, as written: "EUR 9,800"."""
+    found = PRICE_RE.search(text) or PRICE_RE.search(subject)
+    return " ".join(found.group(0).split()) if found else ""
 
 
 def _excerpt(body: str) -> str:

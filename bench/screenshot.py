@@ -2,7 +2,8 @@
 
 Builds a digest by hand from the demo mailbox's threads (watcher/demo_mailbox/MANIFEST.txt,
 "this morning" = Mon 23 Nov 2026), plus two invented threads so that every section shows
-(two weeks quiet, last rung), renders it, and photographs it with headless Chromium:
+(two weeks quiet, last rung), with the report of two commands by mail and the one-tap
+actions (a fixed key), renders it, and photographs it with headless Chromium:
 
     docs/digest-360.png        phone width, light
     docs/digest-360-dark.png   phone width, prefers-color-scheme: dark
@@ -30,6 +31,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from watcher.config.digest import DigestSettings
+from watcher.digest.commandlinks import CommandLinks, CommandReport
 from watcher.digest.model import (
     BOUNCED,
     FIRST,
@@ -46,6 +48,9 @@ from watcher.digest.suggest import first_name_of, suggest_follow_up
 ZONE = ZoneInfo("Europe/Stockholm")
 NOW = datetime(2026, 11, 23, 7, 30, tzinfo=ZONE)
 SETTINGS = DigestSettings(webmail="gmail")
+# A fixed key, so the one-tap links (and their codes) are the same in every run: a real
+# installation makes its own secret key on first run.
+SAMPLE_KEY = b"screenshot key, not a secret...."
 CHROMIUM_FLAGS = (
     "--headless",
     "--no-sandbox",
@@ -74,6 +79,7 @@ def _item(
     reminder: int = 0,
     alarm: str = "",
     detail: str = "",
+    price: str = "",
 ) -> DigestItem:
     first = first_name_of(name, address)
     quiet = (NOW.date() - sent.date()).days
@@ -109,6 +115,7 @@ def _item(
         alarm=alarm,
         alarm_detail=detail,
         open_link=SETTINGS.link_to(message_id),
+        price=price,
     )
 
 
@@ -130,7 +137,8 @@ def sample_digest() -> Digest:
         attachments=("Proposal_Wisla_Ceramics_Shop.pdf",),
         rung=LAST,
         alarm=BOUNCED,
-        detail="Delivery to mateusz.nowack@wisla-ceramics.example failed: 5.1.1 user unknown",
+        detail="Delivery to mateusz.nowack@wisla-ceramics.example failed.",
+        price="EUR 9,800",
     )
     spam = _item(
         7,
@@ -143,7 +151,6 @@ def sample_digest() -> Digest:
         attachments=("Proposal_Saffron_Table.pdf",),
         rung=LAST,
         alarm=REPLY_IN_SPAM,
-        detail="Ravi Menon replied, but the reply is in your spam folder",
     )
     acme = _item(
         1,
@@ -153,6 +160,7 @@ def sample_digest() -> Digest:
         "proposal",
         at(12, 10, 12),
         reasons=("attachment Proposal_Acme_Website_v2.pdf", "price GBP 18,400"),
+        price="GBP 18,400",
         attachments=("Proposal_Acme_Website_v2.pdf",),
         excerpt=(
             "Thanks again for walking me through the current site on Monday. As\n"
@@ -168,6 +176,7 @@ def sample_digest() -> Digest:
         "agreement",
         at(7, 9, 40),
         reasons=("DocuSign link", "asks to sign (“review and sign”)", "price GBP 24,000"),
+        price="GBP 24,000",
         excerpt=(
             "As discussed on Thursday, I've put the scope into a short services\n"
             "agreement: the brand refresh in three phases, GBP 24,000 excl. VAT,\n"
@@ -182,6 +191,7 @@ def sample_digest() -> Digest:
         "quote",
         at(4, 16, 45),
         reasons=("attachment Presupuesto_2026-118.pdf", "price 5.800 €"),
+        price="5.800 €",
         attachments=("Presupuesto_2026-118.pdf",),
         excerpt=(
             "Muchas gracias por la videollamada del martes. Tal como acordamos, te\n"
@@ -197,6 +207,7 @@ def sample_digest() -> Digest:
         "quote",
         at(18, 14, 20),
         reasons=("attachment Quote_Nordlys_2026-109.pdf", "price SEK 86,000"),
+        price="SEK 86,000",
         attachments=("Quote_Nordlys_2026-109.pdf",),
         excerpt="Here is the quote for the packaging and the shop signage we discussed.",
         rung=REMINDER,
@@ -229,6 +240,18 @@ def sample_digest() -> Digest:
         ),
         watched=9,
         next_digest=NOW + day,
+        commands=CommandLinks("maya+followup@lindqvist-studio.example", NOW.date(), SAMPLE_KEY),
+        command_report=CommandReport(
+            applied=(
+                "Snoozed “Logo refresh for Fjäll Coffee” until Mon 30 Nov, "
+                "from your mail of Sat 21 Nov 18:40",
+                "Marked “Shop photography, spring catalogue” done, from your mail of 06:58",
+            ),
+            unreadable=(
+                "Your mail of 07:02: “4 snooze soon”: snooze for how long? "
+                "e.g. “4 snooze 1w” or “4 snooze until 2026-12-14”",
+            ),
+        ),
     )
 
 

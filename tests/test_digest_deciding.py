@@ -166,7 +166,7 @@ def test_cards_and_summary_are_numbered_in_the_order_of_items(digest: Digest) ->
         assert f"[{number}] " in text
     html = render_html(digest)
     cards = cards_of(html)
-    numbers = [re.search(r'class="fw-num"[^>]*>(\d+)<', card) for card in cards]
+    numbers = [re.search(r'class="fw-num[^"]*"[^>]*>(\d+)<', card) for card in cards]
     assert [int(n.group(1)) for n in numbers if n] == list(range(1, len(digest.items) + 1))
     for item, card in zip(digest.items, cards, strict=True):
         assert item.thread_id in card

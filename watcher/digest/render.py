@@ -4,6 +4,12 @@ Pure: a digest in, strings or an `EmailMessage` out. The templates live in
 `watcher/digest/templates/` (shipped as package data). Everything that comes from mail
 (names, subjects, excerpts, reasons) is untrusted: the HTML template autoescapes every field,
 and the only hrefs are the ones built here (`mailto:` and an `https://` webmail link).
+
+The digest is made for deciding: it opens with what the commands by mail did, then a summary,
+one line per card (who, what, the price, how quiet, Done · Snooze 1w · Mute), then the cards,
+each numbered by its position in `Digest.items` (what a reply "2 done" names) and carrying
+all six one-tap commands (`CommandLinks.for_card`); why it was flagged and the thread id are
+one small footer line.
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ _BULLET = re.compile(r"\s*(?:[-*•–]|\d{1,2}[.)])\s+")
 
 # The one-tap actions the summary offers (the card offers all six), by their card label.
 _SUMMARY_ACTIONS = {"Done": "Done", "Snooze 1 week": "Snooze 1w", "Mute": "Mute"}
-_SUMMARY_SUBJECT = 48  # characters: a summary line stays one line on a phone
+_SUMMARY_SUBJECT = 60  # characters; the HTML cuts it to one line with an ellipsis
 REPLY_HINT = (
     "Or reply to this mail, one line per card:",
     "2 done · 3 snooze 1w · mute 5 · 1 snooze until 2026-12-14",
@@ -62,6 +68,7 @@ class SummaryLine:
     worth: str  # "GBP 18,400", "" when no price was found
     state: str  # "12 days quiet", "bounced", "reply in spam"
     actions: tuple[ActionLink, ...]  # Done, Snooze 1w, Mute; () without command links
+    alarm: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,13 +87,12 @@ class ItemView:
     headline: str  # alarms: "Your proposal to Mateusz Nowak bounced"
     detail: str  # alarms: what happened, in one line
     attachments: str
-    reasons: str
     heard: str  # "Tom Berg wrote to you on Tue 24 Oct, under “Data room”"; "" when not
     mailto: str  # with the suggested text as body
     reply_link: str  # mailto with the subject only, for the plain-text part
     draft: str  # "A draft reply is waiting in Drafts (account work)"; "" when none was saved
     open_link: str  # "" unless an https:// webmail link
-    last: bool
+    last: bool  # the last rung: "Suggested last note"
     actions: tuple[ActionLink, ...]  # all six one-tap commands; () without command links
     footer: str  # "t3728c3029e · why: attachment Proposal.pdf · price EUR 9,800"
     mute_command: str  # "watcher thread t… --mute" when there are no command links, else ""
@@ -232,6 +238,7 @@ def _summary_line(view: ItemView) -> SummaryLine:
             for action in view.actions
             if action.label in _SUMMARY_ACTIONS
         ),
+        alarm=bool(item.alarm),
     )
 
 
@@ -279,7 +286,6 @@ def _view(item: DigestItem, today: date, number: int, commands: CommandLinks | N
         if _line(item.alarm_detail).lower() == headline.lower()
         else _line(item.alarm_detail),
         attachments=", ".join(_line(a) for a in item.attachments),
-        reasons=" · ".join(_line(r) for r in item.reasons),
         heard=(
             f"{_line(item.heard_from)} wrote to you on {_day(item.heard_at.date(), today)}, "
             f"under “{_line(item.heard_subject) or '(no subject)'}”"
@@ -404,11 +410,11 @@ def _paragraphs(text: str) -> Markup:
 
 def _ticks(text: str) -> Markup:
     """Escaped text whose `backticked` parts are shown as code (a command to type)."""
-    parts = text.split("`")
+    parts = re.split(r"`([^`]+)`", text)  # plain, code, plain, code, ..., plain
     code = Markup('<code class="fw-code" style="{}">{}</code>')
     return Markup("").join(
-        code.format(_CODE_STYLE, part) if odd else escape(part)
-        for odd, part in ((n % 2 == 1 and n < len(parts) - 1, p) for n, p in enumerate(parts))
+        code.format(_CODE_STYLE, part) if number % 2 else escape(part)
+        for number, part in enumerate(parts)
     )
 
 

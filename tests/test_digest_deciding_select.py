@@ -5,14 +5,17 @@ found in my text, and alarms that say what happened once (issue 11, section 3)."
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 from threads import CLIENT, ME, ZONE, at, message, proposal, thread, verdicts
 
 from watcher.analysis.conversations import Conversation
 from watcher.config.digest import DigestSettings
+from watcher.config.settings import parse_settings
 from watcher.digest.model import BOUNCED, LAST, REPLY_IN_SPAM
 from watcher.digest.render import render_html, render_text
 from watcher.digest.select import Selection, select_digest
+from watcher.digest.today import select_for
 from watcher.store.store import Store
 
 SETTINGS = DigestSettings(recipient=ME, sender=ME)
@@ -168,3 +171,19 @@ def test_a_bounce_that_names_the_message_and_a_reply_in_spam_are_said_once() -> 
 def test_first_digest_defaults_to_false() -> None:
     digest = select_digest([], carried={}, settings=SETTINGS, now=MONDAY, zone=ZONE).digest
     assert (digest.first, digest.older, digest.day) == (False, 0, date(2026, 11, 23))
+
+
+def test_the_digest_of_a_store_that_never_sent_one_is_a_first_digest(tmp_path: Path) -> None:
+    settings = parse_settings(
+        f'state_dir = "{tmp_path}"\n[[accounts]]\nname = "w"\nhost = "h"\n'
+        f'addresses = ["{ME}"]\n[digest]\nto = "{ME}"\n'
+    )
+    with Store.open(settings.store_path) as store:
+        first = select_for(store, settings, MONDAY, next_digest=None).digest
+        assert first.first
+        with store.transaction():
+            store.record_digest_pending(first.day, ME, first.message_id, ())
+            assert select_for(store, settings, MONDAY, next_digest=None).digest.first
+            store.record_digest_sent(first.day, ME)
+        tomorrow = select_for(store, settings, MONDAY + timedelta(days=1), next_digest=None)
+        assert not tomorrow.digest.first

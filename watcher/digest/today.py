@@ -32,6 +32,7 @@ def select_for(
         zone=settings.zone,
         account_problems=account_problems(store, settings),
         next_digest=next_digest,
+        first_digest=store.last_digest() is None,
     )
     return with_commands(selection, store, settings, analysis)
 

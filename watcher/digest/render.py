@@ -51,10 +51,12 @@ REPLY_HINT = (
 
 @dataclass(frozen=True, slots=True)
 class ActionLink:
-    """A one-tap command: the button's label and its `mailto:` link."""
+    """A one-tap command: the button's label and its `mailto:` link; `text_href` is the same
+    without the explaining body, for the plain-text part (six long URLs a card drown it)."""
 
     label: str
     href: str
+    text_href: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,7 +236,7 @@ def _summary_line(view: ItemView) -> SummaryLine:
         worth=_line(item.price),
         state=state,
         actions=tuple(
-            ActionLink(_SUMMARY_ACTIONS[action.label], action.href)
+            ActionLink(_SUMMARY_ACTIONS[action.label], action.href, action.text_href)
             for action in view.actions
             if action.label in _SUMMARY_ACTIONS
         ),
@@ -246,7 +248,11 @@ def _actions(item: DigestItem, commands: CommandLinks | None) -> tuple[ActionLin
     if commands is None:
         return ()
     return tuple(
-        ActionLink(action.label, mailto(commands.address, action.subject, action.body))
+        ActionLink(
+            action.label,
+            mailto(commands.address, action.subject, action.body),
+            mailto(commands.address, action.subject, ""),
+        )
         for action in commands.for_card(item.thread_id, item.subject)
     )
 

@@ -623,7 +623,10 @@ def test_delivery_status_report() -> None:
         ),
     )
     assert bounce_of(facts) == Bounce(
-        ORIGINAL, ("mateusz.nowack@wisla.example", "other.one@wisla.example")
+        ORIGINAL,
+        ("mateusz.nowack@wisla.example", "other.one@wisla.example"),
+        reason="the address does not exist"
+        " (550 5.1.1 <mateusz.nowack@wisla.example>: Recipient address rejected)",
     )
 
 
@@ -646,7 +649,11 @@ def test_plain_mailer_daemon_bounce_names_the_original_in_its_text() -> None:
             "Subject: Proposal: online shop\n"
         ),
     )
-    assert bounce_of(facts) == Bounce(ORIGINAL, ("mateusz.nowack@wisla.example",))
+    assert bounce_of(facts) == Bounce(
+        ORIGINAL,
+        ("mateusz.nowack@wisla.example",),
+        reason="the address does not exist (550 5.1.1 User unknown)",
+    )
 
 
 @pytest.mark.parametrize(
@@ -792,7 +799,10 @@ def test_demo_automatic_messages_and_the_bounce(
     assert automatic_reason(messages[OUT_OF_OFFICE]) == "out-of-office reply"
     assert automatic_reason(messages[READ_RECEIPT]) == "read receipt"
     assert bounce_of(messages[BOUNCE]) == Bounce(
-        messages[BOUNCED_PROPOSAL].message_id, ("mateusz.nowack@wisla-ceramics.example",)
+        messages[BOUNCED_PROPOSAL].message_id,
+        ("mateusz.nowack@wisla-ceramics.example",),
+        reason="the address does not exist (550 5.1.1 <mateusz.nowack@wisla-ceramics.example>:"
+        " Recipient address rejected: User unknown in virtual mailbox table)",
     )
     for thread, verdict, files in threads:
         for name in files:

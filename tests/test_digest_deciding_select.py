@@ -128,7 +128,10 @@ def test_a_bounce_says_which_delivery_failed(fresh_store: Store) -> None:
     ).digest
     (alarm,) = digest.alarms
     assert alarm.alarm == BOUNCED
-    assert alarm.alarm_detail == "Delivery to ana.ruiz@acme.example failed."
+    assert alarm.alarm_detail == (
+        "Delivery to ana.ruiz@acme.example failed: the address does not exist"
+        " (550 5.1.1 user unknown)."
+    )
     text = render_text(digest)
     # Once in the summary, once as the card's headline; the address once, on the card.
     assert text.count("bounced") == 2 and text.count("Delivery to ana.ruiz@acme.example") == 1

@@ -236,7 +236,7 @@ class BounceIndex:
 
     def __init__(self, conversations: Sequence[Conversation], identity: Identity) -> None:
         # Message-ID -> (conversation, failed recipients) of each failure that names it.
-        self.by_message_id: dict[str, list[tuple[str, tuple[str, ...]]]] = defaultdict(list)
+        self.by_message_id: dict[str, list[tuple[str, tuple[str, ...], str]]] = defaultdict(list)
         self.by_recipient: dict[str, list[ThreadMessage]] = defaultdict(list)
         # Failures that name neither a Message-ID nor an address, by the subject they quote.
         self.by_subject: dict[str, list[ThreadMessage]] = defaultdict(list)
@@ -250,7 +250,7 @@ class BounceIndex:
                     continue
                 if bounce.original_message_id:
                     failed = tuple(r.lower() for r in bounce.recipients)
-                    named = (conversation.thread_id, failed)
+                    named = (conversation.thread_id, failed, bounce.reason)
                     self.by_message_id[bounce.original_message_id].append(named)
                     continue  # it names its message: never pin it on another one
                 for recipient in bounce.recipients:
@@ -259,10 +259,14 @@ class BounceIndex:
                 if not bounce.recipients and len(quoted) >= _BOUNCE_SUBJECT_MIN:
                     self.by_subject[quoted].append(message)
 
-    def find(self, sent: ThreadMessage, contacts: Sequence[Address], thread_id: str) -> str | None:
-        """Why `sent` counts as bounced, or None."""
+    def find(
+        self, sent: ThreadMessage, contacts: Sequence[Address], thread_id: str
+    ) -> tuple[str, str] | None:
+        """Why `sent` counts as bounced, and the report's reason ("" if it gives none); None
+        when it did not bounce."""
         message_id = sent.facts.message_id
-        for bounce_thread, failed in self.by_message_id.get(message_id, ()) if message_id else ():
+        named = self.by_message_id.get(message_id, ()) if message_id else ()
+        for bounce_thread, failed, reason in named:
             # An id several messages carry names none of them for sure: the failed recipient
             # says which, else the conversation the failure was threaded into.
             if message_id not in self.shared_ids or (
@@ -270,14 +274,18 @@ class BounceIndex:
                 if failed
                 else bounce_thread == thread_id
             ):
-                return "bounced: the delivery failure names this message"
+                return "bounced: the delivery failure names this message", reason
         sent_at = sent.when or 0
         for _, address in contacts:
             for bounce in self.by_recipient.get(address, ()):
                 when = bounce.when or 0
                 if sent_at <= when <= sent_at + _BOUNCE_WINDOW:
-                    return f"bounced: delivery to {address} failed"
+                    return f"bounced: delivery to {address} failed", _reason_of(bounce)
         for bounce in self.by_subject.get(normalize_subject(sent.facts.subject), ()):
             if sent_at <= (bounce.when or 0) <= sent_at + _BOUNCE_WINDOW:
-                return "bounced: a delivery failure quotes its subject"
+                return "bounced: a delivery failure quotes its subject", _reason_of(bounce)
         return None
+
+
+def _reason_of(message: ThreadMessage) -> str:
+    return message.bounce.reason if message.bounce is not None else ""

@@ -30,6 +30,9 @@ class Bounce:
     # What the failure's subject quotes ("Undeliverable: <subject>"), "" when it quotes none:
     # all an Exchange report without a Message-ID or an address says about the message.
     original_subject: str = ""
+    # Why, in plain words and as the server said it: "the address does not exist (550 5.1.1
+    # … User unknown)"; "" when the report gives no reason.
+    reason: str = ""
 
 
 # Out-of-office subjects, anchored at the start: "Re: Absence of the team" is a human reply.
@@ -147,4 +150,76 @@ def bounce_of(facts: MessageFacts) -> Bounce | None:
         original_message_id=message_id,
         recipients=tuple(recipients),
         original_subject=original_subject,
+        reason=bounce_reason(text),
     )
+
+
+# RFC 3463 status codes, in words a user acts on (the subject and detail digits).
+_STATUS_WORDS = {
+    "1.1": "the address does not exist",
+    "1.2": "the domain does not exist or takes no mail",
+    "1.3": "the address is not valid",
+    "1.6": "the mailbox has moved",
+    "1.10": "the address does not exist",
+    "2.1": "the mailbox is disabled",
+    "2.2": "the mailbox is full",
+    "2.3": "the message is too big for the mailbox",
+    "3.4": "the message is too big",
+    "4.4": "the receiving server could not be reached",
+    "4.7": "it could not be delivered in time",
+    "7.1": "the receiving server refused it (policy or spam filter)",
+    "7.26": "the receiving server refused it (sender authentication failed)",
+}
+_DIAGNOSTIC = re.compile(
+    r"^\s*diagnostic-code:\s*[\w-]+\s*;\s*(.+(?:\n[ \t]+\S.*)*)", re.IGNORECASE | re.MULTILINE
+)
+_STATUS = re.compile(r"^\s*status:\s*([245])\.(\d{1,3}\.\d{1,3})", re.IGNORECASE | re.MULTILINE)
+_SERVER_SAID = re.compile(
+    r"\b([45]\d\d)[ -]#?([45])\.(\d{1,3}\.\d{1,3})\b[^\n]*(?:\n[ \t]+\S[^\n]*)*"
+)
+# Reports without a status code (Exchange, Notes, old sendmail) say it in words.
+_REASON_PHRASES = (
+    (
+        re.compile(
+            r"does\s+not\s+exist|user\s+unknown|unknown\s+user|no\s+such\s+(?:user|mailbox)"
+            r"|invalid\s+recipient|recipient\s+not\s+found|not\s+listed\s+in\s+domino",
+            re.IGNORECASE,
+        ),
+        "the address does not exist",
+    ),
+    (
+        re.compile(r"mailbox\s+(?:is\s+)?full|over\s+quota|quota\s+exceeded", re.IGNORECASE),
+        "the mailbox is full",
+    ),
+)
+_REASON_LIMIT = 160
+_POSTFIX_TAIL = re.compile(r"\s*\(in reply to [^()]*\)\s*$", re.IGNORECASE)
+
+
+def bounce_reason(text: str) -> str:
+    """Why a delivery failed, from the report's Diagnostic-Code (else the server's reply in the
+    human part, else the Status code): plain words first, the server's own after them."""
+    said = ""
+    code = ""
+    found = _DIAGNOSTIC.search(text)
+    if found:
+        said = " ".join(found.group(1).split())
+    else:
+        reply = _SERVER_SAID.search(text)
+        if reply:
+            said = " ".join(reply.group(0).split())
+    said = _POSTFIX_TAIL.sub("", said)
+    status = _STATUS.search(text)
+    if status:
+        code = status.group(2)
+    else:
+        in_said = re.search(r"\b[45]\.(\d{1,3}\.\d{1,3})\b", said)
+        code = in_said.group(1) if in_said else ""
+    words = _STATUS_WORDS.get(code, "") or next(
+        (words for pattern, words in _REASON_PHRASES if pattern.search(said or text)), ""
+    )
+    if len(said) > _REASON_LIMIT:
+        said = said[: _REASON_LIMIT - 1].rstrip() + "…"
+    if words and said:
+        return f"{words} ({said})"
+    return words or said

@@ -119,6 +119,7 @@ class TrackedMessage(SentVerdict):
     # Awaiting, yet a contact has written to me since, in another conversation: not an
     # answer (nothing ties it to this message), but worth knowing before following up.
     heard_since: HeardFrom | None = None
+    bounce_reason: str = ""  # why delivery failed, from the report ("" when it says nothing)
 
     @property
     def bounced(self) -> bool:
@@ -429,10 +430,12 @@ def _verdict(
     nudges = 0
     own_contacts = followed.contacts.get(index, frozenset())
     bounces, quoted = seen_elsewhere
-    bounce_note = bounces.find(sent, contacts, conversation.thread_id)
-    if bounce_note is not None:
+    bounce_reason = ""
+    bounced = bounces.find(sent, contacts, conversation.thread_id)
+    if bounced is not None:
         state = BOUNCED
-        notes.append(bounce_note)
+        bounce_note, bounce_reason = bounced
+        notes.append(f"{bounce_note}: {bounce_reason}" if bounce_reason else bounce_note)
     for later_index in range(index + 1, len(messages)):
         if state != AWAITING:
             break
@@ -514,6 +517,7 @@ def _verdict(
         answered_by=answered_by,
         answered_at=answered_at,
         notes=tuple(notes),
+        bounce_reason=bounce_reason,
         nudges=nudges,
     )
 

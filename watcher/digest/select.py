@@ -140,7 +140,18 @@ def _alarm_of(item: TrackedMessage) -> tuple[str, str] | None:
     "Ana replied, but the reply is in your spam folder"): "" when nothing."""
     if item.state == STATE_BOUNCED:
         note = next((n for n in item.notes if n.startswith("bounced: ")), "")
-        return BOUNCED, _BOUNCE_DETAILS[note] if note in _BOUNCE_DETAILS else _failed(note)
+        reason = item.bounce_reason
+        if reason:
+            note = note.removesuffix(f": {reason}")
+        detail = _BOUNCE_DETAILS[note] if note in _BOUNCE_DETAILS else _failed(note)
+        if reason:
+            because = f"{reason[:1].upper()}{reason[1:]}."
+            detail = (
+                f"{detail[:-1]}: {reason}."
+                if detail.startswith("Delivery to")
+                else (f"{detail} {because}" if detail else because)
+            )
+        return BOUNCED, detail
     if item.state == ANSWERED and item.reply_in_spam:
         by = item.answered_by[1] if item.answered_by else ""
         to = {address for _, address in item.contacts}

@@ -14,6 +14,7 @@ from watcher.analysis.actions import DONE, SNOOZE, Action
 from watcher.analysis.commandcodes import command_code
 from watcher.analysis.pipeline import analyze
 from watcher.analysis.tracker import AWAITING
+from watcher.cli.doctor import check_commands
 from watcher.cli.main import cli
 from watcher.config.settings import Settings, parse_settings
 from watcher.errors import StoreError
@@ -192,3 +193,34 @@ def test_the_command_key_is_private_and_made_once(tmp_path: Path) -> None:
     path.chmod(0o644)
     with pytest.raises(StoreError, match="can be read by others"):
         command_key(tmp_path)
+
+
+def test_doctor_says_whether_command_mail_reaches_a_folder_that_is_read(tmp_path: Path) -> None:
+    read = _settings(tmp_path)
+    check = check_commands(read)
+    assert (check.status, check.detail) == ("ok", f"sent to {ME}, read by account w")
+    elsewhere = parse_settings(
+        f'state_dir = "{tmp_path}"\n[digest]\nto = "me@home.example"\n'
+        f'[[accounts]]\nname = "w"\nhost = "h"\naddresses = ["{ME}"]\n'
+    )
+    check = check_commands(elsewhere)
+    assert check.status == "warn" and "commands_to" in check.detail
+
+
+def test_a_command_from_the_digest_recipient_counts(tmp_path: Path) -> None:
+    settings = parse_settings(
+        f'state_dir = "{tmp_path / "state"}"\ntimezone = "Europe/Berlin"\n'
+        '[digest]\nto = "maya@home.example"\n'
+        f'[[accounts]]\nname = "w"\nhost = "h"\naddresses = ["{ME}"]\n'
+    )
+    with Store.open(settings.store_path) as store:
+        with store.transaction():
+            store.put_messages("w", "Sent", [PROPOSAL])
+        thread_id = _thread_id(store, settings)
+        command = _command(
+            settings, thread_id, Action(DONE), 2, from_=(("Maya", "maya@home.example"),)
+        )
+        with store.transaction():
+            store.put_messages("w", "INBOX", [command])
+        analyze(store, settings, NOW)
+        assert store.overrides()[thread_id].done

@@ -69,6 +69,15 @@ def analyze(store: Store, settings: Settings, now: datetime) -> Analysis:
     return Analysis(conversations, assessment.tracked, assessment.not_followed)
 
 
+def _commanders(settings: Settings) -> Identity:
+    """Who may send commands: my addresses, and the digest's recipient (it is mine too, even
+    when no account reads it: a reply from there is saved in a Sent folder that one does)."""
+    addresses = [a for account in settings.accounts for a in account.own_addresses]
+    if settings.digest.recipient:
+        addresses.append(settings.digest.recipient)
+    return Identity(addresses)
+
+
 def _without_commands(
     messages: Iterator[StoredMessage], commands: list[StoredMessage]
 ) -> Iterator[StoredMessage]:
@@ -90,7 +99,7 @@ def apply_mail_commands(
     log = store.commands
     found = read_commands(
         messages,
-        identity=identity_of(settings),
+        identity=_commanders(settings),
         key=command_key(settings.store_path.parent),
         digests={m: KnownDigest(day, cards) for m, (day, cards) in log.digests().items()},
         seen=log.seen(),

@@ -23,6 +23,7 @@ from watcher.cli.status import count, schedule
 from watcher.config.settings import Account, Settings, load_settings
 from watcher.credentials import Secret, secret_of
 from watcher.digest import deliver
+from watcher.digest.commandlinks import command_address
 from watcher.errors import AccountError, ConfigError, DeliveryError, WatcherError
 from watcher.identity import Identity
 from watcher.logsetup import redact
@@ -221,6 +222,8 @@ def check_digest(settings: Settings) -> Iterator[Check]:
         yield Check(INFO, "digest delivery", "not set up: `watcher digest --preview` only")
     elif digest.delivery == "imap":
         yield Check(INFO, "digest delivery", f"appended to INBOX of account {digest.account}")
+    if digest.commands:
+        yield check_commands(settings)
     if server is None:
         return
     title = "SMTP login"
@@ -231,6 +234,27 @@ def check_digest(settings: Settings) -> Iterator[Check]:
         yield Check(FAIL, title, str(exc))
         return
     yield Check(OK, title, f"{server.host}:{server.port}: {detail}")
+
+
+def check_commands(settings: Settings) -> Check:
+    """Command mail must reach a folder the sync reads: the Sent folder it is sent from, or
+    the inbox of the address it goes to."""
+    address = command_address(settings.digest)
+    local, _, domain = address.partition("@")
+    plain = f"{local.partition('+')[0]}@{domain}"
+    title = "commands by mail"
+    reader = next(
+        (a.name for a in settings.accounts if plain in {x.lower() for x in a.own_addresses}),
+        None,
+    )
+    if reader is not None:
+        return Check(OK, title, f"sent to {address}, read by account {reader}")
+    return Check(
+        WARN,
+        title,
+        f"sent to {address}, which no account reads; they are read only from the Sent folder "
+        "of a configured account. Set [digest] commands_to to one of your accounts' addresses",
+    )
 
 
 def _utf8_output() -> bool:

@@ -153,6 +153,9 @@ def test_a_one_tap_command_is_applied_with_its_snooze_counted_from_its_day() -> 
 def test_a_client_prefix_or_encoding_does_not_stop_a_command() -> None:
     [command] = _read(_mail("Re: " + _link_subject("done")))
     assert command.state == APPLIED
+    # A client that lost the middle dot to a wrong charset.
+    [mangled] = _read(_mail(_link_subject("mute").replace("·", "?"), message_id="<m@x>"))
+    assert mangled.state == APPLIED
 
 
 def test_a_forged_from_a_wrong_code_and_a_changed_action_are_ignored_without_content() -> None:

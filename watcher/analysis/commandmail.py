@@ -32,7 +32,7 @@ from watcher.model import APPLIED, IGNORED, REPLAYED, UNREADABLE, MailCommand, S
 SUBJECT_TAG = "[followup "
 DIGEST_ID_SUFFIX = "@followup-watcher.invalid>"
 _SUBJECT = re.compile(
-    r"\[followup\s+(t[0-9a-f]{4,32})\]\s*(.+?)\s*(?:·|\||-{1,2}|–)\s*([A-Za-z2-7]{4}-?[A-Za-z2-7]{4})\s*$",
+    r"\[followup\s+(t[0-9a-f]{4,32})\]\s*(.+?)\s*[^\w\s]{1,2}\s*([A-Za-z2-7]{4}-?[A-Za-z2-7]{4})\s*$",
     re.IGNORECASE,
 )
 MAX_REPLY_LINES = 40  # a reply with more lines than this is read up to here

@@ -9,10 +9,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from watcher.analysis.actions import parse_action
+from watcher.analysis.answers import is_mine, recipients
 from watcher.analysis.commandmail import KnownDigest, is_command_mail, read_commands
-from watcher.analysis.conversations import Conversation, build_conversations
+from watcher.analysis.conversations import Conversation, ThreadMessage, build_conversations
+from watcher.analysis.language import language_of
+from watcher.analysis.owntext import own_text
 from watcher.analysis.proposals import RememberingClassifier
 from watcher.analysis.tracker import NotFollowed, TrackedMessage, assess
+from watcher.analysis.voice import SignOffBook, sign_off_of
 from watcher.config.settings import Settings
 from watcher.identity import Identity
 from watcher.model import APPLIED, IGNORED, MailCommand, Override, StoredMessage
@@ -125,3 +129,37 @@ def apply_mail_commands(
         elif command.state == APPLIED:
             logger.info("applied by mail: %s %s", command.action, command.thread_id)
     return found
+
+
+# How many of my latest messages the sign-off is learnt from: enough for the contacts of a
+# year, few enough that the digest does not wait for a language check of the whole mailbox.
+SIGN_OFF_MESSAGES = 400
+
+
+def learn_sign_offs(conversations: list[Conversation], settings: Settings) -> SignOffBook:
+    """How I sign my mail, per contact and language, from my latest messages (for the
+    suggested follow-ups; only the digest needs it, so `analyze` does not build it)."""
+    identity = identity_of(settings)
+    mine = [
+        message
+        for conversation in conversations
+        for message in conversation.messages
+        if message.facts.body_text and is_mine(message, identity)
+    ]
+    mine.sort(key=_when, reverse=True)
+    my_names = sorted(
+        {name for m in mine for name, address in m.facts.from_ if name and identity.is_me(address)}
+    )
+    book = SignOffBook()
+    for message in mine[:SIGN_OFF_MESSAGES]:
+        sign_off = sign_off_of(message.facts.body_text, my_names)
+        if sign_off is None:
+            continue
+        language = language_of(own_text(message.facts.body_text))
+        for _, address in recipients(message, identity):
+            book.add(address, language, sign_off, _when(message))
+    return book
+
+
+def _when(message: ThreadMessage) -> int:
+    return message.when or 0

@@ -144,7 +144,8 @@ def test_a_setting_with_another_key_than_its_field() -> None:
         (
             lambda: DigestSettings(templates=(("first", "Hi {nmae}"),)),
             "digest.templates.first unknown placeholder {nmae}; use {first_name}, {greeting}, "
-            "{subject}, {kind}, {sent_on}, {days}, {attachments}",
+            "{subject}, {kind}, {sent_on}, {days}, {attachments}, {about}, {call_days}, {offer}, "
+            "{noted}, {noted_on}, {signature}",
         ),
         (
             lambda: SmtpServer(host="smtp.x.example", security="none"),  # type: ignore[arg-type]

@@ -184,7 +184,7 @@ def test_digest_content_and_alarms_shown_once(fresh_store: Store) -> None:
     assert item.attachments == ("Proposal_Acme_v2.pdf",)
     assert item.reply_subject == "Re: Contract for the Acme shop"
     assert item.open_link.startswith("https://mail.google.com/")
-    assert "Contract for the Acme shop" in item.suggestion
+    assert "the proposal (Proposal_Acme_v2.pdf)" in item.suggestion  # the document it sent
     assert item.excerpt.startswith("Hi Ana")
     assert digest.next_digest == datetime(2026, 11, 24, 7, 30, tzinfo=ZONE)
     assert digest.message_id.startswith("<digest-20261123-")

@@ -41,6 +41,7 @@ def suggest(
     subject: str = "Re: Website proposal for Acme Outdoor",
     kind: str = "proposal",
     templates: dict[str, str] | None = None,
+    attachments: tuple[str, ...] = ("Proposal_Acme_v2.pdf",),
 ) -> str:
     return suggest_follow_up(
         first_name=first_name,
@@ -50,7 +51,7 @@ def suggest(
         quiet_days=quiet_days,
         rung=rung,
         reminder_number=reminder_number,
-        attachments=("Proposal_Acme_v2.pdf",),
+        attachments=attachments,
         templates=templates,
     )
 
@@ -73,10 +74,14 @@ def test_every_situation_keeps_the_voice(situation: str, kind: str) -> None:
     assert len(text.split()) < 90
     assert not [phrase for phrase in FORBIDDEN if phrase in text.lower()]
     assert "12 November" in text  # says plainly what happened, and when
+    assert "(Proposal_Acme_v2.pdf)" in text  # and what: the document sent
+    assert "Re:" not in text
+    # Signed off without a name: no sender name was given.
+    assert text.endswith("\n\nBest,")
+    # Without a document, the subject says what was sent.
+    text = suggest(kind=kind, attachments=(), **SITUATIONS[situation])  # type: ignore[arg-type]
     assert '"Website proposal for Acme Outdoor"' in text
     assert "Re:" not in text
-    # Signed off without a name: the user signs.
-    assert text.endswith("\n\nBest,")
 
 
 def test_a_recent_proposal_gets_a_short_warm_note_with_one_next_step() -> None:
@@ -154,13 +159,13 @@ def test_reply_and_forward_prefixes_are_stripped(subject: str, stripped: str) ->
 
 
 def test_a_very_long_subject_is_shortened_in_the_text() -> None:
-    text = suggest(subject="Proposal " + "for a very long project name " * 12)
+    text = suggest(subject="Proposal " + "for a very long project name " * 12, attachments=())
     assert '("Proposal for a very long project name for a…")' in text
     assert len(text.split()) < 90
 
 
 def test_no_subject_names_the_kind_alone() -> None:
-    text = suggest(subject="", kind="quote")
+    text = suggest(subject="", kind="quote", attachments=())
     assert "the quote on 12 November" in text
 
 
@@ -257,8 +262,15 @@ def test_the_configs_template_check_fills_in_what_suggest_fills_in() -> None:
     from datetime import date as _date
 
     from watcher.config.digest import _SAMPLE, PLACEHOLDERS
-    from watcher.digest.suggest import _values
+    from watcher.digest.suggest import placeholders
 
-    filled = _values("Ana", "Website", "proposal", _date(2026, 11, 12), 9, ["a.pdf"])
+    filled = placeholders(
+        first_name="Ana",
+        subject="Website",
+        kind="proposal",
+        sent_on=_date(2026, 11, 12),
+        quiet_days=9,
+        attachments=["a.pdf"],
+    )
     assert set(filled) == set(_SAMPLE) == set(PLACEHOLDERS)
     assert {k: type(v) for k, v in filled.items()} == {k: type(v) for k, v in _SAMPLE.items()}

@@ -15,6 +15,8 @@ from digestitems import make_item
 from threads import ME, ZONE, ThreadMessage, at, message, proposal, thread, verdicts
 
 from watcher.analysis import subjects
+from watcher.analysis.language import LANGUAGES
+from watcher.analysis.voice import Greeting
 from watcher.config.digest import DigestSettings
 from watcher.digest.model import FIRST, LAST, REMINDER, Digest, DigestGroup, DigestItem
 from watcher.digest.render import render_html, render_text
@@ -142,13 +144,18 @@ def test_a_long_quiet_after_my_follow_up_does_not_say_i_never_followed_up() -> N
     assert "should have followed up long before now" in alone.suggestion
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("formal", [True, False])
 @pytest.mark.parametrize("kind", ["proposal", "quote", "offer", "contract"])
 @pytest.mark.parametrize(
-    ("rung", "number", "quiet"), [(FIRST, 0, 4), (REMINDER, 1, 6), (REMINDER, 2, 9), (LAST, 4, 30)]
+    ("rung", "number", "quiet"),
+    [(FIRST, 0, 4), (REMINDER, 1, 6), (REMINDER, 2, 9), (FIRST, 20, 20), (LAST, 4, 30)],
 )
 def test_every_built_in_suggestion_sent_in_the_thread_counts_as_a_reminder(
-    kind: str, rung: str, number: int, quiet: int
+    kind: str, rung: str, number: int, quiet: int, language: str, formal: bool
 ) -> None:
+    # In every language: no "anbei", "ci-joint", "adjunto", "te envío", "bijgevoegd", "in
+    # allegato", "em anexo", "bifogar", "här är"... next to the document's name.
     sent = proposal(at(2), subject=f"{kind.capitalize()} for the Acme website")
     text = suggest_follow_up(
         first_name="Ana",
@@ -159,6 +166,9 @@ def test_every_built_in_suggestion_sent_in_the_thread_counts_as_a_reminder(
         rung=rung,
         reminder_number=number,
         attachments=("Proposal_Acme_v2.pdf",),
+        language=language,
+        greeting=Greeting("", formal, ""),
+        sender_name="Maya Lindqvist",
     )
     (verdict,) = verdicts(thread(sent, nudge(at(12), sent, text)), now=MONDAY)
     assert verdict.message is sent and verdict.nudges == 1, verdict.notes

@@ -9,7 +9,10 @@ from zoneinfo import ZoneInfo
 
 from watcher.analysis.answers import HeardFrom
 from watcher.analysis.conversations import Conversation
+from watcher.analysis.language import language_of
+from watcher.analysis.owntext import own_text
 from watcher.analysis.tracker import AWAITING, BOUNCED, NotFollowed, TrackedMessage
+from watcher.digest.phrasebook import language_note
 from watcher.model import Address
 from watcher.terminal import pad, printable
 
@@ -180,6 +183,10 @@ def format_thread(
             lines.append(f"  note: {printable(note)}")
         if item.heard_since:
             lines.append(f"  {printable(heard_since_line(item.heard_since, zone))}")
+        if item.state == AWAITING:
+            # The digest writes its suggested follow-up in the language of my own words.
+            language = language_of(own_text(item.message.facts.body_text))
+            lines.append(f"  {language_note(language)}")
     for skipped in not_followed:
         lines.append("")
         lines.append(

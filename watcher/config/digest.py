@@ -19,6 +19,7 @@ from watcher.config.checks import (
     check_clock,
     check_port,
     check_positive,
+    control_character_problem,
     setting,
     unknown_key_problem,
     validate,
@@ -32,10 +33,18 @@ WEBMAILS = {
     "outlook": "https://outlook.office.com/mail/search?q={message_id}",
     "fastmail": "https://app.fastmail.com/mail/search:msgid%3A{message_id}",
 }
-# Suggested follow-up texts the user can replace in [digest.templates].
+# Suggested follow-up texts the user can replace: in [digest.templates] (English) or
+# [digest.templates.<language>], with a `signature` of its own there.
 TEMPLATE_NAMES = ("first", "reminder", "long_quiet", "last")
-# Placeholders a user template may use; {greeting} is "Hi Ana," or "Hello," when no name.
-PLACEHOLDERS = ("first_name", "greeting", "subject", "kind", "sent_on", "days", "attachments")
+# The languages of the built-in texts (digest/suggestions/<language>.toml); config/ cannot
+# import analysis/, so this repeats analysis.language.LANGUAGES (a test keeps them equal).
+TEMPLATE_LANGUAGES = ("en", "de", "fr", "es", "nl", "it", "pt", "sv")
+# Placeholders a user template may use (digest/suggest.py says what each stands for).
+PLACEHOLDERS = (
+    *("first_name", "greeting", "subject", "kind", "sent_on", "days", "attachments"),
+    *("about", "call_days", "offer", "noted", "noted_on", "signature"),
+)
+_SIGNATURE_LINES = 6
 # What `digest.suggest` fills in for one proposal, with the same types: a template that takes
 # these takes every real one.
 _SAMPLE = {
@@ -45,8 +54,44 @@ _SAMPLE = {
     "kind": "proposal",
     "sent_on": "12 November",
     "days": 12,
-    "attachments": "",
+    "attachments": "Proposal.pdf",
+    "about": "the proposal (Proposal.pdf)",
+    "call_days": "Thursday or Friday",
+    "offer": "If the timing is the issue, I'm happy to move the start date.",
+    "noted": " or my note of 20 November",
+    "noted_on": "20 November",
+    "signature": "Best,\nMaya",
 }
+
+
+def _lines(text: str) -> str:
+    return text.replace("\r\n", "\n").strip("\n")
+
+
+def check_signature(text: str) -> str | None:
+    """Why a sign-off cannot close a follow-up, or None: a few lines of text."""
+    lines = text.replace("\r\n", "\n").strip("\n").split("\n")
+    for line in lines:
+        problem = control_character_problem(line)
+        if problem:
+            return problem
+    if len(lines) > _SIGNATURE_LINES:
+        return (
+            f"has {len(lines)} lines; a sign-off is a closing and a name "
+            f'(at most {_SIGNATURE_LINES} lines), e.g. "Best,\\nMaya"'
+        )
+    return None
+
+
+def template_key_problem(name: str) -> str | None:
+    """Why `name` is no key of [digest.templates] ("first", "de.first", "de.signature"), or None."""
+    language, dot, text = name.rpartition(".")
+    if dot and language not in TEMPLATE_LANGUAGES:
+        known = ", ".join(TEMPLATE_LANGUAGES)
+        return f"is not a language of the texts ({known}): write [digest.templates.de] etc."
+    if text not in (*TEMPLATE_NAMES, "signature"):
+        return unknown_key_problem({*TEMPLATE_NAMES, "signature"})
+    return None
 
 
 def check_smtp_host(value: str) -> str | None:
@@ -133,17 +178,20 @@ class DigestSettings:
     # "+followup" where your provider delivers plus-addresses).
     commands: bool = setting(True)
     commands_to: str = setting("", clean=str.lower, check=check_commands_to)
-    templates: tuple[tuple[str, str], ...] = setting((), kind="table")  # (name, text)
+    # The sign-off of every suggested follow-up ("Best,\nMaya"), unless a language has its own
+    # (`signature` in [digest.templates.<language>]); "" = learned from my sent mail.
+    signature: str = setting("", free_text=True, clean=_lines, check=check_signature)
+    # (name, text): "first", "de.first", "de.signature", ...
+    templates: tuple[tuple[str, str], ...] = setting((), kind="table")
     smtp: SmtpServer | None = setting(None, kind="table")
 
     def __post_init__(self) -> None:
         validate(self, "digest")
         for name, text in self.templates:
-            problem = (
-                unknown_key_problem(set(TEMPLATE_NAMES))
-                if name not in TEMPLATE_NAMES
-                else check_template(text)
-            )
+            problem = template_key_problem(name)
+            if problem is None:
+                last = name.rpartition(".")[2]
+                problem = check_signature(text) if last == "signature" else check_template(text)
             if problem:
                 raise SettingError("digest", f"templates.{name}", problem)
 

@@ -383,9 +383,15 @@ class _SettingsReader(TableReader):
         return self.build(DigestSettings, where, values)
 
     def templates(self, table: object) -> tuple[tuple[str, str], ...]:
-        if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
+        # [digest.templates] holds English texts, [digest.templates.de] German ones: "de.first".
+        flat = dict(table) if isinstance(table, dict) else {}
+        for key, value in list(flat.items()):
+            if isinstance(value, dict):
+                del flat[key]
+                flat.update({f"{key}.{name}": text for name, text in value.items()})
+        if not isinstance(table, dict) or not all(isinstance(v, str) for v in flat.values()):
             raise self.fail("digest.templates", 'must be a table of strings, e.g. first = "..."')
-        return tuple(sorted(table.items()))
+        return tuple(sorted(flat.items()))
 
     def smtp(self, table: dict[str, Any], account: Account) -> SmtpServer:
         where = "digest.smtp"

@@ -58,6 +58,10 @@ class DigestItem:
     draft_saved: bool = False
     # The first price in my own text (else the subject), as written: "EUR 9,800"; "" when none.
     price: str = ""
+    # The language of my own text in the message ("de"; "" when it cannot be told), and
+    # whether the suggestion is in English because the texts do not know that language.
+    language: str = ""
+    english_fallback: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,12 +25,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from watcher.analysis.keywords import PRICE_RE
+from watcher.analysis.keywords import DOCUMENT_TYPES, DOCUMENTS, PRICE_RE
+from watcher.analysis.language import language_of
 from watcher.analysis.owntext import own_text
 from watcher.analysis.rules import Policy
 from watcher.analysis.subjects import reply_subject
 from watcher.analysis.tracker import ANSWERED, AWAITING, TrackedMessage
 from watcher.analysis.tracker import BOUNCED as STATE_BOUNCED
+from watcher.analysis.voice import SignOffBook, greeting_of
 from watcher.config.digest import DigestSettings
 from watcher.digest.model import (
     BOUNCED,
@@ -42,8 +44,9 @@ from watcher.digest.model import (
     DigestGroup,
     DigestItem,
 )
+from watcher.digest.phrasebook import text_language
 from watcher.digest.suggest import first_name_of, suggest_follow_up
-from watcher.model import MailCommand
+from watcher.model import Attachment, MailCommand
 
 ALARM_RUNG = -1  # an alarm is "carried" once, like a rung
 _EXCERPT_LINES = 4
@@ -83,11 +86,14 @@ def select_digest(
     account_problems: Sequence[str] = (),
     next_digest: datetime | None = None,
     first_digest: bool = False,
+    sign_offs: SignOffBook | None = None,
 ) -> Selection:
     """Today's digest. `carried`: (message_id, since) -> {rung: day an earlier digest had it};
     `next_digest`: when the one after it goes out, for the footer (the caller asks the
     clock, `service.schedule.next_digest_after_today`), None to leave it out;
-    `first_digest`: no digest was sent before (see the module docstring)."""
+    `first_digest`: no digest was sent before (see the module docstring); `sign_offs`: how I
+    sign my mail, per contact and language, for the suggested follow-ups (None: the
+    language's closing and the name of the identity each proposal was sent from)."""
     today = now.astimezone(zone).date()
     templates = dict(settings.templates)
     alarms: list[DigestItem] = []
@@ -100,7 +106,9 @@ def select_digest(
         alarm = _alarm_of(item)
         if alarm:
             if ALARM_RUNG not in before:
-                alarms.append(_item(item, LAST, 0, settings, templates, zone, alarm=alarm))
+                alarms.append(
+                    _item(item, LAST, 0, settings, templates, zone, sign_offs, alarm=alarm)
+                )
                 entries.append((*key, ALARM_RUNG))
             continue
         if item.state != AWAITING or not item.due:
@@ -117,7 +125,7 @@ def select_digest(
             entries.append((*key, len(dates) - 1))
             continue
         name = FIRST if rung == 0 else LAST if rung == len(dates) - 1 else REMINDER
-        waiting.append(_item(item, name, rung, settings, templates, zone))
+        waiting.append(_item(item, name, rung, settings, templates, zone, sign_offs))
         entries.append((*key, rung))
     digest = Digest(
         day=today,
@@ -202,6 +210,7 @@ def _item(
     settings: DigestSettings,
     templates: Mapping[str, str],
     zone: ZoneInfo,
+    sign_offs: SignOffBook | None = None,
     alarm: tuple[str, str] | None = None,
 ) -> DigestItem:
     facts = tracked.message.facts
@@ -210,6 +219,9 @@ def _item(
     attachments = tuple(a.filename for a in facts.attachments if a.filename)
     sent_at = datetime.fromtimestamp(tracked.sent_at, zone)
     sender_name, sender_address = facts.from_[0] if facts.from_ else ("", "")
+    mine = own_text(facts.body_text)
+    language = language_of(mine)
+    written_in = text_language(language)
     suggestion = suggest_follow_up(
         first_name=first,
         subject=facts.subject,
@@ -218,11 +230,17 @@ def _item(
         quiet_days=tracked.quiet_days,
         rung=rung_name,
         reminder_number=rung,
-        attachments=attachments,
+        attachments=_documents(facts.attachments),
         templates=templates,
         # The quiet is counted from my latest message in the thread, a nudge perhaps.
         quiet_since=datetime.fromtimestamp(tracked.since, zone).date(),
         nudges=tracked.nudges,
+        language=written_in,
+        # My greeting, in a language the texts know: "Hei Ingrid," in an English text is not.
+        greeting=greeting_of(mine, language) if language == written_in else None,
+        sign_off=sign_offs.best(address, written_in) if sign_offs and address else None,
+        sender_name=sender_name,
+        signature=settings.signature,
     )
     subject = facts.subject or "(no subject)"
     return DigestItem(
@@ -259,7 +277,20 @@ def _item(
         heard_subject=tracked.heard_since.subject if tracked.heard_since else "",
         sender_name=sender_name,
         sender_address=sender_address,
-        price=_price(own_text(facts.body_text), facts.subject),
+        price=_price(mine, facts.subject),
+        language=language,
+        english_fallback=written_in != language,
+    )
+
+
+def _documents(attachments: Sequence[Attachment]) -> tuple[str, ...]:
+    """The file names of the documents sent, for the text to name ("Angebot_2026-114.pdf"):
+    not the logo in a signature (image001.png)."""
+    return tuple(
+        a.filename
+        for a in attachments
+        if a.filename
+        and (a.content_type in DOCUMENT_TYPES or a.filename.lower().endswith(DOCUMENTS))
     )
 
 

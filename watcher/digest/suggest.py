@@ -1,49 +1,83 @@
-"""The suggested follow-up text under each digest item, and the greeting's first name.
+"""The suggested follow-up text under each digest item, in the thread's language and my voice.
 
 The voice (shared/FOLLOW-UP-VOICE.md): say plainly what happened, own the gap when it has
 been long, offer one concrete next step, make "no" easy, and close out gracefully after the
-last reminder. Never "just checking in", never guilt or fake urgency. The user signs.
+last reminder. Never "just checking in", never guilt or fake urgency.
 
-Four situations, each replaceable by a template in `[digest.templates]`:
+Four situations, each written for every language in `suggestions/<language>.toml` (data, not
+code: en de fr es nl it pt sv) and each replaceable in config.toml, `[digest.templates]` for
+English and `[digest.templates.<language>]` for another:
 
     last        the thread reached give_up_after: a gracious close-out
     long_quiet  quiet for LONG_QUIET_DAYS or more: own the gap, offer to pick up
-    reminder    a later rung: different words, and each one adds something
+    reminder    a later rung: different words, and each one adds something ({offer})
     first       the quiet period just ended: short and warm
 
+The language is that of my own text in the tracked message (`analysis.language.language_of`);
+one the texts do not know, or one that cannot be told, gets English (`text_language`). The
+greeting is the one I wrote there, as I wrote it ("Hallo Herr Becker," "Hola Lucía:"), and
+the register follows mine: formal German gets Sie, informal Spanish tú. Without a greeting of
+mine it is the contact's first name in that language's words ("Hallo Jonas,", else "Guten
+Tag,"); where I showed no register the text is formal, the safer one for a business
+follow-up, and a formal text with no greeting of mine greets without a first name (it could
+be one I never used). English and Swedish have one register.
+
+The sign-off, first that wins: `[digest.templates.<language>] signature`, `[digest]
+signature`, the one I use with that contact or in that language (`analysis.voice.SignOffBook`),
+else the language's closing and the name of the identity the proposal was sent from (the
+full name in a formal text, the first name otherwise).
+
+Placeholders of a template (the built-in texts use the same):
+
+    {greeting}     "Hallo Herr Becker," as I wrote it, else "Hi Ana," / "Hello," in the language
+    {first_name}   the contact's first name, "" when it cannot be told
+    {about}        what was sent: "das Angebot (Angebot_2026-114.pdf)", or with the subject
+                   when no document was attached: 'the proposal ("Website for Acme")'
+    {kind}         the noun alone: "Angebot", "proposal"
+    {subject}      the subject without Re:/AW:, shortened
+    {attachments}  the documents' file names: "a.pdf and b.pdf"
+    {sent_on}      the day the proposal was sent, in the language's form: "28. November"
+    {noted_on}     the day of my latest follow-up, "" when there was none
+    {noted}        "" or a phrase naming it (" or my note of 12 November"), for the recap
+    {days}         days quiet (a number)
+    {call_days}    two working days for a call, from two days after today: "Thursday or Friday"
+    {offer}        the reminder's new thought (by rung: a smaller phase, a later start, ...)
+    {signature}    the sign-off ("Viele Grüße\nMaya Lindqvist"); a template without it is
+                   sent as written
+
 After a follow-up of mine (`nudges`), the text is a later reminder (never "I should have
-followed up long before now") and still names the day the proposal itself was sent.
+followed up long before now"), names the day the proposal itself was sent and my note's.
 
 Pure: the date the text proposes a call for is derived from the day the quiet began
 (`quiet_since`, else `sent_on`) plus `quiet_days` (today), so the same input always gives the
-same text. English only for now.
+same text.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 
+from babel.dates import format_date
+from babel.lists import format_list
+
 from watcher.analysis.subjects import strip_prefixes
+from watcher.analysis.voice import Greeting, SignOff
 from watcher.config.digest import check_template
 from watcher.digest.model import LAST, REMINDER
+from watcher.digest.phrasebook import KINDS, PHRASEBOOKS, Phrasebook, text_language
 
 logger = logging.getLogger(__name__)
 
 LONG_QUIET_DAYS = 14
 _SUBJECT_WORDS = 9  # a longer subject is shortened inside the text: it is in the Subject anyway
+_DOCUMENT_NAMES = 3  # more file names than this are cut short: "a.pdf, b.pdf, c.pdf, …"
+_GREETING_CHARS = 80  # a longer "greeting" line is a sentence, not a salutation
 
-_KIND_NOUNS = {
-    "proposal": "proposal",
-    "quote": "quote",
-    "estimate": "estimate",
-    "offer": "offer",
-    "contract": "contract",
-    "agreement": "agreement",
-}
 _SIGNABLE = frozenset({"contract", "agreement"})
+
 
 # Addresses that reach a function, not a person: "Hi Info," would be worse than "Hello,".
 # (Word lists read better as text than as 40 one-word lines, hence the noqa.)
@@ -113,33 +147,123 @@ def suggest_follow_up(
     templates: Mapping[str, str] | None = None,
     quiet_since: date | None = None,
     nudges: int = 0,
+    language: str = "en",
+    greeting: Greeting | None = None,
+    sign_off: SignOff | None = None,
+    sender_name: str = "",
+    signature: str = "",
 ) -> str:
     """A follow-up the user can send as it is or edit: plain text, under about 80 words.
 
-    `quiet_since`: the day the quiet began when it is not `sent_on` (my latest follow-up);
-    `nudges`: how many follow-ups of mine were sent already.
+    `rung` and `reminder_number`: where the thread is in its cadence; `templates`: the user's
+    texts ("first", "de.first", "de.signature", ...); the rest: see `placeholders`.
     """
-    if rung == LAST:
-        name = "last"
-    elif quiet_days >= LONG_QUIET_DAYS and not nudges:
-        name = "long_quiet"
-    elif rung == REMINDER or nudges:
-        name = "reminder"
-    else:
-        name = "first"
-    values = _values(first_name, subject, kind, sent_on, quiet_days, attachments)
-    template = (templates or {}).get(name)
-    if template is not None:
+    values = placeholders(
+        first_name=first_name,
+        subject=subject,
+        kind=kind,
+        sent_on=sent_on,
+        quiet_days=quiet_days,
+        reminder_number=reminder_number,
+        attachments=attachments,
+        templates=templates,
+        quiet_since=quiet_since,
+        nudges=nudges,
+        language=language,
+        greeting=greeting,
+        sign_off=sign_off,
+        sender_name=sender_name,
+        signature=signature,
+    )
+    book = PHRASEBOOKS[text_language(language)]
+    name = _situation(rung, quiet_days, nudges)
+    template = _configured(templates or {}, book.language, name)
+    if template:
         problem = check_template(template)
         if problem is None:
             return _tidy_text(template.format_map(values), first_name)
         # The loader reports it at start; here the digest must still go out.
         logger.warning("digest template %r cannot be used (%s); using the built-in", name, problem)
+    text = _register(book, greeting)[name].format_map(values)
+    return _lower_after_greeting(book, text.strip())
+
+
+def placeholders(
+    *,
+    first_name: str,
+    subject: str,
+    kind: str,
+    sent_on: date,
+    quiet_days: int,
+    reminder_number: int = 0,
+    attachments: Sequence[str] = (),
+    templates: Mapping[str, str] | None = None,
+    quiet_since: date | None = None,
+    nudges: int = 0,
+    language: str = "en",
+    greeting: Greeting | None = None,
+    sign_off: SignOff | None = None,
+    sender_name: str = "",
+    signature: str = "",
+) -> dict[str, str | int]:
+    """What a template's placeholders stand for, for one proposal (see the module docstring).
+
+    `quiet_since`: the day the quiet began when it is not `sent_on` (my latest follow-up);
+    `nudges`: how many follow-ups of mine were sent already; `language`: of my text in the
+    thread ("" when unknown); `greeting`: the one I wrote there; `sign_off`: the one I use
+    with this contact (`SignOffBook.best`); `sender_name`: the display name the proposal was
+    sent under; `signature`: `[digest] signature`.
+    """
+    book = PHRASEBOOKS[text_language(language)]
+    texts = _register(book, greeting)
+    formal = greeting.formal if greeting is not None else None
+    noted_on = _day(book, quiet_since) if nudges and quiet_since else ""
     today = (quiet_since or sent_on) + timedelta(days=max(quiet_days, 0))
-    return _BUILT_IN[name](values, _call_days(today), reminder_number)
+    values = _values(book, first_name, subject, kind, sent_on, quiet_days, attachments)
+    values.update(
+        greeting=_greeting(book, texts, greeting, first_name),
+        noted_on=noted_on,
+        noted=texts["noted"].format(noted_on=noted_on) if noted_on else "",
+        call_days=_call_days(book, today),
+        signature=_signature(
+            book,
+            texts,
+            formal=formal is True or (formal is None and book.registers),
+            sign_off=sign_off,
+            sender_name=sender_name,
+            configured=_configured(templates or {}, book.language, "signature") or signature,
+        ),
+    )
+    values["offer"] = texts[_offer(kind, reminder_number)].format_map(values)
+    return values
+
+
+def _register(book: Phrasebook, greeting: Greeting | None) -> Mapping[str, str]:
+    """The texts in my register; where I showed none, the formal ones."""
+    return book.informal if greeting is not None and greeting.formal is False else book.formal
+
+
+def _situation(rung: str, quiet_days: int, nudges: int) -> str:
+    if rung == LAST:
+        return "last"
+    if quiet_days >= LONG_QUIET_DAYS and not nudges:
+        return "long_quiet"
+    if rung == REMINDER or nudges:
+        return "reminder"
+    return "first"
+
+
+def _configured(templates: Mapping[str, str], language: str, name: str) -> str:
+    """The user's text `name` for `language`: `[digest.templates.<language>]`, and for English
+    `[digest.templates]` too."""
+    found = templates.get(f"{language}.{name}", "")
+    if not found and language == "en":
+        found = templates.get(name, "")
+    return found
 
 
 def _values(
+    book: Phrasebook,
     first_name: str,
     subject: str,
     kind: str,
@@ -147,31 +271,44 @@ def _values(
     days: int,
     attachments: Sequence[str],
 ) -> dict[str, str | int]:
+    """The placeholders that follow from the proposal alone (the rest: `suggest_follow_up`)."""
     words = strip_subject(subject).split()
     short = " ".join(words[:_SUBJECT_WORDS]) + ("…" if len(words) > _SUBJECT_WORDS else "")
+    kind = kind if kind in KINDS else "message"
+    documents = _join(book, attachments)
+    if documents:
+        about = book.about["documents"].format(the=book.the[kind], documents=documents)
+    elif short:
+        about = book.about["subject"].format(the=book.the[kind], subject=short)
+    else:
+        about = book.the[kind]
     return {
         "first_name": first_name,
-        "greeting": f"Hi {first_name}," if first_name else "Hello,",
         "subject": short,
-        "kind": _KIND_NOUNS.get(kind, "message"),
-        "sent_on": f"{sent_on.day} {sent_on:%B}",
+        "kind": book.nouns[kind],
+        "about": about,
+        "sent_on": _day(book, sent_on),
         "days": days,
-        "attachments": _join(attachments),
+        "attachments": documents,
     }
 
 
-def _join(names: Sequence[str]) -> str:
-    names = [n for n in names if n]
-    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
+def _join(book: Phrasebook, names: Sequence[str]) -> str:
+    names = [" ".join(n.split()) for n in names if n.strip()]
+    if len(names) > _DOCUMENT_NAMES:
+        return ", ".join(names[:_DOCUMENT_NAMES]) + ", …"
+    return format_list(names, locale=book.language) if names else ""
 
 
-def _tidy_text(text: str, first_name: str) -> str:
-    if not first_name:  # "Hi {first_name}," without a name: "Hi,"
-        text = re.sub(r"[ \t]+([,!.])", r"\1", text)
-    return text.strip()
+def _day(book: Phrasebook, day: date) -> str:
+    """`day` in the language's own form: "28. November", "28 de noviembre", "1er décembre"."""
+    text = format_date(day, book.date, locale=book.language)
+    if day.day == 1 and book.first_day:
+        text = re.sub(r"(?<!\d)1(?!\d)", book.first_day, text, count=1)
+    return text
 
 
-def _call_days(today: date) -> str:
+def _call_days(book: Phrasebook, today: date) -> str:
     """Two working days, starting two days from today: "Wednesday or Thursday"."""
     days: list[date] = []
     day = today + timedelta(days=1)
@@ -179,79 +316,67 @@ def _call_days(today: date) -> str:
         day += timedelta(days=1)
         if day.weekday() < 5:
             days.append(day)
-    return f"{days[0]:%A} or {days[1]:%A}"
+    names = (format_date(d, "EEEE", locale=book.language) for d in days[:2])
+    return book.call_days.format(*names)
 
 
-def _about(values: Mapping[str, str | int]) -> str:
-    """'the proposal ("Website for Acme")', or just 'the proposal' without a subject."""
-    if not values["subject"]:
-        return f"the {values['kind']}"
-    return f'the {values["kind"]} ("{values["subject"]}")'
+def _offer(kind: str, number: int) -> str:
+    """Each reminder adds something new: an answer to the likeliest objection, by rung."""
+    if kind in _SIGNABLE:
+        return "offer_changes" if number % 2 else "offer_terms"
+    return "offer_scope" if number % 2 else "offer_timing"
 
 
-def _first(values: Mapping[str, str | int], call: str, _: int) -> str:
-    return (
-        f"{values['greeting']}\n\n"
-        f"I sent you {_about(values)} on {values['sent_on']} and haven't heard back yet; "
-        "I know how full inboxes get.\n\n"
-        f"Would a 15-minute call on {call} help? I can walk you through it and answer any "
-        'questions. And if the timing is wrong, a one-line "not now" is a perfectly good '
-        "answer.\n\nBest,"
-    )
+def _greeting(
+    book: Phrasebook, texts: Mapping[str, str], greeting: Greeting | None, first_name: str
+) -> str:
+    """Mine as I wrote it; else the first name in the language's words, except in a formal
+    text where I showed the register but wrote no greeting: the first name may be one I never
+    used ("Hallo Jonas," to someone I call Herr Becker)."""
+    if greeting is not None and _one_line(greeting.text, _GREETING_CHARS):
+        return greeting.text.strip()
+    if first_name and not (greeting is not None and greeting.formal and book.registers):
+        return texts["hello_named"].format(first_name=first_name)
+    return texts["hello"]
 
 
-def _reminder(values: Mapping[str, str | int], call: str, number: int) -> str:
-    # Each reminder adds something new: an answer to the likeliest objection, by rung.
-    kind = values["kind"]
-    if kind in _SIGNABLE and number % 2:
-        offer = (
-            f"If anything in the {kind} needs changing before you can sign, tell me what "
-            "and I'll send an updated version the same day."
-        )
-    elif kind in _SIGNABLE:
-        offer = f"If it helps, I'm happy to go through the terms with whoever reviews the {kind}."
-    elif number % 2:
-        offer = (
-            "If the scope or the budget is what's holding it up, I can suggest a smaller "
-            "first phase."
-        )
-    else:
-        offer = "If the timing is the issue, I'm happy to move the start date."
-    # No "here is": next to the document's name, the classifier reads it as sending a new
-    # document, and the reminder sent from this text would not count as one.
-    return (
-        f"{values['greeting']}\n\n"
-        f"I haven't heard back about {_about(values)} I sent on {values['sent_on']}, and I "
-        f"have one more thought. {offer}\n\n"
-        f"Would 15 minutes on {call} help us wrap it up? If now isn't the time, that's fine "
-        "too: just tell me when would suit you better.\n\nBest,"
-    )
+def _signature(
+    book: Phrasebook,
+    texts: Mapping[str, str],
+    *,
+    formal: bool,
+    sign_off: SignOff | None,
+    sender_name: str,
+    configured: str,
+) -> str:
+    if configured.strip():
+        return configured.strip("\r\n")
+    if sign_off is not None and (sign_off.closing or sign_off.name):
+        lines = (sign_off.closing, sign_off.name)
+        return "\n".join(line.strip() for line in lines if _one_line(line, _GREETING_CHARS))
+    name = " ".join(sender_name.split())
+    if not _one_line(name, _GREETING_CHARS) or "@" in name:
+        name = ""
+    if name and not formal:
+        name = first_name_of(name, "") or name
+    return "\n".join(line for line in (texts.get("closing", book.closing), name) if line)
 
 
-def _long_quiet(values: Mapping[str, str | int], call: str, _: int) -> str:
-    return (
-        f"{values['greeting']}\n\n"
-        f"I sent you {_about(values)} on {values['sent_on']}, and I should have followed "
-        "up long before now. If it's still of interest, I'd be glad to pick up where we "
-        "left off and update anything that has changed since.\n\n"
-        f"Would a 15-minute call on {call} work? If your plans have moved on, a one-line "
-        "reply is all I need.\n\nBest,"
-    )
+def _one_line(text: str, limit: int) -> bool:
+    """Text from mail fit to stand as a line of the suggestion: printable, not too long."""
+    text = text.strip()
+    return 0 < len(text) <= limit and text.isprintable()
 
 
-def _last(values: Mapping[str, str | int], _call: str, _: int) -> str:
-    return (
-        f"{values['greeting']}\n\n"
-        f"I haven't heard back about {_about(values)} I sent on {values['sent_on']}, so I'll "
-        "take it that now isn't the right time, and I won't keep writing about it.\n\n"
-        "If things change, just reply here and we'll pick it up from where we left off. "
-        "Thank you for considering it.\n\nBest,"
-    )
+def _lower_after_greeting(book: Phrasebook, text: str) -> str:
+    """German goes on in lower case after a greeting that ends with a comma."""
+    greeting, _, body = text.partition("\n\n")
+    if book.lower_after_comma and greeting.endswith(",") and body[:1].isupper():
+        return f"{greeting}\n\n{body[:1].lower()}{body[1:]}"
+    return text
 
 
-_BUILT_IN: Mapping[str, Callable[[Mapping[str, str | int], str, int], str]] = {
-    "first": _first,
-    "reminder": _reminder,
-    "long_quiet": _long_quiet,
-    "last": _last,
-}
+def _tidy_text(text: str, first_name: str) -> str:
+    if not first_name:  # "Hi {first_name}," without a name: "Hi,"
+        text = re.sub(r"[ \t]+([,!.])", r"\1", text)
+    return text.strip()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from watcher.analysis.pipeline import analyze
+from watcher.analysis.pipeline import analyze, learn_sign_offs
 from watcher.cli.context import fail
 from watcher.cli.digest_cmd import write_private
 from watcher.cli.listing import format_table
@@ -71,6 +71,7 @@ def demo_command(state_dir: Path | None) -> None:
                         next_digest=next_digest_after_today(
                             settings.digest.at, settings.digest.catch_up_until, settings.zone, now
                         ),
+                        sign_offs=learn_sign_offs(analysis.conversations, settings),
                     ),
                     store,
                     settings,

@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import date, datetime
 
 from watcher.analysis.commandcodes import digest_tag
-from watcher.analysis.pipeline import Analysis, analyze
+from watcher.analysis.pipeline import Analysis, analyze, learn_sign_offs
 from watcher.config.settings import Settings
 from watcher.digest.commandlinks import CommandLinks, command_address, command_report
 from watcher.digest.select import Selection, select_digest
@@ -32,6 +32,7 @@ def select_for(
         zone=settings.zone,
         account_problems=account_problems(store, settings),
         next_digest=next_digest,
+        sign_offs=learn_sign_offs(analysis.conversations, settings),
         first_digest=store.last_digest() is None,
     )
     return with_commands(selection, store, settings, analysis)

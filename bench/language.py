@@ -321,7 +321,14 @@ def _pycld2() -> Detect:
     return run
 
 
+def _ours() -> Detect:
+    from watcher.analysis.language import language_of
+
+    return lambda text: (language_of(text), 1.0)
+
+
 CANDIDATES: dict[str, tuple[Callable[[], Detect], float]] = {
+    "language_of": (_ours, 0.5),  # what the watcher runs: pycld2 and its rules
     # name: (builder, the confidence below which the answer is "")
     "py3langid": (_py3langid, 0.9),
     "lingua-low": (_lingua(True), 0.5),

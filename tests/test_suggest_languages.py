@@ -652,6 +652,11 @@ def test_a_greeting_unfit_to_stand_as_a_line_is_not_used(greeting: str) -> None:
     assert text.startswith("Guten Tag,\n\nam 2. November habe ich Ihnen")
 
 
+def test_a_no_break_space_in_my_greeting_is_a_space() -> None:
+    text = suggest("de", greeting=Greeting("Hallo\xa0Herr\u202fBecker,", True, "Herr Becker"))
+    assert text.startswith("Hallo Herr Becker,\n\nam 2. November")
+
+
 # -- what was sent and when ----------------------------------------------------------------
 
 

@@ -186,12 +186,13 @@ def test_draft_in_the_proposals_account_and_the_sent_draft_is_reminder_one(
         assert proposal_verdict.since == int(when(25, 9).timestamp())
         selection = select_for(store, settings, later, next_digest=None)
     # 5. The next digest: a later reminder about the proposal of 10 November, with a call
-    # proposed from today (Wed 2 Dec), not from 10 Nov + the days since the nudge.
+    # proposed from today (Wed 2 Dec), not from 10 Nov + the days since the nudge; in German,
+    # the proposal's language, naming my follow-up of 25 November as such.
     (item,) = selection.digest.items
     assert item.rung == REMINDER and item.message_id == PROPOSAL_ID
-    assert "I sent on 10 November" in item.suggestion
-    assert "Friday or Monday" in item.suggestion
-    assert "25 November" not in item.suggestion
+    assert "am 10. November habe ich dir das Angebot" in item.suggestion
+    assert "am Freitag oder Montag" in item.suggestion
+    assert "und am 25. November noch einmal nachgefragt" in item.suggestion
 
     # Its draft is a new one (a new rung of a new clock), saved once.
     run(config, work, home, "digest", "--send", "--now", "2026-12-02T08:00")

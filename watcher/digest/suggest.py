@@ -74,7 +74,7 @@ logger = logging.getLogger(__name__)
 LONG_QUIET_DAYS = 14
 _SUBJECT_WORDS = 9  # a longer subject is shortened inside the text: it is in the Subject anyway
 _DOCUMENT_NAMES = 3  # more file names than this are cut short: "a.pdf, b.pdf, c.pdf, …"
-_GREETING_CHARS = 80  # a longer "greeting" line is a sentence, not a salutation
+_LINE_CHARS = 80  # a longer "greeting" or name is a sentence, not a salutation
 
 _SIGNABLE = frozenset({"contract", "agreement"})
 
@@ -333,8 +333,9 @@ def _greeting(
     """Mine as I wrote it; else the first name in the language's words, except in a formal
     text where I showed the register but wrote no greeting: the first name may be one I never
     used ("Hallo Jonas," to someone I call Herr Becker)."""
-    if greeting is not None and _one_line(greeting.text, _GREETING_CHARS):
-        return greeting.text.strip()
+    mine = _line(greeting.text) if greeting is not None else ""
+    if mine:
+        return mine
     if first_name and not (greeting is not None and greeting.formal and book.registers):
         return texts["hello_named"].format(first_name=first_name)
     return texts["hello"]
@@ -353,19 +354,21 @@ def _signature(
         return configured.strip("\r\n")
     if sign_off is not None and (sign_off.closing or sign_off.name):
         lines = (sign_off.closing, sign_off.name)
-        return "\n".join(line.strip() for line in lines if _one_line(line, _GREETING_CHARS))
-    name = " ".join(sender_name.split())
-    if not _one_line(name, _GREETING_CHARS) or "@" in name:
+        return "\n".join(line for line in map(_line, lines) if line)
+    name = _line(" ".join(sender_name.split()))
+    if "@" in name:
         name = ""
     if name and not formal:
         name = first_name_of(name, "") or name
     return "\n".join(line for line in (texts.get("closing", book.closing), name) if line)
 
 
-def _one_line(text: str, limit: int) -> bool:
-    """Text from mail fit to stand as a line of the suggestion: printable, not too long."""
-    text = text.strip()
-    return 0 < len(text) <= limit and text.isprintable()
+def _line(text: str) -> str:
+    """Text from mail as a line of the suggestion, or "" when it is unfit for one: not
+    printable (a line break, an escape sequence) or too long for a greeting or a name."""
+    # A no-break space is how some clients write "Hallo Herr Becker": a space all the same.
+    text = text.replace("\xa0", " ").replace("\u202f", " ").strip()
+    return text if len(text) <= _LINE_CHARS and text.isprintable() else ""
 
 
 def _lower_after_greeting(book: Phrasebook, text: str) -> str:

@@ -29,7 +29,8 @@ WORK = {"name": "work", "addresses": ("me@x.example",), "host": "imap.x.example"
 NOT_KEYS = {
     Settings: {"path"},
     Rule: {"number"},
-    SmtpServer: {"name", "oauth2_token_command"},  # the account's, unless it has its own login
+    # the account's, unless it has its own login
+    SmtpServer: {"name", "oauth2_token_command", "password_file"},
 }
 
 

@@ -13,7 +13,7 @@ import pytest
 from memorykeyring import MemoryKeyring
 
 from watcher import credentials
-from watcher.config.settings import Account
+from watcher.config.settings import Account, parse_settings
 from watcher.credentials import KEYRING_SERVICE, find_password, find_token
 from watcher.errors import CredentialError
 from watcher.logsetup import RedactingFilter
@@ -140,3 +140,50 @@ def test_found_secrets_are_redacted_from_log_lines(monkeypatch: pytest.MonkeyPat
 
 def _fields(account: Account) -> dict[str, object]:
     return {name: getattr(account, name) for name in account.__slots__}  # type: ignore[attr-defined]
+
+
+def test_password_file_only_you_can_read(tmp_path: Path, memory_keyring: MemoryKeyring) -> None:
+    memory_keyring.set_password(KEYRING_SERVICE, "me@x.example", "from-keyring")
+    path = tmp_path / "work.password"
+    path.write_text("file-pw\nignored\n", encoding="utf-8")
+    path.chmod(0o600)
+    account = Account(**{**_fields(ACCOUNT), "password_file": path})
+    secret = find_password(account)
+    assert (secret.value, secret.source) == ("file-pw", "password_file")
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o660])
+def test_a_password_file_others_can_read_is_refused(tmp_path: Path, mode: int) -> None:
+    path = tmp_path / "work.password"
+    path.write_text("file-pw\n", encoding="utf-8")
+    path.chmod(mode)
+    account = Account(**{**_fields(ACCOUNT), "password_file": path})
+    with pytest.raises(CredentialError) as caught:
+        find_password(account)
+    message = str(caught.value)
+    assert "file-pw" not in message and "\n" not in message
+    assert f"password_file {path} " in message
+    assert f"chmod {'600' if mode & 0o020 == 0 else 'g-w'} {path}" in message
+
+
+def test_a_missing_or_empty_password_file_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "work.password"
+    account = Account(**{**_fields(ACCOUNT), "password_file": path})
+    with pytest.raises(CredentialError, match="cannot be checked for safe permissions"):
+        find_password(account)
+    path.write_text("", encoding="utf-8")
+    path.chmod(0o600)
+    with pytest.raises(CredentialError, match="is empty"):
+        find_password(account)
+
+
+def test_the_digest_smtp_login_reads_the_accounts_password_file(tmp_path: Path) -> None:
+    path = tmp_path / "work.password"
+    path.write_text("file-pw\n", encoding="utf-8")
+    path.chmod(0o600)
+    settings = parse_settings(
+        '[[accounts]]\nname = "work"\nhost = "imap.x.example"\nusername = "me@x.example"\n'
+        f'password_file = "{path}"\n[digest.smtp]\nhost = "smtp.x.example"\n'
+    )
+    assert settings.digest.smtp is not None
+    assert find_password(settings.digest.smtp).value == "file-pw"

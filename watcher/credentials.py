@@ -2,9 +2,10 @@
 
 Sources, tried in this order:
 1. `password_command` (like mbsync's PassCmd): its first output line is the password;
-2. a systemd credential, `$CREDENTIALS_DIRECTORY/<credential or account name>`;
-3. the OS keyring, service "followup-watcher", user = the account's username;
-4. an environment variable: `password_env`, else `WATCHER_PASSWORD_<ACCOUNT>`.
+2. `password_file`: its first line, from a file only you can read (refused otherwise);
+3. a systemd credential, `$CREDENTIALS_DIRECTORY/<credential or account name>`;
+4. the OS keyring, service "followup-watcher", user = the account's username;
+5. an environment variable: `password_env`, else `WATCHER_PASSWORD_<ACCOUNT>`.
 keyring's exceptions are translated here; nothing here logs the secret.
 """
 
@@ -16,11 +17,13 @@ import os
 import re
 import shlex
 import signal
+import stat
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from watcher.config.checks import one_line, unsafe_path_problem
 from watcher.errors import CredentialError
 from watcher.logsetup import register_secret
 
@@ -45,6 +48,8 @@ class Login(Protocol):
     def password_env(self) -> str: ...
     @property
     def credential(self) -> str: ...
+    @property
+    def password_file(self) -> Path | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +97,8 @@ def _find_password(account: Login) -> Secret:
         return Secret(
             _run_command(account, account.password_command, "password_command"), "password_command"
         )
+    if account.password_file is not None:
+        return Secret(_read_password_file(account, account.password_file), "password_file")
     credential = _systemd_credential(account)
     if credential is not None:
         return credential
@@ -104,10 +111,10 @@ def _find_password(account: Login) -> Secret:
         return Secret(value, f"environment variable {env_name}")
     raise CredentialError(
         account.name,
-        "no password found; store it with "
-        f"`keyring set {KEYRING_SERVICE} {account.username}`, or set password_command "
-        f'(e.g. password_command = "pass show mail/{account.name}"), '
-        f"or set the environment variable {env_name}",
+        "no password found; set password_command "
+        f'(e.g. password_command = "pass show mail/{account.name}"), password_file (a file '
+        "only you can read), credential (a systemd credential), or the environment variable "
+        f"{env_name}; `watcher init` sets one up",
     )
 
 
@@ -155,6 +162,40 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError):  # all gone already
         os.killpg(process.pid, signal.SIGKILL)
     process.wait()
+
+
+def password_file_problem(path: Path) -> str | None:
+    """Why `path` may not hold a password, as "<what>; <fix>", or None.
+
+    The config file's checks (owned by you or root, nobody else can change it or a directory
+    on the way), and one more: nobody else can read it either.
+    """
+    problem = unsafe_path_problem(path)
+    if problem:
+        return problem
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:  # pragma: no cover - unsafe_path_problem stat()ed it just now
+        return f"cannot be read ({exc.strerror})"
+    if not stat.S_ISREG(mode):
+        return "is not a regular file; point password_file at a file"
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        return f"can be read by others than you; chmod 600 {shlex.quote(str(path))}"
+    return None
+
+
+def _read_password_file(account: Login, path: Path) -> str:
+    problem = password_file_problem(path)
+    if problem:
+        raise CredentialError(account.name, one_line(f"password_file {path} {problem}"))
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise CredentialError(account.name, f"cannot read password_file {path}: {reason}") from None
+    if not lines or not lines[0]:
+        raise CredentialError(account.name, f"password_file {path} is empty")
+    return lines[0]
 
 
 def _systemd_credential(account: Login) -> Secret | None:

@@ -150,9 +150,11 @@ class SmtpServer:
     password_command: str = setting("", free_text=True)
     password_env: str = setting("")
     credential: str = setting("")  # name of a systemd credential holding the password
-    # Not keys of [digest.smtp]: the name in messages and credentials, and the account's token.
+    # Not keys of [digest.smtp]: the name in messages and credentials, the account's token
+    # and password file (copied in by the loader).
     name: str = "smtp"
     oauth2_token_command: str = ""
+    password_file: Path | None = None
 
     def __post_init__(self) -> None:
         validate(self, "digest.smtp")

@@ -181,6 +181,8 @@ class Account:
     oauth2_token_command: str = setting("", free_text=True)
     password_env: str = setting("")
     credential: str = setting("")  # name of a systemd credential holding the password
+    # a file holding the password, readable by you only (chmod 600)
+    password_file: Path | None = setting(None, kind="path")
     # security = "none" to a host that is not this machine
     allow_insecure: bool = setting(False)
 
@@ -300,7 +302,10 @@ def parse_settings(text: str, path: Path | None = None) -> Settings:
 
 
 # Keys of a mail server that a Maildir account has no use for.
-_IMAP_ONLY = ("port", "security", "username", "ca_file", "password_command", "allow_insecure")
+_IMAP_ONLY = (
+    *("port", "security", "username", "ca_file", "password_command", "password_file"),
+    "allow_insecure",
+)
 # Keys that give [digest.smtp] a login of its own, rather than the account's.
 _SECRET_SOURCES = ("password_command", "password_env", "credential")
 
@@ -408,5 +413,6 @@ class _SettingsReader(TableReader):
                 password_env=account.password_env,
                 credential=account.credential,
                 oauth2_token_command=account.oauth2_token_command,
+                password_file=account.password_file,
             )
         return self.build(SmtpServer, where, values)

@@ -29,6 +29,10 @@ For each message I sent that is followed:
   restarts the clock and counts as a reminder (`nudges`), and the message followed stays
   the original proposal;
 - once answered it stays answered, whatever I write afterwards (a thank-you note).
+
+A message quiet for more than twice its `give_up_after` is never due: its last reminder is
+long past, so only a first scan of an old mailbox (a new install, an account added later,
+an address newly counted as mine) could offer it, and years-old threads are not news.
 """
 
 from __future__ import annotations
@@ -499,6 +503,13 @@ def _verdict(
     due_date = policy.due_date(since_day)
     if policy.snooze_until is not None:
         due_date = max(due_date, policy.snooze_until)
+    quiet_days = (today - since_day).days
+    stale = state == AWAITING and quiet_days > 2 * policy.give_up_after
+    if stale:
+        notes.append(
+            f"quiet for over twice give_up_after ({2 * policy.give_up_after} days): "
+            "long given up, never offered as due"
+        )
     return TrackedMessage(
         thread_id=conversation.thread_id,
         account=sent.account,
@@ -509,9 +520,9 @@ def _verdict(
         reasons=classification.reasons + added_reasons,
         state=state,
         since=since,
-        quiet_days=(today - since_day).days,
+        quiet_days=quiet_days,
         due_date=due_date,
-        due=state == AWAITING and today >= due_date,
+        due=state == AWAITING and today >= due_date and not stale,
         policy=policy,
         reply_in_spam=reply_in_spam,
         answered_by=answered_by,

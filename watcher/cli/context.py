@@ -64,6 +64,10 @@ config_option = click.option(
     help="The config file (default: $WATCHER_CONFIG, else ~/.config/followup-watcher/config.toml).",
 )
 
+account_option = click.option(
+    "--account", "account_name", metavar="NAME", help="Only this account's threads."
+)
+
 now_option = click.option(
     "--now",
     "now_text",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,10 +15,7 @@ from watcher.analysis.owntext import own_text
 from watcher.analysis.tracker import AWAITING, BOUNCED, NotFollowed, TrackedMessage
 from watcher.digest.phrasebook import language_note
 from watcher.model import Address
-from watcher.terminal import pad, printable
-
-_SUBJECT_WIDTH = 44
-_CONTACT_WIDTH = 30
+from watcher.terminal import clip, display_width, pad, printable
 
 
 def wanted(tracked: TrackedMessage, *, show_all: bool) -> bool:
@@ -50,29 +48,96 @@ def _due_text(tracked: TrackedMessage, today: str) -> str:
     if tracked.state != AWAITING:
         return ""
     due = tracked.due_date.isoformat()
-    return "due" if tracked.due and due <= today else f"on {due}"
+    if tracked.due and due <= today:
+        return "due"
+    return "given up" if due <= today else due  # past 2 x give_up_after: see tracker
 
 
-def format_table(tracked: Sequence[TrackedMessage], zone: ZoneInfo, now: datetime) -> str:
-    """A readable table, one line per tracked message; every field safe for a terminal."""
+@dataclass(frozen=True, slots=True)
+class _Column:
+    """One column of the `list` table: its cells, and how far it gives way to a narrow
+    terminal (`least` 0: the column is left out rather than clipped)."""
+
+    title: str
+    cells: list[str]
+    most: int
+    least: int
+    right: bool = False
+
+    def natural(self) -> int:
+        return min(max(display_width(c) for c in [self.title, *self.cells]), self.most)
+
+
+# The order in which columns give way to a narrow terminal: the subject goes last.
+_GIVE_WAY = ("KIND", "CONTACT", "STATE", "ACCOUNT", "THREAD", "SUBJECT")
+
+
+def fit_widths(columns: Sequence[_Column], width: int | None) -> dict[str, int]:
+    """Each column's width so the row (two spaces between columns) fits `width` columns,
+    narrowing (or leaving out) the columns in `_GIVE_WAY` order; None: no limit."""
+    widths = {c.title: c.natural() for c in columns}
+    if width is None:
+        return widths
+    least = {c.title: c.least for c in columns}
+    for title in _GIVE_WAY:
+        if title not in widths:
+            continue
+        excess = sum(widths.values()) + 2 * (len(widths) - 1) - width
+        if excess <= 0:
+            break
+        if least[title] == 0:
+            del widths[title]
+        else:
+            widths[title] -= min(excess, max(widths[title] - least[title], 0))
+    return widths
+
+
+def format_table(
+    tracked: Sequence[TrackedMessage],
+    zone: ZoneInfo,
+    now: datetime,
+    *,
+    width: int | None = None,
+    show_account: bool = False,
+) -> str:
+    """A readable table, one line per tracked message; every field safe for a terminal.
+
+    At most `width` columns wide (None: no limit); an account column with `show_account`.
+    """
     if not tracked:
         return "Nothing is waiting for a reply."
     today = now.astimezone(zone).date().isoformat()
-    header = (
-        f"{'THREAD':<11}  {'CONTACT':<{_CONTACT_WIDTH}}  {'SUBJECT':<{_SUBJECT_WIDTH}}  "
-        f"{'KIND':<9}  {'QUIET':>5}  {'DUE':<13}  STATE"
+    columns = [
+        _Column("THREAD", [printable(t.thread_id) for t in tracked], 11, 6),
+        _Column("ACCOUNT", [printable(t.account) for t in tracked], 16, 7),
+        _Column("CONTACT", [printable(_contact(t.contacts)) for t in tracked], 30, 12),
+        _Column("SUBJECT", [printable(t.subject or "(no subject)") for t in tracked], 44, 10),
+        _Column("KIND", [printable(t.kind) for t in tracked], 9, 0),
+        _Column("QUIET", [f"{t.quiet_days}d" for t in tracked], 6, 5, right=True),
+        _Column("DUE", [_due_text(t, today) for t in tracked], 10, 10),
+        _Column(
+            "STATE",
+            [printable(t.state + (" (reply in spam)" if t.reply_in_spam else "")) for t in tracked],
+            24,
+            8,
+        ),
+    ]
+    if not show_account:
+        columns = [c for c in columns if c.title != "ACCOUNT"]
+    widths = fit_widths(columns, width)
+    shown = [c for c in columns if c.title in widths]
+    rows = [[c.title for c in shown]] + [[c.cells[i] for c in shown] for i in range(len(tracked))]
+    return "\n".join(
+        "  ".join(
+            _aligned(cell, widths[c.title], c.right) for c, cell in zip(shown, row, strict=True)
+        ).rstrip()
+        for row in rows
     )
-    lines = [header]
-    for item in tracked:
-        state = item.state + (" (reply in spam)" if item.reply_in_spam else "")
-        contact = _cell(_contact(item.contacts), _CONTACT_WIDTH)
-        subject = _cell(item.subject or "(no subject)", _SUBJECT_WIDTH)
-        lines.append(
-            f"{pad(printable(item.thread_id), 11)}  {contact}  {subject}  "
-            f"{_cell(item.kind, 9)}  {item.quiet_days:>4}d  "
-            f"{_due_text(item, today):<13}  {printable(state)}"
-        )
-    return "\n".join(lines)
+
+
+def _aligned(text: str, width: int, right: bool) -> str:
+    text = clip(text, width)
+    return " " * max(width - display_width(text), 0) + text if right else pad(text, width)
 
 
 def as_json(tracked: TrackedMessage, zone: ZoneInfo) -> dict[str, Any]:
@@ -114,6 +179,54 @@ def as_json(tracked: TrackedMessage, zone: ZoneInfo) -> dict[str, Any]:
             if tracked.heard_since
             else None
         ),
+    }
+
+
+def thread_json(
+    conversation: Conversation,
+    tracked: Sequence[TrackedMessage],
+    not_followed: Sequence[NotFollowed],
+    set_by_mail: Sequence[str],
+    zone: ZoneInfo,
+) -> dict[str, Any]:
+    """One thread for `watcher thread --json`: its messages, then the verdicts on mine."""
+    return {
+        "thread_id": conversation.thread_id,
+        "messages": [
+            {
+                "message_id": m.facts.message_id,
+                "account": m.account,
+                "at": _iso(m.when, zone) if m.when is not None else None,
+                "from": (
+                    {"name": m.facts.from_[0][0], "address": m.facts.from_[0][1]}
+                    if m.facts.from_
+                    else None
+                ),
+                "subject": m.facts.subject,
+                "folders": list(m.folders),
+                "automatic": m.automatic,
+                "bounce": m.bounce is not None,
+                "only_in_spam": m.only_in_junk,
+                "attachments": [a.filename for a in m.facts.attachments if a.filename],
+            }
+            for m in conversation.messages
+        ],
+        "tracked": [as_json(t, zone) for t in tracked],
+        "not_followed": [
+            {
+                "message_id": n.message.facts.message_id,
+                "account": n.account,
+                "subject": n.subject,
+                "sent_at": _iso(n.sent_at, zone),
+                "contacts": [{"name": name, "address": a} for name, a in n.contacts],
+                "kind": n.kind,
+                "reasons": list(n.reasons),
+                "why": n.why,
+                "undo": n.undo,
+            }
+            for n in not_followed
+        ],
+        "set_by_mail": list(set_by_mail),
     }
 
 

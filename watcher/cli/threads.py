@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -11,12 +14,27 @@ from watcher.analysis.actions import ActionError, parse_snooze
 from watcher.analysis.conversations import Conversation
 from watcher.analysis.pipeline import Analysis, analyze
 from watcher.analysis.rules import parse_tag
-from watcher.cli.context import CliContext, fail, now_option, parse_now, pass_cli
-from watcher.cli.listing import as_json, format_table, format_thread, wanted
+from watcher.cli.context import (
+    CliContext,
+    account_option,
+    fail,
+    now_option,
+    parse_now,
+    pass_cli,
+)
+from watcher.cli.listing import as_json, format_table, format_thread, thread_json, wanted
 from watcher.errors import UsageError, WatcherError
 from watcher.model import APPLIED, REPLAYED, MailCommand, Override
 from watcher.store.store import Store
 from watcher.terminal import printable, printable_json
+
+
+def terminal_width() -> int | None:
+    """The columns `list` may use: $COLUMNS, else the terminal's; None when writing to a pipe
+    or a file (a script gets whole lines)."""
+    if os.environ.get("COLUMNS", "").isdigit() or sys.stdout.isatty():
+        return max(shutil.get_terminal_size().columns, 40)
+    return None
 
 
 @click.command("list")
@@ -24,25 +42,36 @@ from watcher.terminal import printable, printable_json
     "--all", "show_all", is_flag=True, help="Also threads not yet due, answered ones, and why."
 )
 @click.option("--json", "as_json_output", is_flag=True, help="One JSON object per tracked message.")
+@account_option
 @now_option
 @pass_cli
 def list_command(
-    obj: CliContext, show_all: bool, as_json_output: bool, now_text: str | None
+    obj: CliContext,
+    show_all: bool,
+    as_json_output: bool,
+    account_name: str | None,
+    now_text: str | None,
 ) -> None:
     """Show the proposals and contracts you sent that are waiting for a reply."""
     try:
         settings = obj.settings()
+        if account_name is not None:
+            settings.account(account_name)  # an unknown name is a one-line error
         now = parse_now(now_text, settings)
         with Store.open(settings.store_path) as store:
             analysis = analyze(store, settings, now)
     except WatcherError as exc:
         fail(exc)
-    shown = [t for t in analysis.tracked if wanted(t, show_all=show_all)]
+    mine = [t for t in analysis.tracked if account_name in (None, t.account)]
+    shown = [t for t in mine if wanted(t, show_all=show_all)]
     if as_json_output:
         click.echo(printable_json([as_json(t, settings.zone) for t in shown]))
         return
-    click.echo(format_table(shown, settings.zone, now))
-    hidden = len(analysis.tracked) - len(shown)
+    several = account_name is None and len(settings.accounts) > 1
+    click.echo(
+        format_table(shown, settings.zone, now, width=terminal_width(), show_account=several)
+    )
+    hidden = len(mine) - len(shown)
     if hidden:
         click.echo(f"({hidden} more not due yet or answered: watcher list --all)")
 
@@ -79,6 +108,8 @@ def list_command(
     help="Follow this thread although the classifier said no or it went only to colleagues.",
 )
 @click.option("--reset", is_flag=True, help="Forget what was set for this thread here.")
+@click.option("--json", "as_json_output", is_flag=True, help="The thread and its verdicts as JSON.")
+@account_option
 @now_option
 @pass_cli
 def thread_command(
@@ -92,6 +123,8 @@ def thread_command(
     not_proposal: bool,
     track: bool,
     reset: bool,
+    as_json_output: bool,
+    account_name: str | None,
     now_text: str | None,
 ) -> None:
     """Show one thread with its verdict and reasons, or change how it is tracked.
@@ -100,10 +133,12 @@ def thread_command(
     """
     try:
         settings = obj.settings()
+        if account_name is not None:
+            settings.account(account_name)  # an unknown name is a one-line error
         now = parse_now(now_text, settings)
         with Store.open(settings.store_path) as store:
             analysis = analyze(store, settings, now)
-            conversation = _find_thread(analysis, thread_id)
+            conversation = _find_thread(analysis, thread_id, account_name)
             change = _override_change(
                 quiet,
                 _snooze_day(snooze, snooze_until, now.astimezone(settings.zone).date()),
@@ -130,6 +165,12 @@ def thread_command(
         fail(exc)
     tracked = [t for t in analysis.tracked if t.thread_id == conversation.thread_id]
     skipped = analysis.not_followed_in(conversation.thread_id)
+    if as_json_output:
+        set_by_mail = mail_command_lines(by_mail, settings.zone)
+        click.echo(
+            printable_json(thread_json(conversation, tracked, skipped, set_by_mail, settings.zone))
+        )
+        return
     click.echo(format_thread(conversation, tracked, settings.zone, skipped))
     for line in mail_command_lines(by_mail, settings.zone):
         click.echo(printable(line))
@@ -169,16 +210,23 @@ def _snooze_day(snooze: str | None, snooze_until: str | None, today: date) -> da
     return action.snooze_until(today)
 
 
-def _find_thread(analysis: Analysis, thread_id: str) -> Conversation:
-    exact = analysis.conversation(thread_id)
-    if exact is not None:
-        return exact
-    matches = [c for c in analysis.conversations if c.thread_id.startswith(thread_id)]
+def _find_thread(analysis: Analysis, thread_id: str, account: str | None) -> Conversation:
+    """The thread with this id (or the only one it begins), among `account`'s (None: all)."""
+    conversations = [
+        c
+        for c in analysis.conversations
+        if account is None or any(m.account == account for m in c.messages)
+    ]
+    exact = [c for c in conversations if c.thread_id == thread_id]
+    if exact:
+        return exact[0]
+    matches = [c for c in conversations if c.thread_id.startswith(thread_id)]
     if len(matches) == 1 and len(thread_id) >= 4:
         return matches[0]
     if len(matches) > 1:
         raise UsageError(f"{thread_id!r} matches {len(matches)} threads; give more of the id")
-    raise UsageError(f"no thread {thread_id!r}; `watcher list --all` shows the thread ids")
+    where = f" in account {account!r}" if account is not None else ""
+    raise UsageError(f"no thread {thread_id!r}{where}; `watcher list --all` shows the thread ids")
 
 
 def _track_word(not_proposal: bool, track: bool) -> bool | None:

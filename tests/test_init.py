@@ -54,7 +54,8 @@ def test_every_flag_and_a_keyring(
 ) -> None:
     user = user_with_sent_mail
     before = imap_server.all_folder_states(user)
-    result = run_init(flags(imap_server, user, tmp_path, "--password-stdin"), user.password)
+    args = flags(imap_server, user, tmp_path, "--password-stdin", "--also-me", ALIAS)
+    result = run_init(args, user.password)
     assert result.exit_code == 0, result.output
     assert "Sent folder: Sent" in result.stdout
     assert f"You send as: {user.address}, {ALIAS}" in result.stdout
@@ -90,19 +91,49 @@ def test_every_flag_and_a_keyring(
     assert imap_server.all_folder_states(user) == before  # read-only
 
 
-def test_without_a_keyring_it_says_so_and_writes_what_to_set_up(
+def test_without_a_keyring_and_without_a_terminal_it_names_the_flags(
+    imap_server: DovecotServer, user_with_sent_mail: MailUser, no_keyring: None, tmp_path: Path
+) -> None:
+    # Before: it wrote password_env and said to start a service that could not log in.
+    user = user_with_sent_mail
+    result = run_init(flags(imap_server, user, tmp_path, "--password-stdin"), user.password)
+    assert result.exit_code == 2, result.output
+    (line,) = result.stderr.splitlines()
+    assert "no OS keyring on this machine" in line and "nothing was written" in line
+    assert "--password-command CMD, --password-file PATH or --credential NAME" in line
+    assert not (tmp_path / "config.toml").exists()
+
+
+def test_without_a_keyring_a_password_file_only_you_can_read(
     imap_server: DovecotServer, user_with_sent_mail: MailUser, no_keyring: None, tmp_path: Path
 ) -> None:
     user = user_with_sent_mail
-    result = run_init(flags(imap_server, user, tmp_path, "--password-stdin"), user.password)
+    secret_file = tmp_path / "secrets" / "mail.password"
+    args = flags(
+        imap_server, user, tmp_path, "--password-stdin", "--password-file", str(secret_file)
+    )
+    result = run_init(args, user.password)
     assert result.exit_code == 0, result.output
-    assert "The password was NOT stored: no OS keyring on this machine" in result.stdout
+    assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
+    assert secret_file.read_text(encoding="utf-8") == user.password + "\n"
     text = (tmp_path / "config.toml").read_text(encoding="utf-8")
     assert user.password not in text
-    assert "# The password is NOT stored: no OS keyring on this machine" in text
-    assert '# password_command = "pass show mail/example"' in text
     (account,) = load_settings(tmp_path / "config.toml").accounts
-    assert account.password_env == "WATCHER_PASSWORD_EXAMPLE"
+    assert account.password_file == secret_file
+    assert secret_of(account).source == "password_file"  # what the daemon will read
+
+
+def test_a_systemd_credential_prints_the_commands_and_the_unit_line(
+    imap_server: DovecotServer, user_with_sent_mail: MailUser, no_keyring: None, tmp_path: Path
+) -> None:
+    user = user_with_sent_mail
+    args = flags(imap_server, user, tmp_path, "--password-stdin", "--credential", "mail-pw")
+    result = run_init(args, user.password)
+    assert result.exit_code == 0, result.output
+    assert "systemd-creds encrypt --name=mail-pw - /etc/followup-watcher/" in result.stdout
+    assert "LoadCredentialEncrypted=mail-pw:/etc/followup-watcher/" in result.stdout
+    (account,) = load_settings(tmp_path / "config.toml").accounts
+    assert account.credential == "mail-pw"
 
 
 def test_no_keyring_flag_and_a_password_command(
@@ -137,6 +168,8 @@ def test_answers_at_the_prompts(
         str(imap_server.port),
         user.name,
         user.password,
+        "y",  # Sent also has mail from the test user's own address: "also count as you?"
+        "y",  # ... and from the old alias
         "-",  # no SMTP server
         "Europe/Berlin",
         "08:15",

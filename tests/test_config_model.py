@@ -149,8 +149,9 @@ def test_a_setting_with_another_key_than_its_field() -> None:
             "{noted}, {noted_on}, {signature}",
         ),
         (
-            lambda: SmtpServer(host="smtp.x.example", security="none"),  # type: ignore[arg-type]
-            'digest.smtp.security is \'none\'; use "starttls" (port 587) or "ssl" (port 465)',
+            lambda: SmtpServer(host="smtp.x.example", security="tls"),  # type: ignore[arg-type]
+            'digest.smtp.security is \'tls\'; use "starttls" (port 587), "ssl" (port 465), or '
+            '"none" for a mail relay on this machine (port 25)',
         ),
         (lambda: SmtpServer(), 'digest.smtp.host is missing; e.g. host = "smtp.example.com"'),
         (

@@ -557,9 +557,21 @@ def test_only_the_configured_commands_reach_a_shell() -> None:
                 and node.func.attr in _PROCESS_CALLS.get(node.func.value.id, ())
             ):
                 found.append((name, f"{node.func.value.id}.{node.func.attr}", node))
-    assert [(n, f) for n, f, _ in found] == [("credentials.py", "subprocess.Popen")]
-    (call,) = [node for _, _, node in found]
+    assert [(n, f) for n, f, _ in found] == [
+        ("credentials.py", "subprocess.Popen"),
+        ("deliver.py", "subprocess.run"),
+    ]
+    call, sendmail = [node for _, _, node in found]
     assert ast.unparse(call.args[0]) == "command"  # _run_command's parameter
+    # send_sendmail's argument list, never a shell; send.py gives it [digest] sendmail_command.
+    assert ast.unparse(sendmail.args[0]) == "list(argv)"
+    assert not any(k.arg == "shell" for k in sendmail.keywords)
+    send = dict(_modules())["send.py"]
+    assert [
+        ast.unparse(node.args[1])
+        for node in ast.walk(send)
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "send_sendmail"
+    ] == ["sendmail_argv(options)"]
     # ... and _run_command is only ever given the two command settings of the account.
     credentials = dict(_modules())["credentials.py"]
     given = sorted(

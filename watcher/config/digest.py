@@ -6,7 +6,9 @@ so that the config loader needs nothing from the digest.
 
 from __future__ import annotations
 
+import ipaddress
 import re
+import shlex
 import string
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +27,11 @@ from watcher.config.checks import (
     validate,
 )
 
-SmtpSecurity = Literal["ssl", "starttls"]
+SmtpSecurity = Literal["ssl", "starttls", "none"]
+# The port of [digest.smtp] when none is set, by its security: submission, SMTPS, or a relay's.
+SMTP_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
+DELIVERIES = ("smtp", "imap", "both", "sendmail")
+SENDMAIL_COMMAND = "/usr/sbin/sendmail -t -oi"
 
 # Webmail links to the original thread, by the Message-ID of my sent message.
 WEBMAILS = {
@@ -99,15 +105,40 @@ def check_smtp_host(value: str) -> str | None:
 
 
 def check_smtp_security(value: str) -> str | None:
-    if value in ("ssl", "starttls"):
+    if value in SMTP_PORTS:
         return None
-    return f'is {value!r}; use "starttls" (port 587) or "ssl" (port 465)'
+    return (
+        f'is {value!r}; use "starttls" (port 587), "ssl" (port 465), or "none" for a mail '
+        "relay on this machine (port 25)"
+    )
 
 
 def check_delivery(value: str) -> str | None:
-    if not value or value in ("smtp", "imap", "both"):
+    if not value or value in DELIVERIES:
         return None
-    return 'must be "smtp", "imap" (append to your inbox) or "both"'
+    return (
+        'must be "smtp", "imap" (append to your inbox), "both", or "sendmail" '
+        "(hand it to this machine's mail system)"
+    )
+
+
+def check_sendmail_command(value: str) -> str | None:
+    try:
+        words = shlex.split(value)
+    except ValueError as exc:  # an unclosed quote
+        return f"cannot be split into words ({exc}); e.g. {SENDMAIL_COMMAND!r}"
+    return None if words else f"is empty; e.g. {SENDMAIL_COMMAND!r}"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is this machine (a loopback address or a `localhost` name)."""
+    name = host.strip().strip("[]").lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def check_commands_to(value: str) -> str | None:
@@ -135,14 +166,16 @@ def check_webmail(value: str) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class SmtpServer:
-    """The `[digest.smtp]` table: where the digest is submitted, always over verified TLS.
+    """The `[digest.smtp]` table: where the digest is submitted, over verified TLS, or in
+    plain SMTP without a login to a mail relay on this machine (`security = "none"`).
 
     Without a password source of its own it logs in as the digest's account does (one
-    password to manage): the loader copies that account's name and sources in.
+    password to manage): the loader copies that account's name and sources in, except for
+    "none" (a local relay takes no login).
     """
 
     host: str = setting("", check=check_smtp_host)
-    port: int = setting(587, check=check_port)  # the loader's default: 465 with "ssl"
+    port: int = setting(587, check=check_port)  # the loader's default: SMTP_PORTS
     security: SmtpSecurity = setting("starttls", check=check_smtp_security)
     username: str = setting("")
     ca_file: Path | None = setting(None, kind="path", check=check_ca_file)
@@ -158,6 +191,28 @@ class SmtpServer:
 
     def __post_init__(self) -> None:
         validate(self, "digest.smtp")
+        if self.security == "none":
+            problem = self._plain_problem()
+            if problem:
+                raise SettingError("digest.smtp", *problem)
+
+    def _plain_problem(self) -> tuple[str, str] | None:
+        """Which key makes plain SMTP unsafe, and why: only to this machine, and no login
+        (a password in clear text, even on loopback, is one any local process may read)."""
+        if not is_loopback(self.host):
+            return "security", (
+                f'is "none" (plain SMTP) for {self.host!r}, which is not this machine: the '
+                'digest would cross the network in clear; use "starttls" or "ssl", or a mail '
+                'relay on this machine (host = "localhost")'
+            )
+        login = ("username", "password_command", "password_env", "credential")
+        given = [key for key in login if getattr(self, key)]
+        if given:
+            return given[0], (
+                'is set, but security = "none" is for a relay on this machine, which takes no '
+                'login (the password would go in clear): remove it, or use "starttls" or "ssl"'
+            )
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,8 +225,11 @@ class DigestSettings:
     # the IMAP account used for appending and the exactly-once check (drafts go to each
     # thread's own account)
     account: str = setting("")
-    # "smtp", "imap", "both"; "" = not configured (preview only)
+    # "smtp", "imap", "both", "sendmail"; "" = not configured (preview only)
     delivery: str = setting("", check=check_delivery)
+    # With delivery = "sendmail": the command the message is piped to (split like a shell
+    # would, never run by one); the recipients come from the message (-t).
+    sendmail_command: str = setting(SENDMAIL_COMMAND, check=check_sendmail_command)
     send_when_empty: bool = setting(False)
     webmail: str = setting("", check=check_webmail)
     drafts: bool = setting(False)
@@ -205,6 +263,11 @@ class DigestSettings:
         from urllib.parse import quote
 
         return template.replace("{message_id}", quote(message_id.strip("<>"), safe="@"))
+
+
+def sendmail_argv(settings: DigestSettings) -> list[str]:
+    """`sendmail_command` as the argument list it is run with."""
+    return shlex.split(settings.sendmail_command)
 
 
 def check_template(text: str) -> str | None:

@@ -10,7 +10,6 @@ settings check themselves when built, so settings made in code (the demo) meet t
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 import tomllib
@@ -34,7 +33,7 @@ from watcher.config.checks import (
     unsafe_path_problem,
     validate,
 )
-from watcher.config.digest import DigestSettings, SmtpServer
+from watcher.config.digest import SMTP_PORTS, DigestSettings, SmtpServer, is_loopback
 from watcher.config.tracking import Rule, Tracking
 from watcher.errors import ConfigError
 from watcher.identity import is_public_mail_domain
@@ -45,17 +44,6 @@ DEFAULT_PORTS: dict[str, int] = {"ssl": 993, "starttls": 143, "none": 143}
 _ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+$")
 _HOST = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$")
-
-
-def is_loopback(host: str) -> bool:
-    """Whether `host` is this machine (a loopback address or a `localhost` name)."""
-    name = host.strip().strip("[]").lower().rstrip(".")
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 def default_config_path() -> Path:
@@ -402,7 +390,9 @@ class _SettingsReader(TableReader):
         where = "digest.smtp"
         self.check_keys(table, toml_keys(SmtpServer), where)
         values = self.read_values(table, SmtpServer, where)
-        values.setdefault("port", 465 if values.get("security") == "ssl" else 587)
+        values.setdefault("port", SMTP_PORTS.get(values.get("security", ""), 587))
+        if values.get("security") == "none":  # a relay on this machine: no login to copy in
+            return self.build(SmtpServer, where, values)
         values["username"] = values.get("username") or account.username
         if any(key in table for key in _SECRET_SOURCES):
             values["name"] = f"{account.name}-smtp"

@@ -1,10 +1,17 @@
 """Deliver the digest and save follow-up drafts: the only module that writes to a mail server.
 
 What it may write, and when:
-- SMTP (`send_smtp`): the digest, when `[digest] delivery` is "smtp" or "both". Always over
-  TLS: implicit (`security = "ssl"`) or STARTTLS, required (a server that does not offer it
+- SMTP (`send_smtp`): the digest, when `[digest] delivery` is "smtp" or "both". Over TLS:
+  implicit (`security = "ssl"`) or STARTTLS, required (a server that does not offer it
   is refused: neither password nor digest goes out in plain text); the certificate and host
-  name are verified (`ca_file` trusts a self-signed certificate).
+  name are verified (`ca_file` trusts a self-signed certificate). The one exception is
+  `security = "none"`, which the settings allow only for a relay on this machine and only
+  without a login: plain SMTP, and no STARTTLS even when the relay offers it (on loopback
+  TLS protects nothing, and local MTAs offer it with a self-signed "snakeoil" certificate
+  that would fail verification).
+- sendmail (`send_sendmail`): the digest piped to this machine's mail system, when
+  `delivery` is "sendmail" (`sendmail -t -oi`: the recipients from the message). Run
+  without a shell; exit status 0 means the mail system accepted (queued) it.
 - IMAP APPEND, the only IMAP write the project ever makes: the digest into INBOX when
   `delivery` is "imap" or "both" (`append_to_folder`), and drafts into the `\\Drafts` folder
   of the account a thread was read from when `[digest] drafts = true` (`save_draft`, never
@@ -12,7 +19,8 @@ What it may write, and when:
 - Reads (`message_in_folder`, the exactly-once check before sending again): EXAMINE, SEARCH,
   LIST, FETCH `BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]`.
 
-smtplib, ssl and socket errors become one-line `DeliveryError`s naming the fix, here only.
+smtplib, ssl, socket and subprocess errors become one-line `DeliveryError`s naming the fix,
+here only.
 IMAP goes through `mail/connection.py` (`connect`, `translate_errors`); its `ImapError` and
 `AuthenticationError` are re-raised as `DeliveryError` (kept as `__cause__`). The password
 is never logged nor put into an error message.
@@ -24,10 +32,14 @@ import email.parser
 import email.policy
 import email.utils
 import logging
+import os
 import re
+import shlex
+import shutil
 import smtplib
 import socket
 import ssl
+import subprocess
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime
@@ -38,7 +50,7 @@ from pathlib import Path
 from imapclient import IMAPClient
 from imapclient.imapclient import DRAFTS
 
-from watcher.config.digest import SmtpServer
+from watcher.config.digest import SENDMAIL_COMMAND, SmtpServer
 from watcher.config.settings import Account
 from watcher.credentials import Secret
 from watcher.errors import AuthenticationError, DeliveryError, ImapError
@@ -59,6 +71,8 @@ _WIRE_MESSAGE_ID = re.compile(r"<?([!-;=?-~]+@[!-;=?-~]+)>?")
 _NAME_MISMATCH = (62, 64)  # X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH
 _CHECK_LOGIN = "check the username and password"
 _CHECK_SENDER = "check [digest] from, and whether the server needs a login"
+_PLAIN = "plain SMTP to this machine's relay, no login"
+SENDMAIL_TIMEOUT = 60.0  # seconds; a local mail system queues a message at once
 
 
 # -- SMTP -----------------------------------------------------------------------------------
@@ -72,6 +86,7 @@ def send_smtp(message: EmailMessage, server: SmtpServer, secret: Secret | None) 
     senders, recipients = _addresses(message, "From"), _addresses(message, "To")
     if not senders or not recipients:
         raise DeliveryError("the digest has no From or no To address; set [digest] from and to")
+    _refuse_plain_login(server, secret)
     smtp, where, context = _new_smtp(server)
     try:
         code, reply = smtp.connect(server.host, server.port)
@@ -100,6 +115,15 @@ def send_smtp(message: EmailMessage, server: SmtpServer, secret: Secret | None) 
     if refused:
         logger.warning("%s refused some recipients: %s", where, ", ".join(sorted(refused)))
     logger.debug("sent %s via %s", message.get("Message-ID", "a message"), where)
+
+
+def _refuse_plain_login(server: SmtpServer, secret: Secret | None) -> None:
+    """The settings refuse a login with "none"; settings built in code may still pass one."""
+    if server.security == "none" and secret is not None:
+        raise DeliveryError(
+            f'SMTP {server.host}:{server.port} is plain SMTP (security = "none"), which '
+            "takes no login, so nothing was sent; remove the login from [digest.smtp]"
+        )
 
 
 def _new_smtp(server: SmtpServer) -> tuple[smtplib.SMTP, str, ssl.SSLContext]:
@@ -376,6 +400,7 @@ def check_smtp_login(server: SmtpServer, secret: Secret | None) -> str:
 
     Returns what was checked; raises `DeliveryError` (one line with the fix). For `doctor`.
     """
+    _refuse_plain_login(server, secret)
     smtp, where, context = _new_smtp(server)
     try:
         code, reply = smtp.connect(server.host, server.port)
@@ -387,6 +412,8 @@ def check_smtp_login(server: SmtpServer, secret: Secret | None) -> str:
                 raise DeliveryError(f"{where} does not offer STARTTLS; use its TLS port")
             smtp.starttls(context=context)
             smtp.ehlo()
+        if server.security == "none":
+            return _PLAIN  # (the `finally` closes; `else` does not run after a return)
         version = str(smtp.sock.version())  # type: ignore[union-attr]  # TLS by now
         if secret is not None:
             _login(smtp, server, secret, where)
@@ -400,3 +427,65 @@ def check_smtp_login(server: SmtpServer, secret: Secret | None) -> str:
     how = "implicit TLS" if server.security == "ssl" else "STARTTLS"
     login = f"logged in as {server.username}" if secret is not None else "no login"
     return f"{how}, {version}, certificate verified, {login}"
+
+
+# -- sendmail -------------------------------------------------------------------------------
+
+
+def send_sendmail(
+    message: EmailMessage, argv: Sequence[str], *, timeout: float = SENDMAIL_TIMEOUT
+) -> None:
+    """Pipe `message` to `argv` (a local `sendmail -t -oi`, never through a shell).
+
+    Exit status 0: the mail system took it (queued). Raises `DeliveryError` (one line naming
+    the command and the fix) when the program is missing, cannot run, fails or hangs.
+    """
+    command = shlex.join(argv)
+    # The local mail system takes the message in the machine's own form: LF line endings.
+    data = message.as_bytes(policy=message.policy.clone(linesep="\n"))
+    try:
+        done = subprocess.run(
+            list(argv), input=data, capture_output=True, timeout=timeout, check=False
+        )
+    except FileNotFoundError:
+        raise DeliveryError(_sendmail_missing(argv[0])) from None
+    except subprocess.TimeoutExpired:
+        raise DeliveryError(
+            f"{command} did not finish within {timeout:g} s (stopped); it will be retried; "
+            "check the mail system (e.g. journalctl -u postfix)"
+        ) from None
+    except OSError as exc:  # a directory, no execute permission
+        raise DeliveryError(
+            f"{command} cannot be run ({exc.strerror}); set [digest] sendmail_command to the "
+            f"mail system's sendmail (e.g. {SENDMAIL_COMMAND!r})"
+        ) from None
+    if done.returncode != 0:
+        said = " ".join(done.stderr.decode("utf-8", "replace").split())[:300]
+        raise DeliveryError(
+            f"{command} exited with status {done.returncode}"
+            + (f" ({said})" if said else "")
+            + "; check the mail system's log (e.g. journalctl -u postfix) and [digest] to"
+        )
+    logger.debug("handed %s to %s", message.get("Message-ID", "a message"), command)
+
+
+def check_sendmail(argv: Sequence[str]) -> str:
+    """Whether the sendmail program is there and executable (nothing is run). For `doctor`."""
+    program = argv[0]
+    found = shutil.which(program) if "/" not in program else program
+    path = Path(found) if found else None
+    if path is None or not path.exists():
+        raise DeliveryError(_sendmail_missing(program))
+    if path.is_dir() or not os.access(path, os.X_OK):
+        raise DeliveryError(
+            f"sendmail {path} is not executable; set [digest] sendmail_command to the mail "
+            "system's sendmail"
+        )
+    return f"{path} found, executable"
+
+
+def _sendmail_missing(program: str) -> str:
+    return (
+        f"sendmail {program} not found; install a mail system (e.g. apt install postfix, or "
+        "nullmailer to relay to your provider) or set [digest] sendmail_command"
+    )

@@ -3,12 +3,14 @@
 The protocol, per recipient and local day:
 1. before sending, the digest (with its deterministic Message-ID) and the cadence rungs it
    carries are recorded as *pending*, in one transaction;
-2. it is delivered (SMTP, IMAP APPEND into the inbox, or both);
+2. it is delivered (SMTP, IMAP APPEND into the inbox, both, or piped to this machine's
+   sendmail);
 3. it is recorded as *sent*.
 A run that finds a *pending* digest does not know whether step 2 happened, so it looks in the
 inbox for the Message-ID first: found means sent (recorded now, not sent again). Not found:
 the mail may still be on its way (SMTP: queued at a relay; IMAP: an APPEND whose client died
-after sending it, which the server still completes), so for `IN_FLIGHT` (SMTP) or
+after sending it, which the server still completes; sendmail: in the local queue), so for
+`IN_FLIGHT` (SMTP and sendmail) or
 `APPEND_IN_FLIGHT` (IMAP only) after the latest attempt began it waits (the daemon tries
 again on its next cycle); after that it sends again, as a new attempt. A digest that could
 not be delivered stays pending and is retried, never silently lost.
@@ -39,6 +41,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from pathlib import Path
 
+from watcher.config.digest import DigestSettings, sendmail_argv
 from watcher.config.settings import Account, Settings
 from watcher.credentials import Secret, secret_of
 from watcher.digest.deliver import (
@@ -47,6 +50,7 @@ from watcher.digest.deliver import (
     is_plain_address,
     message_in_folder,
     save_draft,
+    send_sendmail,
     send_smtp,
 )
 from watcher.digest.model import Digest, DigestItem
@@ -85,7 +89,7 @@ def send_digest(
     if not settings.digest.delivery:
         raise DeliveryError(
             'no digest delivery is configured; set [digest] delivery = "smtp" (with a '
-            '[digest.smtp] table) or "imap" (append to your inbox) in the config'
+            '[digest.smtp] table), "imap" (append to your inbox) or "sendmail" in the config'
         )
     with _exclusive(store.path.parent / LOCK_NAME) as held:
         if not held:
@@ -129,9 +133,9 @@ def _send_once(
     message = build_message(digest, sender=options.sender)
     try:
         if options.delivery in ("smtp", "both"):
-            if options.smtp is None:  # the loader refuses it; settings built in code may not
-                raise DeliveryError('delivery = "smtp" needs an SMTP server; add [digest.smtp]')
-            send_smtp(message, options.smtp, secret_of(options.smtp))
+            _send_by_smtp(message, options)
+        if options.delivery == "sendmail":
+            send_sendmail(message, sendmail_argv(options))
         if options.delivery in ("imap", "both"):
             if account is None or secret is None:
                 raise DeliveryError(
@@ -148,6 +152,14 @@ def _send_once(
     count = len(digest.items)
     logger.info("digest for %s sent to %s: %d threads", digest.day, digest.recipient, count)
     return SendOutcome(SENT, f"digest sent to {digest.recipient}: {count} threads")
+
+
+def _send_by_smtp(message: EmailMessage, options: DigestSettings) -> None:
+    server = options.smtp
+    if server is None:  # the loader refuses it; settings built in code may not
+        raise DeliveryError('delivery = "smtp" needs an SMTP server; add [digest.smtp]')
+    # A relay on this machine (security = "none") takes no login: no password is looked up.
+    send_smtp(message, server, None if server.security == "none" else secret_of(server))
 
 
 def _settle_earlier_attempt(

@@ -18,7 +18,8 @@ from contextlib import contextmanager, suppress
 from imapclient import IMAPClient
 from imapclient.exceptions import LoginError, ProtocolError
 
-from watcher.config.settings import Account, is_loopback
+from watcher.config.digest import is_loopback
+from watcher.config.settings import Account
 from watcher.credentials import Secret
 from watcher.errors import AuthenticationError, ImapError
 from watcher.logsetup import redact

@@ -6,11 +6,13 @@ that says what to fix, and exit code 1. The mailbox is only read.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -164,3 +166,109 @@ def test_plain_words_when_the_output_is_not_utf8(tmp_path: Path) -> None:
     out = result.stdout.decode("ascii")
     assert result.returncode == 1
     assert out.startswith("FAIL config") and "accounts[1].name" in out
+
+
+# -- --json, and the local relay's deliveries (issue 13) ------------------------------------
+
+
+def test_json_is_an_array_of_every_check(
+    imap_server: DovecotServer, mail_user: MailUser, config: Path
+) -> None:
+    env = good_env(mail_user)
+    result = CliRunner(env=env).invoke(doctor_command, ["--config", str(config), "--json"])
+    assert result.exit_code == 0, result.output
+    checks = json.loads(result.output)
+    assert isinstance(checks, list) and all(
+        set(check) == {"status", "title", "detail", "lines"} for check in checks
+    )
+    by_title = {check["title"]: check for check in checks}
+    assert by_title["config"]["status"] == "ok"
+    assert by_title["SMTP login"]["status"] == "ok"
+    assert by_title["next digest"]["status"] == "info"
+    folders = by_title["maya: folders to read"]
+    assert isinstance(folders["lines"], list) and any("Sent" in x for x in folders["lines"])
+    assert mail_user.password not in result.output and SMTP_PASSWORD not in result.output
+
+    env["TEST_IMAP_PASSWORD"] = "not-the-password"
+    result = CliRunner(env=env).invoke(doctor_command, ["--config", str(config), "--json"])
+    assert result.exit_code == 1
+    failed = [c for c in json.loads(result.output) if c["status"] == "fail"]
+    assert [c["title"] for c in failed] == ["maya: login"]
+
+
+def test_json_of_a_broken_config_is_still_an_array(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("[[accounts]]\nname = 7\n", encoding="utf-8")
+    result = CliRunner().invoke(doctor_command, ["--config", str(path), "--json"])
+    assert result.exit_code == 1
+    ((check),) = json.loads(result.output)
+    assert check["status"] == "fail" and check["title"] == "config"
+    assert "accounts[1].name" in check["detail"] and check["lines"] == []
+
+
+def relayed(config: Path, digest: str) -> Path:
+    """A copy of `config` with its [digest.smtp] table replaced by `digest` (lines of
+    [digest], then perhaps a table of its own)."""
+    text = config.read_text(encoding="utf-8")
+    path = config.with_name("relay.toml")
+    path.write_text(text[: text.index("[digest.smtp]")] + digest + "\n", encoding="utf-8")
+    return path
+
+
+def doctor_json(config: Path, user: MailUser) -> tuple[int, dict[str, dict[str, object]]]:
+    result = CliRunner(env=good_env(user)).invoke(
+        doctor_command, ["--config", str(config), "--json"]
+    )
+    return result.exit_code, {c["title"]: c for c in json.loads(result.output)}
+
+
+def test_sendmail_delivery_is_checked_without_sending(
+    mail_user: MailUser, config: Path, tmp_path: Path
+) -> None:
+    script = tmp_path / "sendmail"
+    script.write_text(f"#!/bin/sh\ntouch {tmp_path / 'ran'}\n", encoding="utf-8")
+    script.chmod(0o755)
+    relay = relayed(config, f'delivery = "sendmail"\nsendmail_command = "{script} -t -oi"')
+    code, checks = doctor_json(relay, mail_user)
+    assert code == 0, checks
+    assert checks["sendmail"] == {
+        "status": "ok",
+        "title": "sendmail",
+        "detail": f"{script} found, executable",
+        "lines": [],
+    }
+    assert "SMTP login" not in checks and not (tmp_path / "ran").exists()
+
+    script.chmod(0o644)
+    code, checks = doctor_json(relay, mail_user)
+    assert code == 1 and checks["sendmail"]["status"] == "fail"
+    assert "not executable" in str(checks["sendmail"]["detail"])
+    relay = relayed(config, 'delivery = "sendmail"\nsendmail_command = "/nowhere/sendmail"')
+    code, checks = doctor_json(relay, mail_user)
+    assert code == 1 and "/nowhere/sendmail not found" in str(checks["sendmail"]["detail"])
+
+
+def test_a_plain_relay_on_this_machine_is_checked_without_a_login(
+    mail_user: MailUser, config: Path
+) -> None:
+    mailbox: list[bytes] = []
+
+    class Relay:
+        async def handle_DATA(self, _server: object, _session: object, envelope: Any) -> str:
+            mailbox.append(envelope.original_content)
+            return "250 OK"
+
+    port = _free_port()
+    controller = Controller(Relay(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        smtp = f'[digest.smtp]\nhost = "localhost"\nport = {port}\nsecurity = "none"'
+        code, checks = doctor_json(relayed(config, smtp), mail_user)
+    finally:
+        controller.stop(no_assert=True)
+    assert code == 0, checks
+    assert checks["SMTP relay"]["status"] == "ok"
+    assert checks["SMTP relay"]["detail"] == (
+        f"localhost:{port}: plain SMTP to this machine's relay, no login"
+    )
+    assert mailbox == []  # checked, nothing sent

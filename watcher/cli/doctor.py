@@ -3,12 +3,16 @@
 Each check passes, fails (exit code 1), warns, or only informs. The checks follow what the
 daemon needs, in order: a valid config, a writable state directory, and per account a
 password, a reachable server, verified TLS, a login, the capabilities it uses, the folders
-it will read, and who "me" is; then the SMTP login of the digest and the schedule.
-Read-only on the mailbox: LIST, STATUS, EXAMINE and FETCH BODY.PEEK only.
+it will read, and who "me" is; then the digest's way out (the SMTP login, a plain relay on
+this machine, or the sendmail program) and the schedule. `--json`: the same checks as one
+array of {status, title, detail, lines}, for scripts.
+Read-only on the mailbox: LIST, STATUS, EXAMINE and FETCH BODY.PEEK only; nothing is sent.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -20,6 +24,7 @@ import click
 
 from watcher.cli.context import CliContext, config_option, pass_cli
 from watcher.cli.status import count, schedule
+from watcher.config.digest import sendmail_argv
 from watcher.config.settings import Account, Settings, load_settings
 from watcher.credentials import Secret, secret_of
 from watcher.digest import deliver
@@ -222,18 +227,30 @@ def check_digest(settings: Settings) -> Iterator[Check]:
         yield Check(INFO, "digest delivery", "not set up: `watcher digest --preview` only")
     elif digest.delivery == "imap":
         yield Check(INFO, "digest delivery", f"appended to INBOX of account {digest.account}")
+    elif digest.delivery == "sendmail":
+        yield check_sendmail(settings)
     if digest.commands:
         yield check_commands(settings)
-    if server is None:
+    if server is None or digest.delivery == "sendmail":
         return
-    title = "SMTP login"
+    # A relay on this machine (security = "none") takes no login: no password is looked up.
+    plain = server.security == "none"
+    title = "SMTP relay" if plain else "SMTP login"
     try:
-        secret = secret_of(server)
+        secret = None if plain else secret_of(server)
         detail = deliver.check_smtp_login(server, secret)
     except (AccountError, DeliveryError) as exc:
         yield Check(FAIL, title, str(exc))
         return
     yield Check(OK, title, f"{server.host}:{server.port}: {detail}")
+
+
+def check_sendmail(settings: Settings) -> Check:
+    """The sendmail program is there and executable; it is not run (that would send)."""
+    try:
+        return Check(OK, "sendmail", deliver.check_sendmail(sendmail_argv(settings.digest)))
+    except DeliveryError as exc:
+        return Check(FAIL, "sendmail", str(exc))
 
 
 def check_commands(settings: Settings) -> Check:
@@ -263,13 +280,21 @@ def _utf8_output() -> bool:
 
 
 @click.command("doctor")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the checks as one JSON array of {status, title, detail, lines}.",
+)
 @config_option
 @pass_cli
-def doctor_command(obj: CliContext) -> None:
+def doctor_command(obj: CliContext, as_json: bool) -> None:
     """Check the config, the password, the servers, the folders and the schedule.
 
     Exit code 1 when a check fails. Reads the mailbox only; changes nothing there.
     """
+    if as_json:
+        _print_json(obj.config_file())
     marks = _MARKS if _utf8_output() else _WORDS
     failed = False
     try:
@@ -284,3 +309,23 @@ def doctor_command(obj: CliContext) -> None:
         click.echo(f"{marks[FAIL]} {printable(redact(str(exc)))}")
         failed = True
     sys.exit(1 if failed else 0)
+
+
+def _print_json(path: Path) -> None:
+    """Every check as one JSON array (printed at the end: a script reads a whole document),
+    then exit 1 if one failed. Server texts are redacted as on the terminal."""
+    checks: list[Check] = []
+    try:
+        checks.extend(run_checks(path, datetime.now().astimezone()))
+    except WatcherError as exc:  # the store, as in the terminal output
+        checks.append(Check(FAIL, "store", str(exc)))
+    rows = [
+        {
+            **dataclasses.asdict(check),
+            "detail": redact(check.detail),
+            "lines": [redact(line) for line in check.lines],
+        }
+        for check in checks
+    ]
+    click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+    sys.exit(1 if any(check.status == FAIL for check in checks) else 0)

@@ -104,6 +104,11 @@ def test_list_at_80_columns_on_the_command_line(two_accounts: Path) -> None:
     assert all(display_width(line) <= 80 for line in table), listed.stdout
     assert "ACCOUNT" in table[0]
     assert any("north" in line and "Quote for" in line for line in table)
+    ids = {
+        item["thread_id"]
+        for item in json.loads(run(two_accounts, "list", "--all", "--json").stdout)
+    }
+    assert {line.split()[0] for line in table[1:]} <= ids  # whole ids: `watcher thread` takes them
 
 
 # -- several accounts: --account, and the account column -------------------------------------

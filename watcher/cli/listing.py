@@ -68,8 +68,9 @@ class _Column:
         return min(max(display_width(c) for c in [self.title, *self.cells]), self.most)
 
 
-# The order in which columns give way to a narrow terminal: the subject goes last.
-_GIVE_WAY = ("KIND", "CONTACT", "STATE", "ACCOUNT", "THREAD", "SUBJECT")
+# The order in which columns give way to a narrow terminal: the subject goes last; the thread
+# id never (it is what `watcher thread ID` takes).
+_GIVE_WAY = ("KIND", "CONTACT", "STATE", "ACCOUNT", "SUBJECT")
 
 
 def fit_widths(columns: Sequence[_Column], width: int | None) -> dict[str, int]:
@@ -108,7 +109,7 @@ def format_table(
         return "Nothing is waiting for a reply."
     today = now.astimezone(zone).date().isoformat()
     columns = [
-        _Column("THREAD", [printable(t.thread_id) for t in tracked], 11, 6),
+        _Column("THREAD", [printable(t.thread_id) for t in tracked], 11, 11),
         _Column("ACCOUNT", [printable(t.account) for t in tracked], 16, 7),
         _Column("CONTACT", [printable(_contact(t.contacts)) for t in tracked], 30, 12),
         _Column("SUBJECT", [printable(t.subject or "(no subject)") for t in tracked], 44, 10),

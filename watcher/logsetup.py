@@ -1,7 +1,10 @@
 """Logging for the CLI and the daemon: plain lines to stderr, secrets scrubbed from every line.
 
 Under systemd, journald stamps each line with the time and the unit, so the format is just
-the level and the message. Any secret the watcher has read is registered here, and a filter
+the level and the message. When stderr is the journal's stream (`$JOURNAL_STREAM` names its
+device and inode), each line starts with its sd-daemon priority (`<3>` error, `<4>` warning,
+`<6>` info, `<7>` debug) so that `journalctl -p err` finds the errors; on a terminal or in a
+file it does not. Any secret the watcher has read is registered here, and a filter
 replaces it with `<redacted>` wherever it would appear, including in exception text.
 """
 
@@ -9,9 +12,12 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
 import re
 import sys
 import urllib.parse
+from collections.abc import Mapping
+from typing import TextIO
 
 _secrets: set[str] = set()
 # Every registered secret in each form it may take in text, longest first (redact runs on
@@ -80,11 +86,49 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+def stderr_is_journal(
+    stream: TextIO | None = None, environ: Mapping[str, str] | None = None
+) -> bool:
+    """True when `stream` (stderr) is the journal stream systemd connected, not merely a
+    process started from a unit whose stderr was redirected since (`$JOURNAL_STREAM` is
+    inherited: its "device:inode" must be this stream's)."""
+    env = os.environ if environ is None else environ
+    device, _, inode = env.get("JOURNAL_STREAM", "").partition(":")
+    try:
+        found = os.fstat((sys.stderr if stream is None else stream).fileno())
+        return (found.st_dev, found.st_ino) == (int(device), int(inode))
+    except (ValueError, OSError):  # unset or malformed, or no file descriptor (a test's buffer)
+        return False
+
+
+class JournalFormatter(logging.Formatter):
+    """Every physical line gets the priority prefix: journald reads each line on its own, so
+    a traceback's lines would otherwise be logged as info."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        prefix = f"<{_priority_of(record.levelno)}>"
+        return "\n".join(prefix + line for line in super().format(record).split("\n"))
+
+
+def _priority_of(level: int) -> int:
+    """The sd-daemon(3) priority of a logging level: 2 critical, 3 error, 4 warning, 6 info,
+    7 debug (journald reads it at the start of each line of a stream)."""
+    if level >= logging.CRITICAL:
+        return 2
+    if level >= logging.ERROR:
+        return 3
+    if level >= logging.WARNING:
+        return 4
+    return 6 if level >= logging.INFO else 7
+
+
 def configure_logging(verbosity: int = 0) -> None:
     """INFO by default, DEBUG with -v; imapclient's own chatter only with -vv."""
     level = logging.DEBUG if verbosity >= 1 else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    journal = stderr_is_journal()
+    formatter = JournalFormatter if journal else logging.Formatter
+    handler.setFormatter(formatter("%(levelname)s %(message)s"))
     handler.addFilter(RedactingFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

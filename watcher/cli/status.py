@@ -1,24 +1,29 @@
 """`watcher status`: what the watcher did last and will do next, from the store alone.
 
 No network: the last sync of each account (and its last error), what is stored, how many
-threads are watched and due, the last digest sent, the next sync and the next digest.
+threads are watched and due, the last digest sent (and a failed one since), whether
+`watcher run` is running (its health file, `watcher.service.health`: works with or without
+systemd), the next sync and the next digest. `--json` gives the same as one object.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import click
 
 from watcher.analysis.pipeline import analyze
 from watcher.analysis.tracker import AWAITING, BOUNCED
 from watcher.cli.context import CliContext, config_option, fail, pass_cli
-from watcher.config.settings import Settings
+from watcher.config.settings import Account, Settings
 from watcher.errors import WatcherError
 from watcher.logsetup import redact
+from watcher.service.health import Health, daemon_running, health_path, read_health
 from watcher.service.schedule import clock_text, next_sync, time_until, upcoming_digest
-from watcher.store.store import AccountStatus, Store
+from watcher.store.store import AccountStatus, DigestRecord, Store
 from watcher.terminal import printable, printable_row
 
 
@@ -73,11 +78,30 @@ def _digest_text(settings: Settings, digest_at: datetime | None, now: datetime) 
     return f"{_when(digest_at, now)} {settings.timezone}, by {digest.delivery}"
 
 
-def status_lines(settings: Settings, store: Store, now: datetime) -> list[str]:
-    """Everything `watcher status` prints, one line each."""
+def digest_failure(health: Health, last: DigestRecord | None) -> tuple[int, str] | None:
+    """(when, why) of a failed digest attempt after the last digest that went out, or None."""
+    failed_at = health.digest_failed_at
+    if failed_at is None or (last and last.sent_at and last.sent_at >= failed_at):
+        return None
+    return failed_at, health.digest_error or "no reason recorded"
+
+
+def service_line(health: Health, settings: Settings, now: datetime) -> str:
+    """`Service: running (pid 4242, since ...)` or `Service: not running (...)`."""
+    if daemon_running(health):
+        since = _when(_at(health.started_at, settings), now) if health.started_at else "?"
+        return f"Service: running (pid {health.pid}, since {since})"
+    return "Service: not running (`watcher run`; under systemd: systemctl --user start watcher)"
+
+
+def status_lines(
+    settings: Settings, store: Store, now: datetime, accounts: tuple[str, ...] = ()
+) -> list[str]:
+    """Everything `watcher status` prints, one line each (`accounts`: only these)."""
     statuses = store.account_statuses()
+    health = read_health(health_path(settings.store_path))
     lines = [f"Store: {settings.store_path} ({count(store.count_messages(), 'message')})"]
-    for account in settings.accounts:
+    for account in _chosen(settings, accounts):
         status = statuses.get(account.name)
         stored = store.count_messages(account.name)
         synced = status.last_success if status else None
@@ -108,8 +132,86 @@ def status_lines(settings: Settings, store: Store, now: datetime) -> list[str]:
         if last and sent_at
         else "Last digest: none sent yet"
     )
+    failure = digest_failure(health, last)
+    if failure:
+        failed_at, error = failure
+        when = _when(_at(failed_at, settings), now)
+        lines.append(f"Last digest failed {when}: {printable(redact(error))}")
     lines += [f"{label}: {text}" for label, text in schedule(settings, store, now)]
+    lines.append(service_line(health, settings, now))
     return lines
+
+
+def status_data(
+    settings: Settings, store: Store | None, now: datetime, accounts: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """`watcher status --json`: the same facts for scripts (times in ISO 8601 with offset)."""
+    health = read_health(health_path(settings.store_path))
+    statuses = store.account_statuses() if store else {}
+    rows = []
+    for account in _chosen(settings, accounts):
+        status = statuses.get(account.name)
+        rows.append(
+            {
+                "name": account.name,
+                "messages": store.count_messages(account.name) if store else 0,
+                "last_synced": _iso(status.last_success if status else None, settings),
+                "failing_since": _iso(
+                    (status.failing_since or status.last_attempt)
+                    if status and status.last_error
+                    else None,
+                    settings,
+                ),
+                "last_error": redact(status.last_error) if status and status.last_error else None,
+            }
+        )
+    threads = None
+    if store:
+        tracked = analyze(store, settings, now).tracked
+        awaiting = [t for t in tracked if t.state == AWAITING]
+        threads = {
+            "awaiting": len(awaiting),
+            "due": sum(t.due for t in awaiting),
+            "bounced": sum(1 for t in tracked if t.state == BOUNCED),
+        }
+    last = store.last_digest() if store else None
+    failure = digest_failure(health, last)
+    sync_at, digest_at = next_sync_time(statuses, settings, now), next_digest(settings, store, now)
+    return {
+        "store": {
+            "path": str(settings.store_path),
+            "messages": store.count_messages() if store else 0,
+        },
+        "accounts": rows,
+        "threads": threads,
+        "last_digest": {
+            "day": last.day.isoformat(),
+            "sent_at": _iso(last.sent_at, settings),
+            "recipient": last.recipient,
+        }
+        if last
+        else None,
+        "last_digest_failure": {"at": _iso(failure[0], settings), "error": redact(failure[1])}
+        if failure
+        else None,
+        "service": {
+            "running": daemon_running(health),
+            "pid": health.pid if daemon_running(health) else None,
+            "started_at": _iso(health.started_at, settings) if daemon_running(health) else None,
+        },
+        "next_sync": sync_at.isoformat() if sync_at else None,
+        "next_digest": digest_at.isoformat() if digest_at else None,
+    }
+
+
+def _chosen(settings: Settings, names: tuple[str, ...]) -> list[Account]:
+    """The accounts `--account` names (each must exist), else all."""
+    return [settings.account(name) for name in names] if names else list(settings.accounts)
+
+
+def _iso(timestamp: int | None, settings: Settings) -> str | None:
+    moment = _at(timestamp, settings)
+    return moment.isoformat() if moment else None
 
 
 def count(number: int, noun: str) -> str:
@@ -138,19 +240,37 @@ def _when(moment: datetime | None, now: datetime) -> str:
 
 @click.command("status")
 @config_option
+@click.option(
+    "--account",
+    "accounts",
+    metavar="NAME",
+    multiple=True,
+    help="Only this account (repeatable; default: all).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object, for scripts.")
 @pass_cli
-def status_command(obj: CliContext) -> None:
-    """Show the last sync of each account, what is stored and watched, and the next digest."""
+def status_command(obj: CliContext, accounts: tuple[str, ...], as_json: bool) -> None:
+    """Show the last sync of each account, what is stored and watched, the last digest (and a
+    failed one), whether `watcher run` is running, and the next sync and digest."""
     try:
         settings = obj.settings()
         now = datetime.now(settings.zone)
+        _chosen(settings, accounts)  # an unknown name is an error before anything is read
         if not settings.store_path.exists():  # Store.open would create it: status only reads
+            if as_json:
+                click.echo(json.dumps(status_data(settings, None, now, accounts), indent=2))
+                return
             click.echo(f"No store yet at {settings.store_path}: run `watcher sync` first.")
             for label, text in schedule(settings, None, now):
                 click.echo(printable_row(f"{label}: {text}"))
+            health = read_health(health_path(settings.store_path))
+            click.echo(printable_row(service_line(health, settings, now)))
             return
         with Store.open(settings.store_path) as store:
-            lines = status_lines(settings, store, now)
+            if as_json:
+                click.echo(json.dumps(status_data(settings, store, now, accounts), indent=2))
+                return
+            lines = status_lines(settings, store, now, accounts)
     except WatcherError as exc:
         fail(exc)
     for line in lines:

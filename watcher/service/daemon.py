@@ -16,6 +16,11 @@ SIGTERM/SIGINT stop it (running jobs finish their transaction and log out), SIGH
 the config (a bad one is reported and the running one kept). Under systemd it reports
 READY/STATUS/WATCHDOG/STOPPING (`watcher.service.notify`).
 
+A digest that cannot be sent (the SMTP login refused, the server down) is said where the user
+looks: an error line in the log (priority 3 in the journal), the systemd status line ("last
+digest failed: ..."), and the health file next to the store that `watcher status` reads
+(`watcher.service.health`, which also says whether the daemon runs), until a digest goes out.
+
 Every local-time answer (when the digest runs, whether it is due, what its footer names) comes
 from `watcher.service.schedule`, and every "now" from the `Clock` the daemon is given
 (`SYSTEM_CLOCK` in production), so its timing is tested with a fake clock. APScheduler keeps
@@ -34,6 +39,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from apscheduler.jobstores.base import JobLookupError
@@ -43,11 +49,12 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from watcher.analysis.pipeline import analyze
 from watcher.config.settings import Settings, load_settings
-from watcher.digest.send import BUSY, SENT, WAITING, send_digest
+from watcher.digest.send import ALREADY_SENT, BUSY, FOUND, SENT, WAITING, send_digest
 from watcher.digest.today import select_for
 from watcher.errors import AccountError, ConfigError, WatcherError
 from watcher.mail.sync import sync_account
 from watcher.service import notify
+from watcher.service.health import health_path, one_line, read_health, update_health
 from watcher.service.retry import AccountRetry, duration
 from watcher.service.schedule import (
     SYSTEM_CLOCK,
@@ -143,6 +150,9 @@ class Daemon:
         self._digest_settled: date | None = None  # the day whose digest needs nothing more
         self._last_sync: datetime | None = None
         self._due: int | None = None
+        # Why the last digest attempt failed ("": it did not); kept across restarts in the
+        # health file, so the status line still says so after a crash or a reboot.
+        self._digest_error = read_health(self._health_path()).digest_error
         self._wake_r, self._wake_w = socket.socketpair()
         for end in (self._wake_r, self._wake_w):
             end.setblocking(False)
@@ -165,6 +175,8 @@ class Daemon:
         try:
             self._scheduler.start()
             self._schedule_jobs()
+            started = int(self._now().timestamp())
+            update_health(self._health_path(), pid=os.getpid(), started_at=started)
             logger.info("watcher started: %s", self._describe())
             notify.ready(status="first sync running")
             self._serve()
@@ -177,6 +189,8 @@ class Daemon:
                 notify.stopping()
             if self._scheduler.running:
                 self._scheduler.shutdown(wait=True)  # running syncs finish, then log out
+            if read_health(self._health_path()).pid == os.getpid():
+                update_health(self._health_path(), pid=None)
             restore()
             self._wake_r.close()
             self._wake_w.close()
@@ -213,6 +227,9 @@ class Daemon:
         self._schedule_jobs()
         logger.info("config reloaded: %s", self._describe())
         return True
+
+    def _health_path(self) -> Path:
+        return health_path(self._running.settings.store_path)
 
     def _now(self) -> datetime:
         # In UTC: `now + timedelta` on a zone's wall clock would be an hour off across DST.
@@ -366,17 +383,30 @@ class Daemon:
                 outcome = send_digest(selection, settings, store)
         except WatcherError as exc:
             logger.error("digest not sent: %s%s", exc, again)
+            self._digest_failed(now, exc)
             return FAILED
-        except Exception:
+        except Exception as exc:
             logger.exception("digest not sent: unexpected error%s", again)
+            self._digest_failed(now, f"unexpected error: {exc!r}")
             return FAILED
         finally:
             self._digest_lock.release()
+        if outcome.state in (SENT, ALREADY_SENT, FOUND) and self._digest_error:
+            self._digest_error = ""
+            update_health(self._health_path(), digest_failed_at=None, digest_error="")
+            self._report_status()
         if outcome.state not in (WAITING, BUSY):  # else looked at again after the next sync
             self._digest_settled = today
         if outcome.state != SENT:  # send_digest logs the sent one itself
             logger.info("digest: %s", outcome.message)
         return outcome.state
+
+    def _digest_failed(self, now: datetime, error: object) -> None:
+        """Remember why, for the status line and `watcher status` (one line, no secret)."""
+        self._digest_error = one_line(error)
+        at = int(now.timestamp())
+        update_health(self._health_path(), digest_failed_at=at, digest_error=self._digest_error)
+        self._report_status()
 
     def _report_status(self) -> None:
         running = self._running
@@ -386,9 +416,10 @@ class Daemon:
         due = f", {self._due} threads due" if self._due is not None else ""
         failing = sorted(name for name, retry in running.retries.items() if retry.failing)
         problems = f", cannot read {', '.join(failing)}" if failing else ""
+        digest = f"; last digest failed: {self._digest_error}" if self._digest_error else ""
         with self._status_lock:
             if not self.stop_event.is_set():
-                notify.status(f"{last}{due}{problems}")
+                notify.status(f"{last}{due}{problems}{digest}")
 
 
 def _record_failure(store: Store, name: str, now: datetime, exc: AccountError) -> None:

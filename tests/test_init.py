@@ -5,6 +5,7 @@ answers typed at the prompts, a wrong password, an existing config. The mailbox 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import stat
 from pathlib import Path
 
@@ -266,3 +267,75 @@ def test_providers_by_domain(
 def test_unknown_domains_get_no_proposal() -> None:
     assert provider_for("me@example.com") is None
     assert provider_for("not an address") is None
+
+
+def _without_ca_file(args: list[str], server: DovecotServer) -> list[str]:
+    at = args.index("--ca-file")
+    args = args[:at] + args[at + 2 :]
+    at = args.index("--security")
+    args[at + 1] = "ssl"
+    args[args.index("--port") + 1] = str(server.ssl_port)
+    return args
+
+
+def test_an_untrusted_certificate_without_a_terminal_names_its_fingerprint(
+    imap_server: DovecotServer,
+    user_with_sent_mail: MailUser,
+    memory_keyring: MemoryKeyring,
+    tmp_path: Path,
+) -> None:
+    user = user_with_sent_mail
+    args = _without_ca_file(flags(imap_server, user, tmp_path, "--password-stdin"), imap_server)
+    result = run_init(args, user.password)
+    assert result.exit_code == 2, result.output
+    line = result.stderr.splitlines()[-1]
+    shown = re.search(r"--trust-fingerprint ([0-9A-F:]{95})", line)
+    assert shown is not None and "nothing was written" in line
+    assert f"SHA-256 fingerprint: {shown[1]}" in result.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no config, no certificate
+    assert memory_keyring.values == {}  # no password was sent
+
+    wrong = run_init([*args, "--trust-fingerprint", "AB" * 32], user.password)
+    assert wrong.exit_code == 2
+    assert f"has SHA-256 fingerprint {shown[1]}, not the one given" in wrong.stderr
+
+    right = run_init([*args, "--trust-fingerprint", shown[1].lower()], user.password)
+    assert right.exit_code == 0, right.output
+    (account,) = load_settings(tmp_path / "config.toml").accounts
+    assert account.ca_file == tmp_path / "example-server.pem"
+    assert stat.S_IMODE(account.ca_file.stat().st_mode) == 0o600
+
+
+def test_other_sent_addresses_are_not_adopted_without_a_yes(
+    imap_server: DovecotServer,
+    user_with_sent_mail: MailUser,
+    memory_keyring: MemoryKeyring,
+    tmp_path: Path,
+) -> None:
+    # Before: every From address found in Sent became an alias, an old employer's too.
+    user = user_with_sent_mail
+    result = run_init(flags(imap_server, user, tmp_path, "--password-stdin"), user.password)
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "config.toml").read_text(encoding="utf-8")
+    assert f'not counted as you (add those that are to aliases):\n# "{ALIAS}"' in text
+    (account,) = load_settings(tmp_path / "config.toml").accounts
+    assert account.aliases == ()
+
+
+def test_a_password_typed_wrong_is_asked_again_and_the_answers_kept(
+    imap_server: DovecotServer,
+    user_with_sent_mail: MailUser,
+    memory_keyring: MemoryKeyring,
+    tmp_path: Path,
+) -> None:
+    user = user_with_sent_mail
+    args = flags(imap_server, user, tmp_path)  # the password is asked at the prompt
+    result = run_init(args, f"wrong-1\nwrong-2\n{user.password}\n")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("refused the login") == 2
+    assert "Try again (1 left)" in result.stderr
+    assert memory_keyring.values == {(KEYRING_SERVICE, user.name): user.password}
+
+    third = run_init([*args, "--force"], "wrong-1\nwrong-2\nwrong-3\n")
+    assert third.exit_code == 1
+    assert third.stderr.splitlines()[-1].endswith("; nothing was written")

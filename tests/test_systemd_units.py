@@ -187,3 +187,89 @@ def test_hardening_keeps_the_exposure_low(
     if found is None:
         pytest.skip(f"systemd-analyze security --offline not supported here: {result.stderr}")
     assert float(found.group(1)) <= most, result.stdout
+
+
+def test_user_unit_starts_after_the_gpg_agent_socket() -> None:
+    """`pass` under ProtectHome=read-only works only when gpg's agent socket already listens
+    (the test below): Debian's gpg-agent.socket gives that, so the unit waits for it."""
+    unit = parse_unit(USER_UNIT)
+    assert "gpg-agent.socket" in one(unit, "Unit", "Wants").split()
+    assert "gpg-agent.socket" in one(unit, "Unit", "After").split()
+    readme = (SYSTEMD / "README.md").read_text(encoding="utf-8")
+    assert "gpg-agent.socket" in readme and "Which password source works where" in readme
+
+
+def _gpg(home: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["gpg", "--batch", "--quiet", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "GNUPGHOME": str(home)},
+        check=False,
+    )
+
+
+PASSWORD_IN_SANDBOX = """
+import sys
+from watcher.config.settings import Account
+from watcher.credentials import find_password
+from watcher.errors import WatcherError
+account = Account(name="work", addresses=("a@x.example",), host="h", password_command=sys.argv[1])
+try:
+    print(find_password(account).value)
+except WatcherError as exc:
+    print("error:", exc)
+"""
+
+
+def test_a_gpg_password_command_under_a_read_only_home_needs_a_listening_agent(
+    tmp_path: Path,
+) -> None:
+    """What the hardened user unit does to `pass` (gpg), in a mount namespace with the gpg
+    home and the agent's socket directory read-only (ProtectHome=read-only covers both
+    ~/.gnupg and /run/user): with the agent's socket listening, the password command works;
+    on a cold start, gpg cannot start an agent there and the command fails."""
+    tools = [shutil.which(name) for name in ("gpg", "gpgconf", "gpg-connect-agent", "unshare")]
+    if None in tools or os.geteuid() != 0:
+        pytest.skip("needs gpg, gpgconf, unshare and root (for the mount namespace)")
+    home = tmp_path / "gnupg"
+    home.mkdir(mode=0o700)
+    env = {**os.environ, "GNUPGHOME": str(home)}
+    made = _gpg(home, "--passphrase", "", "--quick-gen-key", "me@x.example", "future-default")
+    assert made.returncode == 0, made.stderr
+    secret = tmp_path / "work.gpg"
+    encrypted = _gpg(home, "-e", "-r", "me@x.example", "-o", str(secret), stdin="s3cret-in-pass\n")
+    assert encrypted.returncode == 0, encrypted.stderr
+    # /run/user/UID/gnupg where /run/user exists (a systemd machine), else the gpg home
+    subprocess.run(["gpgconf", "--create-socketdir"], env=env, capture_output=True, check=False)
+    socket_dir = subprocess.run(
+        ["gpgconf", "--list-dirs", "socketdir"], env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    command = f"gpg --batch --quiet -d {secret}"
+    sandbox = (
+        f'mount --bind -o ro "{home}" "{home}" && mount --bind -o ro "{socket_dir}" "{socket_dir}"'
+        f' && exec {sys.executable} -c "$0" "$1"'
+    )
+
+    def password_in_sandbox() -> str:
+        result = subprocess.run(
+            ["unshare", "-m", "sh", "-c", sandbox, PASSWORD_IN_SANDBOX, command],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    try:
+        subprocess.run(["gpgconf", "--kill", "gpg-agent"], env=env, check=True)
+        assert password_in_sandbox().startswith("error:")  # cold start: no agent can start
+        subprocess.run(["gpg-connect-agent", "/bye"], env=env, capture_output=True, check=True)
+        assert password_in_sandbox() == "s3cret-in-pass"  # the socket listens: it works
+    finally:
+        subprocess.run(["gpgconf", "--kill", "gpg-agent"], env=env, check=False)
+        subprocess.run(["gpgconf", "--remove-socketdir"], env=env, check=False)

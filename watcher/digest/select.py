@@ -111,7 +111,9 @@ def select_digest(
                 )
                 entries.append((*key, ALARM_RUNG))
             continue
-        if item.state != AWAITING or not item.due:
+        # Quiet for over 2 x give_up_after: never due (tracker); a first digest still counts it.
+        stale = item.state == AWAITING and not item.due and item.due_date <= today
+        if item.state != AWAITING or not (item.due or (first_digest and stale)):
             continue
         since_day = datetime.fromtimestamp(item.since, zone).date()
         dates = rung_dates(item.policy, item.due_date, since_day)

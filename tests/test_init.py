@@ -339,3 +339,16 @@ def test_a_password_typed_wrong_is_asked_again_and_the_answers_kept(
     third = run_init([*args, "--force"], "wrong-1\nwrong-2\nwrong-3\n")
     assert third.exit_code == 1
     assert third.stderr.splitlines()[-1].endswith("; nothing was written")
+
+
+def test_the_unverified_handshake_lives_in_one_module_that_never_logs_in() -> None:
+    # init fetches an untrusted certificate to show its fingerprint: the only CERT_NONE.
+    package = Path(__file__).resolve().parent.parent / "watcher"
+    weakened = sorted(
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if "CERT_NONE" in path.read_text(encoding="utf-8")
+    )
+    assert weakened == ["mail/certificate.py"]
+    source = (package / "mail" / "certificate.py").read_text(encoding="utf-8")
+    assert "login(" not in source and "authenticate(" not in source

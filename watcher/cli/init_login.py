@@ -26,7 +26,8 @@ from watcher.config.settings import Account
 from watcher.credentials import KEYRING_SERVICE, Secret, secret_of, store_in_keyring
 from watcher.errors import AuthenticationError, ConfigError, ImapError, WatcherError
 from watcher.logsetup import redact, register_secret
-from watcher.mail.connection import connect, probe_tls, server_certificate, translate_errors
+from watcher.mail.certificate import server_certificate
+from watcher.mail.connection import connect, probe_tls, translate_errors
 from watcher.mail.folders import Discovery, discover_mailbox
 from watcher.terminal import printable
 

@@ -264,27 +264,3 @@ def probe_tls(account: Account) -> str:
         finally:
             with suppress(Exception):
                 client.logout()
-
-
-def server_certificate(account: Account) -> bytes:
-    """The server's TLS certificate (DER), fetched WITHOUT verifying it, for a user to judge
-    by its fingerprint (`watcher init`); no password is sent."""
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE  # shown to the user, never trusted here
-    with translate_errors(account):
-        use_ssl = account.security == "ssl"
-        client = IMAPClient(
-            account.host, account.port, ssl=use_ssl, ssl_context=context,
-            timeout=account.timeout_seconds,
-        )  # fmt: skip
-        try:
-            if not use_ssl:
-                client.starttls(context)
-            der: bytes | None = client._imap.sock.getpeercert(binary_form=True)
-        finally:
-            with suppress(Exception):
-                client.logout()
-    if not der:
-        raise ImapError(account.name, f"{account.host}:{account.port} sent no certificate")
-    return der

@@ -30,11 +30,6 @@ TABLES = {
 }
 SUBTABLES = {"accounts", "rules", "digest", "smtp", "templates"}
 _HEADER = re.compile(r"^#?\s*\[\[?([\w.]+)\]\]?", re.MULTILINE)
-# README.md and config.example.toml are integrated by the lead (issue 13): until the text of
-# part D's report is in, these fail; strict, so the marker goes once they pass.
-_AWAITING_DOCS = pytest.mark.xfail(
-    strict=True, reason="README/config.example.toml text from issue 13 part D's report"
-)
 _KEY = re.compile(r"^#?\s*([a-z0-9_]+)\s*=", re.MULTILINE)
 
 
@@ -60,7 +55,6 @@ def readme_reference() -> str:
     return text[start : end if end != -1 else len(text)]
 
 
-@_AWAITING_DOCS
 def test_the_example_config_shows_every_key_the_loader_accepts() -> None:
     shown = example_keys()
     missing = [
@@ -77,7 +71,6 @@ def test_the_example_config_shows_every_table() -> None:
     assert {"accounts", "rules", "digest", "digest.smtp", "digest.templates"} <= headers
 
 
-@_AWAITING_DOCS
 def test_the_readme_reference_names_every_key_the_loader_accepts() -> None:
     reference = readme_reference()
     missing = [
@@ -89,7 +82,6 @@ def test_the_readme_reference_names_every_key_the_loader_accepts() -> None:
     assert not missing, f"README's configuration reference does not name: {', '.join(missing)}"
 
 
-@_AWAITING_DOCS
 def test_the_readme_documents_shell_completion() -> None:
     assert "_WATCHER_COMPLETE=bash_source watcher" in (REPO / "README.md").read_text("utf-8")
 

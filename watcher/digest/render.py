@@ -18,7 +18,7 @@ import email.policy
 import re
 import textwrap
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -98,6 +98,7 @@ class ItemView:
     actions: tuple[ActionLink, ...]  # all six one-tap commands; () without command links
     footer: str  # "t3728c3029e · why: attachment Proposal.pdf · price EUR 9,800"
     mute_command: str  # "watcher thread t… --mute" when there are no command links, else ""
+    account: str = ""  # the account it was read from, when the digest covers several
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +173,8 @@ def _context(digest: Digest) -> dict[str, object]:
         _view(item, digest.day, number, digest.commands)
         for number, item in enumerate(digest.items, 1)
     ]
+    if len({item.account for item in digest.items}) > 1:
+        views = [replace(v, account=_line(v.item.account)) for v in views]
     alarms, rest = views[: len(digest.alarms)], iter(views[len(digest.alarms) :])
     last_note = _FIRST_LAST_NOTE if digest.first else _LAST_NOTE
     sections = [

@@ -4,6 +4,7 @@ what is stored and watched, the last digest and what comes next."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -200,3 +201,45 @@ def test_status_prints_a_stored_server_text_inert_on_one_line(tmp_path: Path) ->
         "refused (\ufffd]0;pwned\ufffd \ufffd[2J\ufffd8m \ufffdliated fake: line)"
     )
     assert not any(line.startswith("fake") for line in result.output.splitlines())
+
+
+def test_status_account_json_and_the_service_line(tmp_path: Path) -> None:
+    """--account NAME shows only that account (an unknown name: one line, exit 2); --json is
+    one object for scripts; the last line says whether `watcher run` runs (here: not)."""
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'state_dir = "{tmp_path / "state"}"\n'
+        '[[accounts]]\nname = "work"\nhost = "imap.example.com"\naddresses = ["me@example.com"]\n'
+        '[[accounts]]\nname = "home"\nhost = "imap.example.org"\naddresses = ["me@example.org"]\n',
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    before = runner.invoke(status_command, ["--config", str(config), "--json"])
+    assert before.exit_code == 0, before.output
+    assert json.loads(before.output)["service"] == {
+        "running": False,
+        "pid": None,
+        "started_at": None,
+    }
+    when = int(dt.datetime.now(dt.UTC).timestamp()) - 60
+    with Store.open(load_settings(config).store_path) as store, store.transaction():
+        store.record_sync_success("work", when)
+        store.record_sync_success("home", when)
+    result = runner.invoke(status_command, ["--config", str(config), "--account", "home"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert [line.split(":")[0] for line in lines if line.startswith("Account ")] == ["Account home"]
+    assert lines[-1].startswith("Service: not running")
+    data = json.loads(
+        runner.invoke(
+            status_command, ["--config", str(config), "--json", "--account", "work"]
+        ).output
+    )
+    assert [a["name"] for a in data["accounts"]] == ["work"]
+    assert data["accounts"][0]["last_synced"] is not None and data["last_digest_failure"] is None
+    assert data["threads"] == {"awaiting": 0, "due": 0, "bounced": 0}
+    unknown = runner.invoke(status_command, ["--config", str(config), "--account", "nope"])
+    assert unknown.exit_code == 2
+    assert unknown.stderr.strip() == (
+        "error: no account named 'nope' in the config (accounts: work, home)"
+    )

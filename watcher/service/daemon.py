@@ -377,6 +377,8 @@ class Daemon:
                 sent_day = last.day if last else None
                 if not due_catch_up(options.at, options.catch_up_until, zone, now, sent_day):
                     self._digest_settled = today
+                    if sent_day == today:  # sent by a hand-run `watcher digest --send`, say
+                        self._digest_sent()
                     return None
                 footer = next_digest_after_today(options.at, options.catch_up_until, zone, now)
                 selection = select_for(store, settings, now, next_digest=footer)
@@ -391,15 +393,20 @@ class Daemon:
             return FAILED
         finally:
             self._digest_lock.release()
-        if outcome.state in (SENT, ALREADY_SENT, FOUND) and self._digest_error:
-            self._digest_error = ""
-            update_health(self._health_path(), digest_failed_at=None, digest_error="")
-            self._report_status()
+        if outcome.state in (SENT, ALREADY_SENT, FOUND):
+            self._digest_sent()
         if outcome.state not in (WAITING, BUSY):  # else looked at again after the next sync
             self._digest_settled = today
         if outcome.state != SENT:  # send_digest logs the sent one itself
             logger.info("digest: %s", outcome.message)
         return outcome.state
+
+    def _digest_sent(self) -> None:
+        """A digest went out: the failure is old news everywhere it was said."""
+        if self._digest_error:
+            self._digest_error = ""
+            update_health(self._health_path(), digest_failed_at=None, digest_error="")
+            self._report_status()
 
     def _digest_failed(self, now: datetime, error: object) -> None:
         """Remember why, for the status line and `watcher status` (one line, no secret)."""

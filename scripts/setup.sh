@@ -2,8 +2,8 @@
 # Set up the development environment (idempotent; run from any directory).
 #
 #   ./scripts/setup.sh          .venv in the repo root with the project installed (editable)
-#   ./scripts/setup.sh --test   also the test and dev extras, and Debian's dovecot-imapd and
-#                               openssl for the integration tests (installed with apt-get when
+#   ./scripts/setup.sh --test   also the test and dev extras, and Debian's dovecot-imapd,
+#                               openssl and pipx for the integration tests (apt-get when
 #                               missing; without root or sudo those tests skip)
 set -euo pipefail
 
@@ -45,11 +45,11 @@ fi
 # dovecot lives in /usr/sbin, which a non-root PATH on Debian may lack.
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 
-if have dovecot && have openssl; then
+if have dovecot && have openssl && have pipx; then
     exit 0
 fi
 
-skip_note="setup.sh: could not install dovecot-imapd/openssl; the Dovecot integration tests will skip"
+skip_note="setup.sh: could not install dovecot-imapd/openssl/pipx; the Dovecot (and pipx) integration tests will skip"
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then
     if ! command -v sudo >/dev/null 2>&1; then
@@ -63,11 +63,11 @@ if ! command -v apt-get >/dev/null 2>&1; then
     exit 0
 fi
 
-echo "setup.sh: installing dovecot-imapd and openssl with apt-get"
+echo "setup.sh: installing dovecot-imapd, openssl and pipx with apt-get"
 # (${a[@]+"${a[@]}"}: an empty array under `set -u` in any bash)
 if ${sudo_cmd[@]+"${sudo_cmd[@]}"} apt-get -qq update >/dev/null &&
     ${sudo_cmd[@]+"${sudo_cmd[@]}"} env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -qq --no-install-recommends dovecot-imapd openssl >/dev/null; then
+        apt-get install -y -qq --no-install-recommends dovecot-imapd openssl pipx >/dev/null; then
     :
 else
     echo "$skip_note (apt-get failed)"

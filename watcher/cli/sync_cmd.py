@@ -100,8 +100,7 @@ def _print_summary(
             continue  # a failed account has logged its ERROR line already: once is enough
         if outcome.error is not None:
             click.echo(
-                f"{printable(outcome.account)}: not synced: "
-                f"{printable(redact(str(outcome.error)))}"
+                f"{printable(outcome.account)}: not synced: {printable(redact(str(outcome.error)))}"
             )
             continue
         report = outcome.report

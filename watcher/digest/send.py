@@ -132,16 +132,37 @@ def _send_once(
         store.commands.record_cards(digest.message_id, [i.thread_id for i in digest.items])
     message = build_message(digest, sender=options.sender)
     try:
+        smtp_failed = None
         if options.delivery in ("smtp", "both"):
-            _send_by_smtp(message, options)
+            try:
+                _send_by_smtp(message, options)
+            except DeliveryError as exc:
+                if options.delivery != "both":
+                    raise
+                smtp_failed = exc
+                # The other path carries the news: the copy put in the inbox says why the
+                # mail did not come by SMTP, so a changed password is not found weeks later.
+                notice = f"This digest could not be sent by SMTP ({exc}); it was put in your inbox."
+                digest = replace(digest, account_problems=(notice, *digest.account_problems))
+                message = build_message(digest, sender=options.sender)
         if options.delivery == "sendmail":
             send_sendmail(message, sendmail_argv(options))
         if options.delivery in ("imap", "both"):
             if account is None or secret is None:
-                raise DeliveryError(
+                raise smtp_failed or DeliveryError(
                     'delivery = "imap" needs an IMAP account; set [digest] account to one'
                 )
-            append_to_folder(message, account, secret)
+            try:
+                append_to_folder(message, account, secret)
+            except DeliveryError:
+                if smtp_failed is not None or options.delivery != "both":
+                    raise
+                # Delivered by SMTP already: the inbox copy was the second path, not the digest.
+                logger.error("the digest went by SMTP but could not be put in the inbox too")
+        if smtp_failed is not None:
+            logger.error(
+                "the digest could not be sent by SMTP (%s); it is in your inbox", smtp_failed
+            )
     except DeliveryError:
         with store.transaction():
             store.record_digest_failed(digest.day, digest.recipient)

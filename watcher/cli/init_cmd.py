@@ -34,6 +34,7 @@ from watcher.cli.init_login import (
     write_private,
 )
 from watcher.cli.providers import Provider, provider_for
+from watcher.config.digest import is_loopback
 from watcher.config.settings import (
     DEFAULT_PORTS,
     SECURITY_CHOICES,
@@ -48,6 +49,9 @@ from watcher.errors import ConfigError, WatcherError
 from watcher.mail.folders import Discovery
 from watcher.terminal import printable
 
+# `--smtp-host sendmail`: the digest is handed to this machine's sendmail instead of SMTP.
+SENDMAIL = "sendmail"
+
 
 @dataclass(frozen=True, slots=True)
 class Answers:
@@ -57,7 +61,7 @@ class Answers:
     timezone: str
     digest_at: str
     state_dir: Path | None
-    smtp: tuple[str, int, str] | None  # host, port, security
+    smtp: tuple[str, int, str] | None  # host, port, security; (SENDMAIL, 0, "") for sendmail
     discovery: Discovery
     webmail: str = ""
 
@@ -104,7 +108,13 @@ def render_config(answers: Answers, today: date) -> str:
     """The config file, commented like config.example.toml; no secret in it."""
     a = answers.account
     smtp = '# delivery = "imap"            # no SMTP server: append the digest to your inbox'
-    if answers.smtp:
+    if answers.smtp and answers.smtp[0] == SENDMAIL:
+        smtp = 'delivery = "sendmail"          # handed to /usr/sbin/sendmail -t -oi, as cron does'
+    elif answers.smtp and answers.smtp[2] == "none":
+        host, port, _ = answers.smtp
+        relay = "[digest.smtp]                   # this machine's mail relay: plain SMTP, no login"
+        smtp = "\n".join((relay, f"host = {_toml(host)}", f"port = {port}", 'security = "none"'))
+    elif answers.smtp:
         host, port, security = answers.smtp
         smtp = "\n".join(
             ["[digest.smtp]                   # with the account's login, over verified TLS"]
@@ -281,8 +291,17 @@ _FLAGS: tuple[tuple[str, dict[str, Any], str], ...] = (
     ("--no-keyring", {"is_flag": True}, "Do not store the password in the OS keyring."),
     ("--also-me", {"multiple": True, "callback": lambda _c, _p, v: tuple(map(_check_address, v))},
      "Another address of yours (repeatable); Sent's others are asked, default no."),
-    ("--smtp-host", {}, 'SMTP server for the digest (- for none: preview or IMAP only).'),
-    ("--smtp-port", {"type": click.IntRange(1, 65535)}, "SMTP port (465: SSL, else STARTTLS)."),
+    (
+        "--smtp-host",
+        {},
+        "SMTP server for the digest (- for none: preview or IMAP only; localhost: this "
+        "machine's relay, plain SMTP on port 25; sendmail: /usr/sbin/sendmail).",
+    ),
+    (
+        "--smtp-port",
+        {"type": click.IntRange(1, 65535)},
+        "SMTP port (465: SSL; 25 on localhost: plain, no login; else STARTTLS).",
+    ),
     ("--digest-at", {"callback": _checked(_check_clock)}, "Local time of the digest (07:30)."),
     ("--timezone", {"callback": _checked(_check_zone)}, "IANA time zone (default: the local one)."),
     ("--state-dir", {"type": click.Path(path_type=Path, file_okay=False)}, "Keep the store here."),
@@ -386,19 +405,27 @@ def _answers(
     asking: bool,
 ) -> Answers:
     smtp_host = ask(
-        opts["smtp_host"], "SMTP server for the digest (- for none)", "--smtp-host",
-        asking=asking, default=provider.smtp_host if provider else "-",
+        opts["smtp_host"],
+        "SMTP server for the digest (- for none, localhost for this machine's relay, "
+        "sendmail for /usr/sbin/sendmail)",
+        "--smtp-host", asking=asking, default=provider.smtp_host if provider else "-",
     )  # fmt: skip
     smtp_host = "" if smtp_host in (None, "-") else smtp_host
     smtp: tuple[str, int, str] | None = None
-    if smtp_host:
+    if smtp_host == SENDMAIL:
+        smtp = (SENDMAIL, 0, "")
+    elif smtp_host:
         same = provider is not None and provider.smtp_host == smtp_host
+        local = is_loopback(smtp_host)
         port = ask(
-            opts["smtp_port"], "SMTP port (465: SSL, else STARTTLS)", "--smtp-port",
-            asking=asking, default=provider.smtp_port if provider and same else 587,
+            opts["smtp_port"], "SMTP port (465: SSL, 25 on this machine: plain, else STARTTLS)",
+            "--smtp-port", asking=asking,
+            default=25 if local else provider.smtp_port if provider and same else 587,
             type=click.IntRange(1, 65535),
         )  # fmt: skip
-        smtp = (smtp_host, port, "ssl" if port == 465 else "starttls")
+        # A relay on this machine takes plain SMTP without a login (Postfix, Exim, nullmailer).
+        security = "none" if local and port == 25 else "ssl" if port == 465 else "starttls"
+        smtp = (smtp_host, port, security)
     zone = ask(opts["timezone"], "Time zone", "--timezone", asking=asking,
                 default=local_timezone(), value_proc=_check_zone)  # fmt: skip
     at = ask(opts["digest_at"], "Digest time", "--digest-at", asking=asking,

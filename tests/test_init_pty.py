@@ -153,7 +153,11 @@ def test_init_at_a_terminal_self_signed_wrong_password_no_keyring_then_doctor(
     terminal.answer("Password file", "")  # the default, next to the config
     asked = terminal.answer("Also count these as you? [y/N]:", "")  # default: no
     assert OLD_ADDRESS in asked
-    terminal.answer("SMTP server for the digest (- for none) [-]:", "-")
+    terminal.answer(
+        "SMTP server for the digest (- for none, localhost for this machine's relay, "
+        "sendmail for /usr/sbin/sendmail) [-]:",
+        "-",
+    )
     terminal.answer("Time zone", "Europe/Stockholm")
     terminal.answer("Digest time [07:30]:", "")
     code, rest = terminal.finish()

@@ -15,7 +15,7 @@ from email.policy import default
 from pathlib import Path
 
 import pytest
-from corpus import CORPUS_DIR
+from corpus import CORPUS_DIR, extract
 from demomailbox import DEMO
 from hypothesis import given
 from hypothesis import strategies as st
@@ -274,7 +274,7 @@ def enron_sent(tmp_path_factory: pytest.TempPathFactory) -> Path:
     wanted = {name for name, _ in ENRON_LABELS}
     with tarfile.open(archive, "r:xz") as tar:
         members = [m for m in tar.getmembers() if Path(m.name).name in wanted]
-        tar.extractall(root, members=members, filter="data")
+        extract(tar, root, members)
     return root
 
 

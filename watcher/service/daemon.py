@@ -384,7 +384,11 @@ class Daemon:
                 selection = select_for(store, settings, now, next_digest=footer)
                 outcome = send_digest(selection, settings, store)
         except WatcherError as exc:
-            logger.error("digest not sent: %s%s", exc, again)
+            # An error the first time (and when the reason changes); the same reason again
+            # after each sync is a warning: `journalctl -p err` says it once, not six an hour,
+            # while the status line and `watcher status` keep saying it until a digest goes.
+            level = logging.WARNING if one_line(exc) == self._digest_error else logging.ERROR
+            logger.log(level, "digest not sent: %s%s", exc, again)
             self._digest_failed(now, exc)
             return FAILED
         except Exception as exc:

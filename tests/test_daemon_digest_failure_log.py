@@ -30,8 +30,12 @@ def test_the_same_digest_failure_is_an_error_once(
     config.chmod(0o600)
     daemon = Daemon(load_settings(config))
     now = datetime.fromisoformat("2026-11-23T08:00+01:00")
-    with caplog.at_level(logging.INFO):
-        assert daemon._digest_if_due(now) == FAILED
-        assert daemon._digest_if_due(now) == FAILED
+    try:
+        with caplog.at_level(logging.INFO):
+            assert daemon._digest_if_due(now) == FAILED
+            assert daemon._digest_if_due(now) == FAILED
+    finally:  # `run` closes its wake-up sockets; this test never runs it
+        daemon._wake_r.close()
+        daemon._wake_w.close()
     failed = [r for r in caplog.records if r.getMessage().startswith("digest not sent")]
     assert [r.levelname for r in failed] == ["ERROR", "WARNING"]
